@@ -1,0 +1,1 @@
+"""The engine's vocabulary: instruments, events, commands, clocks and configuration."""

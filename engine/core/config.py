@@ -1,0 +1,282 @@
+"""Engine configuration: one frozen schema, layered defaults -> file -> environment.
+
+``load_config(path)`` reads the embedded default (``config/default.toml``), deep-merges the file
+given with ``--config`` over it, then applies environment overrides ``HFT__SECTION__KEY=value``
+(double underscore for nesting, e.g. ``HFT__CONTROL__PORT=8181``). The merged document is decoded
+into :class:`EngineConfig`; unknown keys are rejected and every error names the source, the key path
+and what is wrong. Secrets are never values here: only the *names* of environment variables that
+hold them (``token_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from engine.core.instruments import DecimalGrid, Instrument
+from engine.errors import ConfigError, InstrumentError
+
+ENV_PREFIX = "HFT__"
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+InstanceName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config section: frozen, unknown keys rejected."""
+
+
+class EngineSection(_Section):
+    """Process-wide settings."""
+
+    instance: InstanceName = "default"
+    """Names this engine's shared-memory segments; ``hft-tui attach --instance`` finds it by it."""
+    mode: Literal["live"] = "live"
+    """Trading mode. Paper and backtest modes come with the matching core."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written to the log."""
+
+
+class VenueSection(_Section):
+    """Where market data comes from."""
+
+    name: Literal["sim", "binance"] = "sim"
+    """``sim`` starts the built-in local venue on loopback; ``binance`` is Binance spot."""
+    ws_url: str = ""
+    """WebSocket base URL; empty with ``sim`` means the local venue's own address."""
+    rest_url: str = ""
+    """REST base URL; empty with ``sim`` means the local venue's own address."""
+    depth_limit: Annotated[int, msgspec.Meta(ge=5, le=5000)] = 1000
+    """Levels per side requested in REST book snapshots."""
+
+
+class InstrumentSection(_Section):
+    """One instrument to trade and show."""
+
+    venue: str
+    """Venue name, matching ``venue.name``."""
+    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,20}$")]
+    """The venue's symbol, upper case."""
+    tick_size: str
+    """Price step as exact decimal text."""
+    lot_size: str
+    """Size step as exact decimal text."""
+    min_notional: str = "0"
+    """Smallest order value in quote currency, exact decimal text."""
+
+    def __post_init__(self) -> None:
+        for step, what in ((self.tick_size, "tick_size"), (self.lot_size, "lot_size")):
+            try:
+                DecimalGrid(step, what)
+            except InstrumentError as exc:
+                raise ValueError(str(exc)) from None
+
+
+class SimSection(_Section):
+    """The built-in local venue and its generative market model."""
+
+    host: str = "127.0.0.1"
+    """Address the local venue listens on; loopback only."""
+    port: Port = 0
+    """Port for the local venue; 0 picks a free one."""
+    seed: int = 7
+    """Seed of the market model: the same seed gives the same market."""
+    mid_price: str = "65000.00"
+    """Starting mid price of the market model."""
+    depth_interval_ms: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    """Cadence of diff-depth events, as in ``@depth@100ms``."""
+    events_per_second: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 400.0
+    """Mean number of book events (limit, cancel, market order) per second."""
+
+    def __post_init__(self) -> None:
+        if self.host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"the local venue listens on loopback only, not {self.host!r}")
+
+
+class IpcSection(_Section):
+    """Shared memory between the engine and its UIs."""
+
+    event_ring_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1 << 30)] = 1 << 20
+    """Size of the engine->UI event ring; it drops (and counts) when a UI falls behind."""
+    command_ring_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1 << 26)] = 1 << 16
+    """Size of the lossless UI->engine command ring."""
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 100
+    """How often the engine stamps its heartbeat."""
+    book_depth: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    """Levels per side published to the book state page."""
+
+
+class ControlSection(_Section):
+    """The HTTP control plane."""
+
+    host: str = "127.0.0.1"
+    """Listen address; keep it on loopback unless a proxy with TLS sits in front."""
+    port: Port = 8080
+    """Listen port; 0 picks a free one."""
+    token_env: EnvName = "HFT_CONTROL_TOKEN"
+    """Name of the environment variable holding the control-plane token (never the token)."""
+
+
+class UiSection(_Section):
+    """The terminal UI."""
+
+    refresh_hz: Annotated[float, msgspec.Meta(ge=1, le=60)] = 20.0
+    """Most screen refreshes per second; the UI skips to the latest state in between."""
+
+
+class EngineConfig(_Section):
+    """The whole configuration of one engine instance."""
+
+    engine: EngineSection = msgspec.field(default_factory=EngineSection)
+    venue: VenueSection = msgspec.field(default_factory=VenueSection)
+    instruments: list[InstrumentSection] = msgspec.field(default_factory=list)
+    sim: SimSection = msgspec.field(default_factory=SimSection)
+    ipc: IpcSection = msgspec.field(default_factory=IpcSection)
+    control: ControlSection = msgspec.field(default_factory=ControlSection)
+    ui: UiSection = msgspec.field(default_factory=UiSection)
+
+    def __post_init__(self) -> None:
+        if not self.instruments:
+            raise ValueError("at least one [[instruments]] entry is required")
+        for inst in self.instruments:
+            if inst.venue != self.venue.name:
+                raise ValueError(
+                    f"instrument {inst.symbol} is on venue {inst.venue!r}, "
+                    f"but venue.name is {self.venue.name!r}"
+                )
+
+    def instrument_list(self) -> list[Instrument]:
+        """The configured instruments with dense ids in config order."""
+        return [
+            Instrument(
+                venue=i.venue,
+                symbol=i.symbol,
+                tick_size=i.tick_size,
+                lot_size=i.lot_size,
+                min_notional=i.min_notional,
+                instrument_id=n,
+            )
+            for n, i in enumerate(self.instruments)
+        ]
+
+
+def default_config_path() -> Path:
+    """Where the embedded default lives: the repository's ``config/`` or the installed package."""
+    repo = Path(__file__).resolve().parents[2] / "config" / "default.toml"
+    if repo.is_file():
+        return repo
+    return Path(__file__).with_name("default.toml")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read config file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"invalid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested overrides from ``HFT__A__B=value`` and, per dotted key, the variable that set it."""
+    tree: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if not all(parts):
+            raise ConfigError(name, "empty key segment in environment override")
+        node = tree
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(name, f"{part!r} is set both as a value and as a section")
+            node = child
+        node[parts[-1]] = value
+        origin["$." + ".".join(parts)] = name
+    return tree, origin
+
+
+_PATH_RE = re.compile(r"at `(\$[^`]*)`")
+_UNKNOWN_RE = re.compile(r"unknown field `([^`]*)`")
+
+
+def _line_of(path: Path, key_path: str) -> int | None:
+    """Best-effort line number of the last key of ``key_path`` in a TOML file."""
+    key = re.split(r"[.\[]", key_path)[-1].rstrip("]")
+    if not key or key.isdigit():
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=|^\s*\[+{re.escape(key)}\]+\s*$")
+    for n, line in enumerate(lines, 1):
+        if pattern.search(line):
+            return n
+    return None
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> EngineConfig:
+    """Load the layered configuration.
+
+    Args:
+        path: a TOML file laid over the embedded default, or None for the default alone.
+        environ: the environment to read ``HFT__`` overrides from; ``os.environ`` when None.
+
+    Returns:
+        The validated, frozen configuration.
+
+    Raises:
+        ConfigError: naming the file or environment variable, the key path and the problem.
+    """
+    default_path = default_config_path()
+    doc = _read_toml(default_path)
+    user_path = Path(path) if path is not None else None
+    if user_path is not None:
+        user = _read_toml(user_path)
+        if "instruments" in user:
+            doc.pop("instruments", None)  # a file that lists instruments replaces the list
+        doc = _merge(doc, user)
+    env_tree, env_origin = _env_overrides(os.environ if environ is None else environ)
+    doc = _merge(doc, env_tree)
+    try:
+        return msgspec.convert(doc, type=EngineConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH_RE.search(message)
+        key_path = match.group(1) if match else None
+        unknown = _UNKNOWN_RE.search(message)
+        if key_path is not None and unknown is not None:
+            key_path = f"{key_path}.{unknown.group(1)}"
+        if key_path is not None and key_path in env_origin:
+            raise ConfigError(env_origin[key_path], message, key_path) from None
+        source = str(user_path or default_path)
+        if user_path is not None and key_path is not None:
+            line = _line_of(user_path, key_path)
+            if line is not None:
+                source = f"{user_path}:{line}"
+        raise ConfigError(source, message, key_path) from None

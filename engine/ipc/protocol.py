@@ -1,0 +1,210 @@
+"""The engine <-> UI wire format: one fixed-width record for rings, and state-page views.
+
+Rings carry :data:`RECORD` (64 bytes, little-endian) in both directions: engine->UI events
+(trades, halts, alerts, resyncs) and UI->engine commands (kill). Prices are integer ticks and sizes
+integer lots; timestamps are integer nanoseconds. State pages carry the *latest* value of a view
+(:class:`BookView`, :class:`EngineView`) encoded with msgpack; readers skip to it, never queue.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from typing import Literal, NamedTuple
+
+import msgspec
+
+#: ``kind u16 | flags u16 | instrument u32 | exch_ts | recv_ts | engine_ts | price | size | seq | aux``
+RECORD = struct.Struct("<HHIqqqqqqq")
+RECORD_SIZE = RECORD.size
+assert RECORD_SIZE == 64
+
+
+class EventKind(enum.IntEnum):
+    """What an engine->UI record reports."""
+
+    TRADE = 1
+    """A public trade: price, size, ``aux`` = venue trade id, flags = aggressor side."""
+    HALTED = 2
+    """Trading was halted (kill switch); ``aux`` = :class:`HaltReason`."""
+    RESUMED = 3
+    """Trading was re-enabled."""
+    BOOK_RESYNC = 4
+    """A book was thrown away and is resyncing; ``aux`` = :class:`ResyncReason`."""
+    BOOK_LIVE = 5
+    """A book finished syncing and is live again; ``seq`` = venue update id."""
+    LINK_CHANGED = 6
+    """A venue link changed state; ``aux`` = :class:`LinkState`."""
+    MALFORMED = 7
+    """A frame could not be parsed; ``aux`` = running count of malformed frames."""
+
+
+class CommandKind(enum.IntEnum):
+    """What a UI->engine record asks for."""
+
+    KILL = 1
+    """Halt trading now: ``aux`` = :class:`HaltReason` (the UI sends ``OPERATOR``)."""
+    PING = 2
+    """No-op used to measure the command path."""
+
+
+class Flag(enum.IntFlag):
+    """Bits in a record's ``flags``."""
+
+    NONE = 0
+    BUY = 1
+    """The aggressor bought (taker side)."""
+    SELL = 2
+    """The aggressor sold."""
+
+
+class HaltReason(enum.IntEnum):
+    """Why trading was halted."""
+
+    OPERATOR = 1
+    """Kill switch from the UI, CLI or HTTP control plane."""
+    STARTUP = 2
+    """The engine started halted after an unclean stop."""
+
+
+class ResyncReason(enum.IntEnum):
+    """Why a book was resynchronised."""
+
+    GAP = 1
+    CROSSED = 2
+    MALFORMED = 3
+    RECONNECT = 4
+
+
+class LinkState(enum.IntEnum):
+    """Connection state of a venue link (venues.md §9.1)."""
+
+    DISCONNECTED = 0
+    CONNECTING = 1
+    SUBSCRIBING = 2
+    SYNCING = 3
+    LIVE = 4
+
+
+class Record(NamedTuple):
+    """One decoded ring record."""
+
+    kind: int
+    flags: int
+    instrument: int
+    exch_ts: int
+    recv_ts: int
+    engine_ts: int
+    price: int
+    size: int
+    seq: int
+    aux: int
+
+
+def pack(
+    kind: int,
+    flags: int = 0,
+    instrument: int = 0,
+    exch_ts: int = 0,
+    recv_ts: int = 0,
+    engine_ts: int = 0,
+    price: int = 0,
+    size: int = 0,
+    seq: int = 0,
+    aux: int = 0,
+) -> bytes:
+    """Encode one record."""
+    return RECORD.pack(
+        kind, flags, instrument, exch_ts, recv_ts, engine_ts, price, size, seq, aux
+    )
+
+
+def unpack(data: bytes | memoryview) -> Record:
+    """Decode one record."""
+    return Record._make(RECORD.unpack(data))
+
+
+BookState = Literal["syncing", "live", "crossed", "stale"]
+
+
+class BookView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """The latest top of one book, as published to its state page."""
+
+    instrument: int
+    """Dense instrument id."""
+    symbol: str
+    tick_size: str
+    """Exact price step, so the UI can turn ticks into text."""
+    lot_size: str
+    """Exact size step."""
+    state: BookState
+    """``live`` only when synced and uncrossed; anything else must not be shown as valid."""
+    bids: list[tuple[int, int]]
+    """(price ticks, size lots), best first."""
+    asks: list[tuple[int, int]]
+    """(price ticks, size lots), best first."""
+    update_id: int
+    """Venue update id of the last applied diff."""
+    update_count: int
+    """Diffs applied since the engine started."""
+    exch_ts: int
+    """Exchange time of the last diff, ns."""
+    recv_ts: int
+    """Local receive time of the last diff, ns."""
+
+
+class RingView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """Ring statistics as the engine sees them."""
+
+    depth: int
+    capacity: int
+    peak: int
+    dropped: int
+
+
+class EngineView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """The engine's latest state, as published to its state page."""
+
+    instance: str
+    pid: int
+    mode: str
+    trading: Literal["running", "halted"]
+    halt_reason: str
+    """Empty while running."""
+    halted_at_ns: int
+    started_ns: int
+    heartbeat_ns: int
+    """Wall time of the engine's last heartbeat; a UI shows its age."""
+    venue: str
+    link: str
+    """The venue link state, lower case name of :class:`LinkState`."""
+    updates_per_s: float
+    """Book diffs applied per second, over the last second."""
+    book_updates: int
+    gaps: int
+    resyncs: int
+    malformed: int
+    events_ring: RingView
+    commands_ring: RingView
+    control_url: str
+    """Where the HTTP control plane listens."""
+
+
+_book_encoder = msgspec.msgpack.Encoder()
+_book_decoder = msgspec.msgpack.Decoder(BookView)
+_engine_decoder = msgspec.msgpack.Decoder(EngineView)
+
+
+def encode_view(view: BookView | EngineView) -> bytes:
+    """msgpack bytes for a state page."""
+    return _book_encoder.encode(view)
+
+
+def decode_book(data: bytes | memoryview) -> BookView:
+    """Decode a book page payload."""
+    return _book_decoder.decode(data)
+
+
+def decode_engine(data: bytes | memoryview) -> EngineView:
+    """Decode an engine page payload."""
+    return _engine_decoder.decode(data)
