@@ -1,0 +1,71 @@
+"""Normalized market events, the same for every venue: book snapshots, book deltas and trades.
+
+Prices are integer ticks and sizes integer lots of the event's instrument; timestamps are integer
+nanoseconds (``exch_ts`` from the venue, ``recv_ts`` when the frame reached us). Level arrays are
+``int64`` numpy arrays of equal length per side; a size of 0 in a delta deletes the level.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+Int64Array = npt.NDArray[np.int64]
+
+
+class Side(enum.IntEnum):
+    """Book side, or the aggressor side of a trade."""
+
+    BUY = 1
+    SELL = 2
+
+
+class BookSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """A full book (as deep as the venue sent it) at venue update id ``update_id``."""
+
+    instrument: int
+    """Dense instrument id."""
+    update_id: int
+    """Venue sequence number the snapshot is valid at (Binance ``lastUpdateId``)."""
+    bid_px: Int64Array
+    bid_sz: Int64Array
+    ask_px: Int64Array
+    ask_sz: Int64Array
+    exch_ts: int = 0
+    recv_ts: int = 0
+
+
+class BookDelta(msgspec.Struct, frozen=True, kw_only=True):
+    """Absolute new sizes for changed levels, covering venue update ids ``first_id..last_id``."""
+
+    instrument: int
+    first_id: int
+    """First venue update id in this event (Binance ``U``)."""
+    last_id: int
+    """Last venue update id in this event (Binance ``u``)."""
+    prev_id: int
+    """The previous event's ``last_id`` when the venue sends it (futures ``pu``), else -1."""
+    bid_px: Int64Array
+    bid_sz: Int64Array
+    ask_px: Int64Array
+    ask_sz: Int64Array
+    exch_ts: int
+    recv_ts: int
+
+
+class Trade(msgspec.Struct, frozen=True, kw_only=True):
+    """One public trade."""
+
+    instrument: int
+    trade_id: int
+    price: int
+    """Ticks."""
+    size: int
+    """Lots."""
+    aggressor: Side
+    """The taker's side (Binance ``m=true`` means the buyer was maker, so the taker sold)."""
+    exch_ts: int
+    recv_ts: int
