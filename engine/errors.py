@@ -89,7 +89,9 @@ class CrossedBook(BookError):
         self.symbol = symbol
         self.best_bid = best_bid
         self.best_ask = best_ask
-        super().__init__(f"{symbol}: crossed book, best bid {best_bid} >= best ask {best_ask} ticks")
+        super().__init__(
+            f"{symbol}: crossed book, best bid {best_bid} >= best ask {best_ask} ticks"
+        )
 
 
 class IpcError(EngineError):

@@ -1,4 +1,4 @@
-"""Clocks in integer nanoseconds: wall time for live trading, a settable clock for tests and replay."""
+"""Clocks in integer nanoseconds: wall time for live trading, a settable clock for tests."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ class ControlSection(_Section):
     """Listen address; keep it on loopback unless a proxy with TLS sits in front."""
     port: Port = 8080
     """Listen port; 0 picks a free one."""
-    token_env: EnvName = "HFT_CONTROL_TOKEN"
+    token_env: EnvName = "HFT_CONTROL_TOKEN"  # noqa: S105 - a variable name, not a secret
     """Name of the environment variable holding the control-plane token (never the token)."""
 
 

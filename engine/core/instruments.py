@@ -62,7 +62,7 @@ class DecimalGrid:
             units = int(whole + frac.ljust(decimals, "0"))
         except ValueError:
             raise InstrumentError(f"{self.what} {text!r} is not a decimal number") from None
-        if "_" in text or " " in text:
+        if whole in ("", "-", "+") or "_" in text or " " in text:
             raise InstrumentError(f"{self.what} {text!r} is not a decimal number")
         unit = self._unit
         if unit == 1:

@@ -1,0 +1,387 @@
+"""The Engine: composition root wiring feed -> books -> IPC pages and rings -> control plane.
+
+One asyncio loop runs everything. Market data is applied to the books as it arrives; what the UI
+sees is published from a periodic task (latest state wins), so no UI can slow the feed. Commands
+(kill) arrive on the lossless command ring, the HTTP control plane and the CLI, and all take the
+same path: :meth:`Engine.kill`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+from engine.book.order_book import OrderBook, warm_up
+from engine.control.http import ControlPlane
+from engine.core.clock import Clock, LiveClock
+from engine.core.config import EngineConfig
+from engine.core.events import Side, Trade
+from engine.core.instruments import DecimalGrid, Instrument
+from engine.errors import MalformedMessage
+from engine.ipc.protocol import (
+    BookState,
+    BookView,
+    CommandKind,
+    EngineView,
+    EventKind,
+    Flag,
+    HaltReason,
+    LinkState,
+    ResyncReason,
+    RingView,
+    pack,
+)
+from engine.ipc.publisher import EnginePublisher
+from engine.sim.process import SimVenueProcess
+from engine.venues.base import Feed
+from engine.venues.binance.feed import BinanceSpotFeed
+
+log = logging.getLogger("engine")
+
+_NS = 1_000_000_000
+_PUBLISH_INTERVAL_S = 0.01  # book pages at most 100 times a second; the UI reads at ~20 Hz
+
+
+class Engine:
+    """One engine instance.
+
+    Args:
+        config: the validated configuration.
+        config_path: the file it came from, handed to the local venue process.
+        clock: wall clock (tests may pass another).
+        venue_urls: (ws, rest) of an already running venue; skips starting the local venue.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        config_path: str | None = None,
+        clock: Clock | None = None,
+        venue_urls: tuple[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or LiveClock()
+        self.instruments: list[Instrument] = config.instrument_list()
+        self.books = {i.instrument_id: OrderBook(i.symbol) for i in self.instruments}
+        self.book_states: dict[int, BookState] = dict.fromkeys(self.books, "syncing")
+        self.link = LinkState.DISCONNECTED
+        self.trading = "running"
+        self.halt_reason = ""
+        self.halted_at_ns = 0
+        self.malformed = 0
+        self.started_ns = self.clock.time_ns()
+        self._config_path = config_path
+        self._venue_urls = venue_urls
+        self._stop = asyncio.Event()
+        self._dirty: set[int] = set(self.books)
+        self._rate_window_start = self.clock.monotonic_ns()
+        self._rate_window_count = 0
+        self._updates_per_s = 0.0
+        self._book_updates = 0
+        self.publisher: EnginePublisher | None = None
+        self.control: ControlPlane | None = None
+        self.feed: Feed | None = None
+        self._sim: SimVenueProcess | None = None
+        self._top = np.zeros((4, config.ipc.book_depth), dtype=np.int64)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to stop gracefully (signal handlers call this)."""
+        self._stop.set()
+
+    async def run(self, duration_s: float | None = None) -> None:
+        """Start everything, run until stopped (or for ``duration_s``), then tear down."""
+        cfg = self.config
+        warm_up()
+        self.publisher = EnginePublisher.create(
+            cfg.engine.instance,
+            [i.symbol for i in self.instruments],
+            event_ring_bytes=cfg.ipc.event_ring_bytes,
+            command_ring_bytes=cfg.ipc.command_ring_bytes,
+            clock=self.clock,
+        )
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            self.control = ControlPlane(self, cfg.control.host, cfg.control.port)
+            await self.control.start()
+            self.publisher.announce(self.control.url)
+            ws_url, rest_url = await self._venue()
+            self.feed = BinanceSpotFeed(
+                self.instruments,
+                self.books,
+                self,
+                ws_url=ws_url,
+                rest_url=rest_url,
+                depth_limit=cfg.venue.depth_limit,
+                depth_interval_ms=cfg.sim.depth_interval_ms if cfg.venue.name == "sim" else 100,
+                venue=cfg.venue.name,
+                clock=self.clock,
+            )
+            log.info(
+                "engine started",
+                extra={
+                    "instance": cfg.engine.instance,
+                    "venue": cfg.venue.name,
+                    "control": self.control.url,
+                    "pid": os.getpid(),
+                },
+            )
+            tasks = [
+                asyncio.create_task(self.feed.run(), name="feed"),
+                asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            ]
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._stop.wait())]
+            waiters += tasks
+            timeout = duration_s if duration_s and duration_s > 0 else None
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+            for task in done:
+                if task in tasks and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            waiters[0].cancel()
+        finally:
+            log.info("engine stopping", extra={"instance": cfg.engine.instance})
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.feed is not None:
+                await self.feed.stop()
+            if self.control is not None:
+                await self.control.stop()
+            if self._sim is not None:
+                await self._sim.stop()
+            self.publisher.close()
+            log.info("engine stopped", extra={"instance": cfg.engine.instance})
+
+    async def _venue(self) -> tuple[str, str]:
+        if self._venue_urls is not None:
+            return self._venue_urls
+        venue = self.config.venue
+        if venue.name == "sim" and not venue.ws_url:
+            self._sim = SimVenueProcess(self._config_path)
+            await self._sim.start()
+            log.info(
+                "local venue started",
+                extra={"pid": self._sim.pid, "ws": self._sim.ws_url, "rest": self._sim.rest_url},
+            )
+            return self._sim.ws_url, self._sim.rest_url
+        return venue.ws_url, venue.rest_url
+
+    async def _housekeeping(self) -> None:
+        """Commands, heartbeats, rates and state pages, on a short fixed cadence."""
+        assert self.publisher is not None
+        beat_every = self.config.ipc.heartbeat_interval_ms * 1_000_000
+        last_beat = 0
+        while True:
+            for cmd in self.publisher.poll_commands():
+                self._on_command(cmd.kind, cmd.aux)
+            now = self.clock.monotonic_ns()
+            if now - self._rate_window_start >= _NS:
+                elapsed = (now - self._rate_window_start) / _NS
+                self._updates_per_s = self._rate_window_count / elapsed
+                self._rate_window_start, self._rate_window_count = now, 0
+            self._publish_books()
+            if now - last_beat >= beat_every:
+                last_beat = now
+                wall = self.clock.time_ns()
+                self.publisher.heartbeat(wall)
+                self.publisher.publish_engine(self.engine_view(wall))
+            await asyncio.sleep(_PUBLISH_INTERVAL_S)
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    def _on_command(self, kind: int, aux: int) -> None:
+        if kind == CommandKind.KILL:
+            self.kill("ui")
+        elif kind == CommandKind.PING:
+            log.debug("ping from ui")
+        else:
+            log.warning("unknown command on the command ring", extra={"kind": kind})
+
+    def kill(self, source: str) -> None:
+        """Halt trading now. Idempotent: a second kill keeps the first time and reason."""
+        if self.trading == "halted":
+            return
+        self.trading = "halted"
+        self.halt_reason = f"kill switch ({source})"
+        self.halted_at_ns = self.clock.time_ns()
+        log.warning("TRADING HALTED", extra={"source": source})
+        if self.publisher is not None:
+            self.publisher.emit(
+                pack(EventKind.HALTED, engine_ts=self.halted_at_ns, aux=HaltReason.OPERATOR)
+            )
+            self.publisher.publish_engine(self.engine_view(self.halted_at_ns))
+
+    # ---- feed listener -------------------------------------------------------------------------
+
+    def on_book(self, instrument: int, book: OrderBook, recv_ts: int) -> None:
+        """A book changed and is live."""
+        self._rate_window_count += 1
+        self._book_updates += 1
+        self._dirty.add(instrument)
+
+    def on_trade(self, trade: Trade) -> None:
+        """Forward a public trade to the UI tape."""
+        if self.publisher is None:
+            return
+        flag = Flag.BUY if trade.aggressor == Side.BUY else Flag.SELL
+        self.publisher.emit(
+            pack(
+                EventKind.TRADE,
+                flag,
+                trade.instrument,
+                trade.exch_ts,
+                trade.recv_ts,
+                self.clock.time_ns(),
+                trade.price,
+                trade.size,
+                0,
+                trade.trade_id,
+            )
+        )
+
+    def on_link(self, state: LinkState) -> None:
+        """The venue link changed state."""
+        self.link = state
+        log.info("venue link", extra={"state": state.name.lower()})
+        if self.publisher is not None:
+            self.publisher.emit(
+                pack(EventKind.LINK_CHANGED, engine_ts=self.clock.time_ns(), aux=state)
+            )
+
+    def on_book_state(self, instrument: int, state: str, reason: ResyncReason | None) -> None:
+        """A book started syncing, went live, or became invalid."""
+        assert state in ("syncing", "live", "crossed", "stale")
+        self.book_states[instrument] = state  # type: ignore[assignment]
+        self._dirty.add(instrument)
+        if self.publisher is None:
+            return
+        now = self.clock.time_ns()
+        if state == "live":
+            seq = self.books[instrument].update_id
+            self.publisher.emit(
+                pack(EventKind.BOOK_LIVE, instrument=instrument, engine_ts=now, seq=seq)
+            )
+        elif reason is not None:
+            self.publisher.emit(
+                pack(EventKind.BOOK_RESYNC, instrument=instrument, engine_ts=now, aux=reason)
+            )
+
+    def on_malformed(self, stream: str, error: MalformedMessage) -> None:
+        """A frame could not be parsed; the feed already logged it and resyncs if needed."""
+        self.malformed += 1
+        if self.publisher is not None:
+            self.publisher.emit(
+                pack(EventKind.MALFORMED, engine_ts=self.clock.time_ns(), aux=self.malformed)
+            )
+
+    # ---- views --------------------------------------------------------------------------------
+
+    def _publish_books(self) -> None:
+        assert self.publisher is not None
+        while self._dirty:
+            self.publisher.publish_book(self.book_view(self._dirty.pop()))
+
+    def book_view(self, instrument: int) -> BookView:
+        """The top of one book as the UI sees it."""
+        inst = self.instruments[instrument]
+        book = self.books[instrument]
+        state = self.book_states[instrument]
+        if state == "live" and book.is_crossed():
+            state = "crossed"
+        depth = self.config.ipc.book_depth
+        top = self._top
+        n_bids, n_asks = book.top_arrays(depth, top)
+        bids = list(zip(top[0, :n_bids].tolist(), top[1, :n_bids].tolist(), strict=True))
+        asks = list(zip(top[2, :n_asks].tolist(), top[3, :n_asks].tolist(), strict=True))
+        return BookView(
+            instrument=instrument,
+            symbol=inst.symbol,
+            tick_size=inst.tick_size,
+            lot_size=inst.lot_size,
+            state=state,
+            bids=bids,
+            asks=asks,
+            update_id=book.update_id,
+            update_count=book.update_count,
+            exch_ts=0,
+            recv_ts=0,
+        )
+
+    def engine_view(self, now_ns: int) -> EngineView:
+        """The engine's state as the UI sees it."""
+        assert self.publisher is not None
+        ev, cmd = self.publisher.events_stats(), self.publisher.commands_stats()
+        stats = self.feed.stats if self.feed is not None else None
+        return EngineView(
+            instance=self.config.engine.instance,
+            pid=os.getpid(),
+            mode=self.config.engine.mode,
+            trading="halted" if self.trading == "halted" else "running",
+            halt_reason=self.halt_reason,
+            halted_at_ns=self.halted_at_ns,
+            started_ns=self.started_ns,
+            heartbeat_ns=now_ns,
+            venue=self.config.venue.name,
+            link=self.link.name.lower(),
+            updates_per_s=round(self._updates_per_s, 1),
+            book_updates=self._book_updates,
+            gaps=stats.gaps if stats else 0,
+            resyncs=stats.resyncs if stats else 0,
+            malformed=self.malformed,
+            events_ring=RingView(
+                depth=ev.depth, capacity=ev.capacity, peak=ev.peak, dropped=ev.dropped
+            ),
+            commands_ring=RingView(
+                depth=cmd.depth, capacity=cmd.capacity, peak=cmd.peak, dropped=cmd.dropped
+            ),
+            control_url=self.control.url if self.control else "",
+        )
+
+    def status(self) -> dict[str, Any]:
+        """The ``GET /status`` document: exact decimal text for every price and size."""
+        books = {}
+        for inst in self.instruments:
+            book = self.books[inst.instrument_id]
+            px, sz = inst.price_grid(), inst.size_grid()
+            state = self.book_states[inst.instrument_id]
+            if state == "live" and book.is_crossed():
+                state = "crossed"
+
+            def level(
+                best: tuple[int, int] | None, px: DecimalGrid = px, sz: DecimalGrid = sz
+            ) -> dict[str, str] | None:
+                if best is None:
+                    return None
+                return {"price": px.to_text(best[0]), "size": sz.to_text(best[1])}
+
+            books[inst.symbol] = {
+                "state": state,
+                "best_bid": level(book.best_bid()),
+                "best_ask": level(book.best_ask()),
+                "update_id": book.update_id,
+                "update_count": book.update_count,
+            }
+        stats = self.feed.stats if self.feed is not None else None
+        return {
+            "instance": self.config.engine.instance,
+            "mode": self.config.engine.mode,
+            "pid": os.getpid(),
+            "trading": self.trading,
+            "halt_reason": self.halt_reason,
+            "venue": {
+                "name": self.config.venue.name,
+                "link": self.link.name.lower(),
+                "frames": stats.frames if stats else 0,
+                "gaps": stats.gaps if stats else 0,
+                "resyncs": stats.resyncs if stats else 0,
+                "reconnects": stats.reconnects if stats else 0,
+                "malformed": self.malformed,
+            },
+            "books": books,
+        }
