@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
+import signal
 import sys
 
 import msgspec
 
 from engine.errors import EngineError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM us when the engine dies, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class SimVenueError(EngineError):
@@ -57,7 +67,10 @@ class SimVenueProcess:
         if self._config_path:
             args += ["--config", self._config_path]
         self._proc = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, env=dict(os.environ)
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            env=dict(os.environ),
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         assert self._proc.stdout is not None
         try:

@@ -1,0 +1,36 @@
+"""Fixtures for tests that run real engine and venue processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def instance() -> str:
+    """A unique engine instance name, so parallel or leftover runs never collide."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def engine_config(tmp_path: Path) -> Path:
+    """A config for a fast local venue, free ports, and a busy but small book."""
+    path = tmp_path / "engine.toml"
+    path.write_text(
+        "[sim]\nport = 0\nseed = 11\nevents_per_second = 2000.0\ndepth_interval_ms = 20\n"
+        "[control]\nport = 0\n"
+        "[ipc]\nheartbeat_interval_ms = 50\n"
+    )
+    return path
+
+
+@pytest.fixture
+def engine_env(instance: str) -> Iterator[dict[str, str]]:
+    """The environment for an engine subprocess under test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HFT__")}
+    env["HFT__ENGINE__INSTANCE"] = instance
+    return env

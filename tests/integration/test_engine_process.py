@@ -1,0 +1,118 @@
+"""The engine as a process: start-up errors, a bounded run, graceful stop and crash sweep."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.ipc.segments import read_instance, segment_name
+
+pytestmark = pytest.mark.integration
+
+SHM = Path("/dev/shm")  # noqa: S108 - where POSIX shared memory lives on Linux
+
+
+def _start(config: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json", *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_announced(instance: str, proc: subprocess.Popen[str], timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        info = read_instance(instance)
+        if info is not None and info.pid == proc.pid and info.control_url:
+            return info
+        time.sleep(0.05)
+    raise AssertionError("engine did not announce itself")
+
+
+def test_config_error_stops_start_up_with_one_line(tmp_path, engine_env):
+    """A bad config exits with code 2 and a single line naming the file and key."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[control]\nprot = 1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "engine", "--config", str(bad)],
+        env=engine_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"{bad}:2" in lines[0]
+    assert "prot" in lines[0]
+
+
+def test_sigterm_stops_gracefully_and_removes_segments(engine_config, engine_env, instance):
+    """SIGTERM stops the engine with code 0, its local venue child too, and no segment is left."""
+    proc = _start(engine_config, engine_env)
+    try:
+        info = _wait_announced(instance, proc)
+        assert all((SHM / name).exists() for name in info.segments)
+        assert all((SHM / name).stat().st_mode & 0o777 == 0o600 for name in info.segments)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
+    assert "engine stopped" in events
+    assert not any((SHM / name).exists() for name in info.segments)
+    assert read_instance(instance) is None
+
+
+def test_duration_bounds_the_run(engine_config, engine_env, instance):
+    """--duration stops the engine by itself with code 0."""
+    proc = _start(engine_config, engine_env, "--duration", "2")
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert read_instance(instance) is None
+
+
+def test_segments_of_a_crashed_engine_are_swept_on_next_start(engine_config, engine_env, instance):
+    """After SIGKILL the next start of the same instance removes the stale segments and runs."""
+    first = _start(engine_config, engine_env)
+    info = _wait_announced(instance, first)
+    first.kill()
+    first.wait(10)
+    assert (SHM / segment_name(instance, "events")).exists()
+    second = _start(engine_config, engine_env)
+    try:
+        info2 = _wait_announced(instance, second)
+        assert info2.pid != info.pid
+        assert info2.pid == second.pid
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=20)
+    assert second.returncode == 0
+    assert not (SHM / segment_name(instance, "events")).exists()
+
+
+def test_second_engine_with_the_same_instance_is_refused(engine_config, engine_env, instance):
+    """A second engine under a live instance name exits with code 3 and says who runs it."""
+    first = _start(engine_config, engine_env)
+    try:
+        _wait_announced(instance, first)
+        second = _start(engine_config, engine_env)
+        out, _ = second.communicate(timeout=60)
+        assert second.returncode == 3
+        assert str(first.pid) in out
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=20)
