@@ -110,3 +110,11 @@ def test_sim_venue_listens_on_loopback_only(tmp_path):
     path = _write(tmp_path, "[sim]\nhost = '0.0.0.0'\n")
     with pytest.raises(ConfigError, match="loopback"):
         load_config(path, {})
+
+
+def test_shipped_examples_load():
+    """Every example config in config/examples loads without error."""
+    examples = sorted((Path(__file__).resolve().parents[3] / "config" / "examples").glob("*.toml"))
+    assert examples
+    for path in examples:
+        load_config(path, {})
