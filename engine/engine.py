@@ -248,7 +248,6 @@ class Engine:
     def on_link(self, state: LinkState) -> None:
         """The venue link changed state."""
         self.link = state
-        log.info("venue link", extra={"state": state.name.lower()})
         if self.publisher is not None:
             self.publisher.emit(
                 pack(EventKind.LINK_CHANGED, engine_ts=self.clock.time_ns(), aux=state)

@@ -90,7 +90,7 @@ def test_segments_of_a_crashed_engine_are_swept_on_next_start(engine_config, eng
     first = _start(engine_config, engine_env)
     info = _wait_announced(instance, first)
     first.kill()
-    first.wait(10)
+    first.communicate(timeout=10)
     assert (SHM / segment_name(instance, "events")).exists()
     second = _start(engine_config, engine_env)
     try:

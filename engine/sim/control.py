@@ -1,0 +1,184 @@
+"""HTTP controls of the local venue under ``/sim/...``, for tests driving it from another process.
+
+| route | does |
+|---|---|
+| ``POST /sim/pause``, ``POST /sim/resume`` | freeze / unfreeze the market |
+| ``POST /sim/step?ms=100`` (or ``ns=``) | advance and publish one batch |
+| ``GET /sim/book?symbol=BTCUSDT[&limit=N]`` | the true book as text, with ``lastUpdateId`` |
+| ``GET /sim/status`` | paused, connections, per-symbol ids and touch, armed faults |
+| ``POST /sim/faults/gap?symbol=BTCUSDT&missing=1`` | the next diffs skip update ids |
+| ``POST /sim/faults/disconnect`` | cut every WebSocket at once |
+| ``POST /sim/faults/malformed?count=1`` | garbage frames ahead of the next frames |
+| ``POST /sim/faults/rate-limit?count=1&retry_after_s=1`` | REST answers 429 / -1003 |
+| ``POST /sim/faults/slow-rest?delay_s=0.5&count=1`` | REST answers arrive late |
+| ``POST /sim/faults/stale-snapshot`` | the next depth snapshot is from the past |
+| ``POST /sim/faults/clear`` | disarm the counted faults |
+
+Answers are JSON; a bad argument gets HTTP 400 and ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from engine.sim import SimError, wire
+
+if TYPE_CHECKING:
+    from engine.sim.server import SimVenue
+
+_Action = Callable[[web.Request], Awaitable[dict[str, Any]]]
+_OK: dict[str, Any] = {"ok": True}
+
+
+def add_control_routes(app: web.Application, venue: SimVenue) -> None:
+    """Mount the ``/sim/...`` routes for ``venue`` on ``app``."""
+    controls = _Controls(venue)
+    routes: list[tuple[str, str, _Action]] = [
+        ("POST", "/sim/pause", controls.pause),
+        ("POST", "/sim/resume", controls.resume),
+        ("POST", "/sim/step", controls.step),
+        ("GET", "/sim/book", controls.book),
+        ("GET", "/sim/status", controls.status),
+        ("POST", "/sim/faults/gap", controls.gap),
+        ("POST", "/sim/faults/disconnect", controls.disconnect),
+        ("POST", "/sim/faults/malformed", controls.malformed),
+        ("POST", "/sim/faults/rate-limit", controls.rate_limit),
+        ("POST", "/sim/faults/slow-rest", controls.slow_rest),
+        ("POST", "/sim/faults/stale-snapshot", controls.stale_snapshot),
+        ("POST", "/sim/faults/clear", controls.clear),
+    ]
+    for method, path, action in routes:
+        app.router.add_route(method, path, _answer(action))
+
+
+class _Controls:
+    """One action per route; each returns the JSON answer as a dict."""
+
+    def __init__(self, venue: SimVenue) -> None:
+        self.venue = venue
+        self.faults = venue.faults
+
+    async def pause(self, _request: web.Request) -> dict[str, Any]:
+        self.venue.pause()
+        return {"paused": self.venue.paused}
+
+    async def resume(self, _request: web.Request) -> dict[str, Any]:
+        self.venue.resume()
+        return {"paused": self.venue.paused}
+
+    async def step(self, request: web.Request) -> dict[str, Any]:
+        if "ns" in request.query:
+            dt_ns = _int(request, "ns", 0)
+        else:
+            dt_ns = int(_float(request, "ms", 100.0) * 1_000_000)
+        await self.venue.step(dt_ns)
+        return {"updateIds": {s: self.venue.model(s).update_id for s in self.venue.symbols}}
+
+    async def book(self, request: web.Request) -> dict[str, Any]:
+        symbol = _symbol(request)
+        limit = _int(request, "limit", 0) or None
+        model = self.venue.model(symbol)
+        text = wire.WireText(model.instrument)
+        return {
+            "symbol": symbol,
+            "lastUpdateId": model.update_id,
+            "bids": text.levels(model.bids(limit)),
+            "asks": text.levels(model.asks(limit)),
+        }
+
+    async def status(self, _request: web.Request) -> dict[str, Any]:
+        venue = self.venue
+        symbols = {}
+        for symbol in venue.symbols:
+            model = venue.model(symbol)
+            text = wire.WireText(model.instrument)
+            symbols[symbol] = {
+                "lastUpdateId": model.update_id,
+                "lastTradeId": model.trade_id,
+                "bestBid": text.price(model.best_bid()),
+                "bestAsk": text.price(model.best_ask()),
+                "regime": model.regime.value,
+            }
+        return {
+            "paused": venue.paused,
+            "autorun": venue.autorun,
+            "connections": venue.connections,
+            "symbols": symbols,
+            "faults": msgspec.to_builtins(self.faults.armed()),
+        }
+
+    async def gap(self, request: web.Request) -> dict[str, Any]:
+        self.faults.gap_next(_symbol(request), _int(request, "missing", 1))
+        return _OK
+
+    async def disconnect(self, _request: web.Request) -> dict[str, Any]:
+        return {"disconnected": self.faults.disconnect_all()}
+
+    async def malformed(self, request: web.Request) -> dict[str, Any]:
+        self.faults.malformed_next(_int(request, "count", 1))
+        return _OK
+
+    async def rate_limit(self, request: web.Request) -> dict[str, Any]:
+        self.faults.rate_limit_next(_int(request, "count", 1), _int(request, "retry_after_s", 1))
+        return _OK
+
+    async def slow_rest(self, request: web.Request) -> dict[str, Any]:
+        self.faults.slow_rest(_float(request, "delay_s", None), _int(request, "count", 1))
+        return _OK
+
+    async def stale_snapshot(self, _request: web.Request) -> dict[str, Any]:
+        self.faults.stale_snapshot_next()
+        return _OK
+
+    async def clear(self, _request: web.Request) -> dict[str, Any]:
+        self.faults.clear()
+        return _OK
+
+
+def _answer(action: _Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Turn an action into a handler: its dict as JSON, or 400 with the error's message."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            result = await action(request)
+        except SimError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.Response(body=msgspec.json.encode(result), content_type="application/json")
+
+    return handler
+
+
+def _symbol(request: web.Request) -> str:
+    symbol = request.query.get("symbol", "")
+    if not symbol:
+        raise SimError("the symbol parameter is required")
+    return symbol
+
+
+def _int(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SimError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _float(request: web.Request, name: str, default: float | None) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        if default is None:
+            raise SimError(f"the {name} parameter is required")
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SimError(f"{name} must be a number, not {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SimError(f"{name} must be a finite number, not {raw!r}")
+    return value

@@ -1,0 +1,373 @@
+"""The local venue: seeded markets served on 127.0.0.1 over Binance spot's WebSocket and REST API.
+
+One aiohttp server carries everything on one port:
+
+- ``/stream?streams=...``, ``/ws/<stream>``, ``/ws``: the market streams (see ``streams``), with
+  ``<sym>@trade`` in real time and ``<sym>@depth@100ms`` / ``<sym>@depth`` (1000 ms) /
+  ``<sym>@depth@<depth_interval_ms>ms`` diffs;
+- ``GET /api/v3/depth``, ``/api/v3/exchangeInfo``, ``/api/v3/ping``, ``/api/v3/time`` (see
+  ``rest``), with request weights, ``X-MBX-USED-WEIGHT-1M`` and Binance's error answers;
+- ``/sim/...``: pause, resume, step, the true book and every fault, for tests in other processes
+  (see ``control``).
+
+Level changes from the market models are batched per depth stream and published every interval
+as one ``depthUpdate`` covering ids ``U..u``, the last size per price winning, exactly as Binance
+coalesces. The model keeps pace with the wall clock (``autorun``), or a test drives it one
+:meth:`SimVenue.step` at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from engine.core.instruments import Instrument
+from engine.sim import SimError, wire
+from engine.sim.control import add_control_routes
+from engine.sim.faults import FaultInjector
+from engine.sim.market import Level, LevelChange, MarketModel, TradePrint
+from engine.sim.rest import add_rest_routes
+from engine.sim.streams import StreamHub
+
+log = logging.getLogger("engine.sim")
+
+_NS = 1_000_000_000
+_MS = 1_000_000
+_TICK_S = 0.01
+"""The market task's step: trades leave within this long of happening."""
+_MAX_CATCH_UP_S = 1.0
+"""After a stall the model skips ahead at most this much, instead of bursting to catch up."""
+
+
+class _DepthBatch:
+    """Level changes waiting for the next diff of one depth stream."""
+
+    __slots__ = ("due", "interval_s", "pending", "skip", "stream")
+
+    def __init__(self, stream: str, interval_ms: int) -> None:
+        self.stream = stream
+        self.interval_s = interval_ms / 1000
+        self.pending: list[LevelChange] = []
+        self.skip = 0
+        self.due = 0.0
+
+    def take(self) -> list[LevelChange]:
+        """The changes for the next diff, after leaving out ids a gap fault asked to skip."""
+        pending, self.pending = self.pending, []
+        if self.skip:
+            dropped = min(self.skip, len(pending))
+            self.skip -= dropped
+            pending = pending[dropped:]
+        return pending
+
+
+class _Market:
+    """One symbol on the venue: its model, its text formatter and its streams."""
+
+    def __init__(self, instrument: Instrument, model: MarketModel, depth_interval_ms: int) -> None:
+        self.instrument = instrument
+        self.symbol = instrument.symbol
+        self.model = model
+        self.text = wire.WireText(instrument)
+        lower = self.symbol.lower()
+        self.trade_stream = f"{lower}@trade"
+        names = {f"{lower}@depth@{n}ms": n for n in {depth_interval_ms, 100}}
+        names[f"{lower}@depth"] = 1000
+        self.batches = {name: _DepthBatch(name, ms) for name, ms in names.items()}
+
+
+class SimVenue:
+    """The built-in local venue.
+
+    Args:
+        instruments: what it lists; each gets its own seeded market.
+        seed: the same seed gives the same markets.
+        mid_price: starting mid price of every market, on each instrument's tick grid.
+        events_per_second: mean book events per second per market.
+        depth_interval_ms: cadence of the ``@depth@<n>ms`` stream (100 and 1000 are always served).
+        host: loopback address to listen on.
+        port: port to listen on; 0 picks a free one.
+        ping_interval_s: seconds between WebSocket pings to each client.
+        autorun: run the market in real time; when False only :meth:`step` moves it.
+        pong_timeout_s: a client that answers no ping for this long is disconnected.
+        max_client_messages_per_s: frames a client may send per second before it is cut off.
+        mid_prices: starting mid price per symbol, overriding ``mid_price`` for those symbols.
+
+    Raises:
+        SimError: when no instruments are given or ``mid_prices`` names an unlisted symbol.
+        InstrumentError: when a mid price is off its instrument's tick grid.
+    """
+
+    def __init__(
+        self,
+        instruments: list[Instrument],
+        *,
+        seed: int = 7,
+        mid_price: str = "65000.00",
+        events_per_second: float = 400.0,
+        depth_interval_ms: int = 100,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ping_interval_s: float = 20.0,
+        autorun: bool = True,
+        pong_timeout_s: float = 60.0,
+        max_client_messages_per_s: int = 5,
+        mid_prices: Mapping[str, str] | None = None,
+    ) -> None:
+        if not instruments:
+            raise SimError("the local venue needs at least one instrument")
+        mids = dict(mid_prices or {})
+        unknown = set(mids) - {i.symbol for i in instruments}
+        if unknown:
+            raise SimError(f"mid_prices names symbols the venue does not list: {sorted(unknown)}")
+        self._markets = {
+            i.symbol: _Market(
+                i,
+                MarketModel(
+                    i,
+                    seed=seed,
+                    mid_price=mids.get(i.symbol, mid_price),
+                    events_per_second=events_per_second,
+                ),
+                depth_interval_ms,
+            )
+            for i in instruments
+        }
+        self._host = host
+        self._port = port
+        self.autorun = autorun
+        self.faults = FaultInjector(self)
+        self._hub = StreamHub(
+            ping_interval_s=ping_interval_s,
+            pong_timeout_s=pong_timeout_s,
+            max_messages_per_s=max_client_messages_per_s,
+            is_served=self._is_served,
+        )
+        self._paused = False
+        self._model_ns = 0
+        self._wall_offset_ns = time.time_ns()
+        self._runner: web.AppRunner | None = None
+        self._market_task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen and, with ``autorun``, start the market.
+
+        Raises:
+            OSError: when the address cannot be bound.
+        """
+        app = web.Application()
+        app.router.add_get("/stream", self._hub.handle)
+        app.router.add_get("/ws", self._hub.handle)
+        app.router.add_get("/ws/{streams:.+}", self._hub.handle)
+        add_rest_routes(app, self)
+        add_control_routes(app, self)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+        self._wall_offset_ns = time.time_ns() - self._model_ns
+        if self.autorun:
+            self._market_task = asyncio.create_task(self._run_market(), name="sim-market")
+        log.info(
+            "local venue listening",
+            extra={"ws_url": self.ws_url, "rest_url": self.rest_url, "symbols": len(self._markets)},
+        )
+
+    async def stop(self) -> None:
+        """Stop the market, close every stream (1001 going away) and stop listening. Idempotent."""
+        task, self._market_task = self._market_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await self._hub.close_all()
+            await runner.cleanup()
+            log.info("local venue stopped")
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://host:port``; clients add ``/stream?streams=...`` or ``/ws/<stream>``."""
+        return f"ws://{self._netloc()}"
+
+    @property
+    def rest_url(self) -> str:
+        """``http://host:port``; clients add ``/api/v3/...``."""
+        return f"http://{self._netloc()}"
+
+    def _netloc(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{host}:{self._port}"
+
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols listed, in instrument order."""
+        return list(self._markets)
+
+    @property
+    def instruments(self) -> list[Instrument]:
+        """The instruments listed, in order."""
+        return [m.instrument for m in self._markets.values()]
+
+    @property
+    def connections(self) -> int:
+        """WebSocket clients connected now."""
+        return len(self._hub.connections)
+
+    # ---- the market ------------------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        """True while the market is frozen."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Freeze the market: streams stay open, pending changes go out now, no new diffs follow."""
+        if self._paused:
+            return
+        self._paused = True
+        self._flush_all()
+        log.info("market paused")
+
+    def resume(self) -> None:
+        """Let the market run again from where it stopped (paused time is skipped, not replayed)."""
+        if not self._paused:
+            return
+        self._paused = False
+        self._wall_offset_ns = time.time_ns() - self._model_ns
+        log.info("market resumed")
+
+    async def step(self, dt_ns: int) -> None:
+        """Advance every market by ``dt_ns`` and publish at once: trades, then one diff per stream.
+
+        Works while paused or without ``autorun``, which makes runs repeatable.
+
+        Raises:
+            SimError: when ``dt_ns`` is negative.
+        """
+        if dt_ns < 0:
+            raise SimError(f"cannot step the market back in time ({dt_ns} ns)")
+        self._advance(dt_ns)
+        self._flush_all()
+        await asyncio.sleep(0)
+
+    def model(self, symbol: str) -> MarketModel:
+        """The market model of ``symbol`` (read it, do not drive it).
+
+        Raises:
+            SimError: for a symbol the venue does not list.
+        """
+        return self._market(symbol).model
+
+    def true_book(self, symbol: str) -> tuple[list[Level], list[Level], int]:
+        """The venue's own book: bids and asks best first as (ticks, lots), and its update id.
+
+        Raises:
+            SimError: for a symbol the venue does not list.
+        """
+        model = self._market(symbol).model
+        return model.bids(), model.asks(), model.update_id
+
+    def _market(self, symbol: str) -> _Market:
+        market = self._markets.get(symbol)
+        if market is None:
+            raise SimError(f"unknown symbol {symbol!r}; the venue lists {', '.join(self._markets)}")
+        return market
+
+    async def _run_market(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        self._wall_offset_ns = time.time_ns() - self._model_ns
+        for market in self._markets.values():
+            for batch in market.batches.values():
+                batch.due = last + batch.interval_s
+        while True:
+            await asyncio.sleep(_TICK_S)
+            now = loop.time()
+            elapsed, last = now - last, now
+            if self._paused:
+                continue
+            self._advance(int(min(elapsed, _MAX_CATCH_UP_S) * _NS))
+            event_ms = time.time_ns() // _MS
+            for market in self._markets.values():
+                for batch in market.batches.values():
+                    if now >= batch.due:
+                        self._flush(market, batch, event_ms)
+                        batch.due += batch.interval_s
+                        if batch.due <= now:  # fell behind: keep the cadence from now on
+                            batch.due = now + batch.interval_s
+
+    def _advance(self, dt_ns: int) -> None:
+        self._model_ns += dt_ns
+        event_ms = time.time_ns() // _MS
+        for market in self._markets.values():
+            activity = market.model.advance(dt_ns)
+            if activity.changes:
+                for batch in market.batches.values():
+                    batch.pending.extend(activity.changes)
+            if activity.trades:
+                self._publish_trades(market, activity.trades, event_ms)
+
+    def _publish_trades(self, market: _Market, trades: list[TradePrint], event_ms: int) -> None:
+        stream = market.trade_stream
+        if not self._hub.subscribers(stream):
+            return
+        for print_ in trades:
+            trade_ms = min(event_ms, (self._wall_offset_ns + print_.time_ns) // _MS)
+            data = wire.trade(market.text, market.symbol, event_ms, trade_ms, print_)
+            self._hub.broadcast(stream, data, self._garbage(stream, data, market, event_ms))
+
+    def _flush(self, market: _Market, batch: _DepthBatch, event_ms: int) -> None:
+        changes = batch.take()
+        if not changes or not self._hub.subscribers(batch.stream):
+            return
+        data = wire.depth_update(market.text, market.symbol, event_ms, changes)
+        self._hub.broadcast(batch.stream, data, self._garbage(batch.stream, data, market, event_ms))
+
+    def _flush_all(self) -> None:
+        event_ms = time.time_ns() // _MS
+        for market in self._markets.values():
+            for batch in market.batches.values():
+                self._flush(market, batch, event_ms)
+
+    def _garbage(self, stream: str, data: str, market: _Market, event_ms: int) -> str | None:
+        variant = self.faults.take_malformed()
+        if variant is None:
+            return None
+        return wire.malformed(stream, data, market.symbol, event_ms, variant)
+
+    def _is_served(self, stream: str) -> bool:
+        parsed = wire.parse_data_stream(stream)
+        if parsed is None or parsed[0] not in self._markets:
+            return False
+        market = self._markets[parsed[0]]
+        return stream == market.trade_stream or stream in market.batches
+
+    # ---- fault target ----------------------------------------------------------------------------
+
+    def has_symbol(self, symbol: str) -> bool:
+        """Whether the venue lists ``symbol``."""
+        return symbol in self._markets
+
+    def skip_update_ids(self, symbol: str, missing: int) -> None:
+        """Leave the next ``missing`` update ids of ``symbol`` out of every depth stream."""
+        for batch in self._market(symbol).batches.values():
+            batch.skip += missing
+
+    def drop_connections(self) -> int:
+        """Cut every WebSocket connection without a close frame; returns how many."""
+        return self._hub.drop_all()
