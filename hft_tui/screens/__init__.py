@@ -1,0 +1,1 @@
+"""Screens of the workstation: the trade screen (the default mode) and the engine-lost dialog."""
