@@ -1,0 +1,508 @@
+"""Compiled kernels behind :class:`~engine.book.order_book.OrderBook`: a tick-indexed ladder.
+
+All of a book's state lives in one flat ``int64`` buffer, so a kernel call unboxes one array for
+the whole book (numba's call cost grows with the number of arguments):
+
+```
+[ header (24 slots) | bid ladder (W) | ask ladder (W) | bid overflow keys (cap) | bid overflow
+  sizes (cap) | ask overflow keys (cap) | ask overflow sizes (cap) ]
+```
+
+Both sides are stored by *key*: ``-price`` for bids, ``price`` for asks, so on either side a
+smaller key is a better level and the same code serves both. A side's ladder holds the sizes of
+the keys ``base .. base + W - 1`` (slot ``key - base``). Levels outside that window live in the
+side's overflow store, an open-addressing hash table (linear probing, at most half full counting
+deleted slots), so far levels cost O(1) to set or delete however many there are; they are put in
+order only when a read reaches past the window. After every message each side is *settled*: when
+the best level is not in the window, or the touch has drifted out of the band ``[W/16, W/2]``,
+the window is moved so that the touch sits at slot ``W/4`` (``W/4`` ticks of room to improve,
+``3W/4`` of depth), and levels move between window and overflow.
+
+Invariants after every kernel call, per side: window and overflow never hold the same key; every
+overflow key is at or beyond ``base + W`` (worse than the whole window); ``best`` is the smallest
+occupied slot, or -1 exactly when the side is empty; the header's best price and size mirror it.
+
+Kernels validate a whole message before changing anything and return a status instead of raising:
+``OK``, ``BAD_LEVEL`` (a length mismatch, a price outside ``1..MAX_PRICE`` or a negative size),
+``NEED_SPACE`` (an overflow table might pass half full; the caller rebuilds it larger with
+:func:`rebuild` and calls again) or ``UNSETTLED`` (applied, but the window move needs a larger
+table: the caller rebuilds and calls :func:`settle`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+Buffer = npt.NDArray[np.int64]
+"""A book's flat state buffer, laid out as the module docstring draws it."""
+
+# ---- layout -----------------------------------------------------------------------------------
+
+WINDOW = 0
+"""Header slot: ladder length ``W`` in ticks, the same for both sides."""
+CAPACITY = 1
+"""Header slot: overflow table slots per side, a power of two."""
+HEADER = 24
+"""Header length; the bid ladder starts here."""
+
+BID = 0
+ASK = 1
+SIDE_BLOCK = 8
+"""Header offset of side 0's block; side ``s`` starts at ``SIDE_BLOCK * (s + 1)``."""
+BASE = 0
+"""Side block slot: the key held by ladder slot 0."""
+BEST = 1
+"""Side block slot: ladder slot of the best level, -1 when the side is empty."""
+COUNT = 2
+"""Side block slot: occupied ladder slots."""
+OVERFLOW = 3
+"""Side block slot: levels in the overflow table."""
+BEST_PRICE = 4
+"""Side block slot: best price in ticks, 0 when the side is empty."""
+BEST_SIZE = 5
+"""Side block slot: size at the best price in lots, 0 when the side is empty."""
+USED = 6
+"""Side block slot: overflow table slots not empty (levels plus deleted markers)."""
+BETTER = 7
+"""Side block slot: 1 when a level better than the window went to the overflow table."""
+
+BID_BEST_PRICE = SIDE_BLOCK * (BID + 1) + BEST_PRICE
+BID_BEST_SIZE = SIDE_BLOCK * (BID + 1) + BEST_SIZE
+ASK_BEST_PRICE = SIDE_BLOCK * (ASK + 1) + BEST_PRICE
+ASK_BEST_SIZE = SIDE_BLOCK * (ASK + 1) + BEST_SIZE
+BID_COUNT = SIDE_BLOCK * (BID + 1) + COUNT
+BID_OVERFLOW = SIDE_BLOCK * (BID + 1) + OVERFLOW
+ASK_COUNT = SIDE_BLOCK * (ASK + 1) + COUNT
+ASK_OVERFLOW = SIDE_BLOCK * (ASK + 1) + OVERFLOW
+
+MAX_PRICE = 1 << 62
+"""Largest accepted price in ticks: keeps every key and slot computation inside int64."""
+EMPTY = -(1 << 63)
+"""Overflow key of a slot never used (no price maps to it)."""
+DELETED = EMPTY + 1
+"""Overflow key of a slot whose level was deleted (probing continues past it)."""
+_HASH = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: Fibonacci hashing
+
+OK = 0
+"""Status: the message is applied and the book settled."""
+BAD_LEVEL = 1
+"""Status: the message was refused; nothing changed."""
+NEED_SPACE = 2
+"""Status: the message might overflow a table; nothing changed. Rebuild larger, call again."""
+UNSETTLED = 3
+"""Status: the message is applied but moving the window needs a larger table: rebuild, settle."""
+
+
+def allocate(window: int, capacity: int) -> Buffer:
+    """A fresh, empty buffer: ``window`` ticks per side, overflow tables of ``capacity`` slots."""
+    assert capacity > 0, "capacity must be positive"
+    assert capacity & (capacity - 1) == 0, "capacity must be a power of two"
+    buf = np.zeros(HEADER + 2 * window + 4 * capacity, dtype=np.int64)
+    buf[WINDOW] = window
+    buf[CAPACITY] = capacity
+    for side in (BID, ASK):
+        buf[SIDE_BLOCK * (side + 1) + BEST] = -1
+        start = HEADER + 2 * window + 2 * side * capacity
+        buf[start : start + capacity] = EMPTY
+    return buf
+
+
+def rebuild(buf: Buffer, capacity: int) -> Buffer:
+    """A copy of ``buf`` with overflow tables of ``capacity`` slots and no deleted markers.
+
+    Raises:
+        ValueError: ``capacity`` is not a power of two or too small for the levels held.
+    """
+    if capacity <= 0 or capacity & (capacity - 1):
+        raise ValueError(f"capacity must be a power of two, got {capacity}")
+    held = max(int(buf[SIDE_BLOCK * (s + 1) + OVERFLOW]) for s in (BID, ASK))
+    if 2 * held > capacity:
+        raise ValueError(f"capacity {capacity} cannot hold {held} levels at most half full")
+    window = int(buf[WINDOW])
+    new = allocate(window, capacity)
+    new[HEADER : HEADER + 2 * window] = buf[HEADER : HEADER + 2 * window]
+    new[2:HEADER] = buf[2:HEADER]
+    rehash_into(buf, new)
+    return new
+
+
+# ---- helpers (inlined into the kernels) -------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def _block(side: int) -> int:  # pragma: no cover - compiled
+    return SIDE_BLOCK * (side + 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ladder(buf: Buffer, side: int) -> Buffer:  # pragma: no cover - compiled
+    window = buf[WINDOW]
+    start = HEADER + side * window
+    return buf[start : start + window]
+
+
+@numba.njit(cache=True, nogil=True)
+def _overflow(buf: Buffer, side: int) -> tuple[Buffer, Buffer]:  # pragma: no cover - compiled
+    window = buf[WINDOW]
+    capacity = buf[CAPACITY]
+    start = HEADER + 2 * window + 2 * side * capacity
+    return buf[start : start + capacity], buf[start + capacity : start + 2 * capacity]
+
+
+@numba.njit(cache=True, nogil=True)
+def _key(price: int, side: int) -> int:  # pragma: no cover - compiled
+    """Price to key and back (the map is its own inverse)."""
+    return -price if side == BID else price
+
+
+@numba.njit(cache=True, nogil=True)
+def _valid(px: Buffer, sz: Buffer) -> bool:  # pragma: no cover - compiled
+    ok = len(px) == len(sz)
+    i = 0
+    while ok and i < len(px):
+        ok = 0 < px[i] <= MAX_PRICE and sz[i] >= 0
+        i += 1
+    return ok
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_level(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: no cover
+    """Set one level's absolute size; 0 deletes, deleting an absent level does nothing."""
+    slot = key - buf[_block(side) + BASE]
+    if 0 <= slot < buf[WINDOW]:
+        _set_in_window(buf, side, slot, size)
+    else:
+        _set_in_overflow(buf, side, key, size)
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_in_window(buf: Buffer, side: int, slot: int, size: int) -> None:  # pragma: no cover
+    blk = _block(side)
+    ladder = _ladder(buf, side)
+    old = ladder[slot]
+    if size == 0:
+        if old == 0:
+            return
+        ladder[slot] = 0
+        buf[blk + COUNT] -= 1
+        if slot == buf[blk + BEST]:
+            if buf[blk + COUNT] == 0:
+                buf[blk + BEST] = -1
+            else:
+                nxt = slot + 1
+                while ladder[nxt] == 0:
+                    nxt += 1
+                buf[blk + BEST] = nxt
+        return
+    if old == 0:
+        buf[blk + COUNT] += 1
+        best = buf[blk + BEST]
+        if best < 0 or slot < best:
+            buf[blk + BEST] = slot
+    ladder[slot] = size
+
+
+@numba.njit(cache=True, nogil=True)
+def _probe(keys: Buffer, key: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """(slot holding ``key`` or -1, slot where ``key`` would go: first deleted or empty)."""
+    mask = len(keys) - 1
+    mixed = key * _HASH
+    slot = (mixed ^ (mixed >> 29)) & mask
+    free = -1
+    while True:
+        found = keys[slot]
+        if found == key:
+            return slot, slot
+        if found == EMPTY:
+            return -1, slot if free < 0 else free
+        if found == DELETED and free < 0:
+            free = slot
+        slot = (slot + 1) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_in_overflow(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: no cover
+    blk = _block(side)
+    keys, sizes = _overflow(buf, side)
+    at, free = _probe(keys, key)
+    if at >= 0:
+        if size == 0:
+            keys[at] = DELETED
+            buf[blk + OVERFLOW] -= 1
+        else:
+            sizes[at] = size
+        return
+    if size == 0:
+        return
+    if keys[free] == EMPTY:
+        buf[blk + USED] += 1
+    keys[free] = key
+    sizes[free] = size
+    buf[blk + OVERFLOW] += 1
+    if key < buf[blk + BASE]:
+        buf[blk + BETTER] = 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _insert_fresh(keys: Buffer, sizes: Buffer, key: int, size: int) -> None:  # pragma: no cover
+    """Insert a key known to be absent into a table without deleted markers."""
+    _, free = _probe(keys, key)
+    keys[free] = key
+    sizes[free] = size
+
+
+@numba.njit(cache=True, nogil=True)
+def _recentre(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
+    """Move the window so the best level sits at slot W/4; re-split levels between the stores.
+
+    Returns False, changing nothing, when the levels left outside the window would fill the
+    overflow table past half: the caller makes the table larger and settles again.
+    """
+    blk = _block(side)
+    window = buf[WINDOW]
+    base = buf[blk + BASE]
+    count = buf[blk + COUNT]
+    ladder = _ladder(buf, side)
+    keys, sizes = _overflow(buf, side)
+    total = count + buf[blk + OVERFLOW]
+    all_keys = np.empty(total, dtype=np.int64)
+    all_sizes = np.empty(total, dtype=np.int64)
+    k = 0
+    slot = buf[blk + BEST]
+    while k < count:
+        if ladder[slot] != 0:
+            all_keys[k] = base + slot
+            all_sizes[k] = ladder[slot]
+            k += 1
+        slot += 1
+    for i in range(len(keys)):
+        if keys[i] > DELETED:
+            all_keys[k] = keys[i]
+            all_sizes[k] = sizes[i]
+            k += 1
+    new_base = all_keys.min() - window // 4 if total else base
+    outside = 0
+    for i in range(total):
+        outside += all_keys[i] - new_base >= window
+    if 2 * outside > len(keys):
+        return False
+    _empty(buf, side)
+    buf[blk + BASE] = new_base
+    for i in range(total):
+        _set_level(buf, side, all_keys[i], all_sizes[i])
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
+    """Restore the invariants after a message and publish the side's best level.
+
+    Returns False, with the side not yet settled, when the overflow table needs to grow first.
+    """
+    blk = _block(side)
+    window = buf[WINDOW]
+    best = buf[blk + BEST]
+    move = buf[blk + BETTER] != 0 or (best < 0 and buf[blk + OVERFLOW] > 0)
+    if not move and best >= 0:
+        move = best < window // 16 or best > window // 2
+    if move and not _recentre(buf, side):
+        return False
+    best = buf[blk + BEST]
+    if best < 0:
+        buf[blk + BEST_PRICE] = 0
+        buf[blk + BEST_SIZE] = 0
+    else:
+        buf[blk + BEST_PRICE] = _key(buf[blk + BASE] + best, side)
+        buf[blk + BEST_SIZE] = _ladder(buf, side)[best]
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _empty(buf: Buffer, side: int) -> None:  # pragma: no cover - compiled
+    blk = _block(side)
+    best = buf[blk + BEST]
+    if best >= 0:
+        ladder = _ladder(buf, side)
+        count = buf[blk + COUNT]
+        seen = 0
+        while seen < count:
+            if ladder[best] != 0:
+                ladder[best] = 0
+                seen += 1
+            best += 1
+    if buf[blk + USED] > 0:
+        keys, _ = _overflow(buf, side)
+        keys[:] = EMPTY
+    buf[blk + BEST] = -1
+    for slot in (COUNT, OVERFLOW, BEST_PRICE, BEST_SIZE, USED, BETTER):
+        buf[blk + slot] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _anchor(buf: Buffer, side: int, px: Buffer, sz: Buffer) -> None:  # pragma: no cover
+    """Place an empty side's window so the best level of ``px``/``sz`` lands at slot W/4."""
+    found = False
+    best = 0
+    for i in range(len(px)):
+        if sz[i] > 0:
+            key = _key(px[i], side)
+            if not found or key < best:
+                best = key
+                found = True
+    if found:
+        buf[_block(side) + BASE] = best - buf[WINDOW] // 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _room(buf: Buffer, side: int, incoming: int, fresh: bool) -> bool:  # pragma: no cover
+    """Whether ``incoming`` new overflow levels keep the side's table at most half full."""
+    used = 0 if fresh else buf[_block(side) + USED]
+    return bool(2 * (used + incoming) <= buf[CAPACITY])
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle_both(buf: Buffer) -> int:  # pragma: no cover - compiled
+    bid_done = _settle(buf, BID)
+    ask_done = _settle(buf, ASK)
+    return OK if bid_done and ask_done else UNSETTLED
+
+
+# ---- kernels (called from Python) -------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def settle(buf: Buffer) -> int:  # pragma: no cover - compiled
+    """Finish a message that returned ``UNSETTLED``, after :func:`rebuild`; ``OK`` or again."""
+    return _settle_both(buf)
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_delta(
+    buf: Buffer, bid_px: Buffer, bid_sz: Buffer, ask_px: Buffer, ask_sz: Buffer
+) -> int:  # pragma: no cover - compiled
+    """Apply absolute sizes in order (0 deletes); the book is untouched unless ``OK`` returns."""
+    if not (_valid(bid_px, bid_sz) and _valid(ask_px, ask_sz)):
+        return BAD_LEVEL
+    if not (_room(buf, BID, len(bid_px), False) and _room(buf, ASK, len(ask_px), False)):
+        return NEED_SPACE
+    for i in range(len(bid_px)):
+        _set_level(buf, BID, -bid_px[i], bid_sz[i])
+    for i in range(len(ask_px)):
+        _set_level(buf, ASK, ask_px[i], ask_sz[i])
+    return _settle_both(buf)
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_snapshot(
+    buf: Buffer, bid_px: Buffer, bid_sz: Buffer, ask_px: Buffer, ask_sz: Buffer
+) -> int:  # pragma: no cover - compiled
+    """Replace the whole book; the book is untouched unless ``OK`` returns."""
+    if not (_valid(bid_px, bid_sz) and _valid(ask_px, ask_sz)):
+        return BAD_LEVEL
+    if not (_room(buf, BID, len(bid_px), True) and _room(buf, ASK, len(ask_px), True)):
+        return NEED_SPACE
+    _empty(buf, BID)
+    _empty(buf, ASK)
+    _anchor(buf, BID, bid_px, bid_sz)
+    _anchor(buf, ASK, ask_px, ask_sz)
+    for i in range(len(bid_px)):
+        _set_level(buf, BID, -bid_px[i], bid_sz[i])
+    for i in range(len(ask_px)):
+        _set_level(buf, ASK, ask_px[i], ask_sz[i])
+    return _settle_both(buf)
+
+
+@numba.njit(cache=True, nogil=True)
+def clear(buf: Buffer) -> None:  # pragma: no cover - compiled
+    """Empty both sides."""
+    _empty(buf, BID)
+    _empty(buf, ASK)
+
+
+@numba.njit(cache=True, nogil=True)
+def rehash_into(src: Buffer, dst: Buffer) -> None:  # pragma: no cover - compiled
+    """Insert every overflow level of ``src`` into the empty tables of ``dst``."""
+    for side in (BID, ASK):
+        src_keys, src_sizes = _overflow(src, side)
+        dst_keys, dst_sizes = _overflow(dst, side)
+        for i in range(len(src_keys)):
+            if src_keys[i] > DELETED:
+                _insert_fresh(dst_keys, dst_sizes, src_keys[i], src_sizes[i])
+        blk = _block(side)
+        dst[blk + USED] = src[blk + OVERFLOW]
+
+
+@numba.njit(cache=True, nogil=True)
+def _far_levels(buf: Buffer, side: int, m: int) -> tuple[Buffer, Buffer]:  # pragma: no cover
+    """The ``m`` best overflow levels of a side, best-first (``m`` at most the levels held)."""
+    keys, sizes = _overflow(buf, side)
+    best_keys = np.empty(m, dtype=np.int64)
+    best_sizes = np.empty(m, dtype=np.int64)
+    if m > 32:  # sort everything
+        held = buf[_block(side) + OVERFLOW]
+        all_keys = np.empty(held, dtype=np.int64)
+        all_sizes = np.empty(held, dtype=np.int64)
+        k = 0
+        for i in range(len(keys)):
+            if keys[i] > DELETED:
+                all_keys[k] = keys[i]
+                all_sizes[k] = sizes[i]
+                k += 1
+        order = np.argsort(all_keys)[:m]
+        return all_keys[order], all_sizes[order]
+    k = 0  # keep the m smallest keys in order, by insertion
+    for i in range(len(keys)):
+        key = keys[i]
+        if key <= DELETED or (k == m and key >= best_keys[m - 1]):
+            continue
+        j = k if k < m else m - 1
+        while j > 0 and best_keys[j - 1] > key:
+            best_keys[j] = best_keys[j - 1]
+            best_sizes[j] = best_sizes[j - 1]
+            j -= 1
+        best_keys[j] = key
+        best_sizes[j] = sizes[i]
+        k = min(k + 1, m)
+    return best_keys, best_sizes
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill(buf: Buffer, side: int, n: int, out: Buffer, row: int) -> int:  # pragma: no cover
+    blk = _block(side)
+    k = 0
+    slot = buf[blk + BEST]
+    if slot >= 0:
+        ladder = _ladder(buf, side)
+        base = buf[blk + BASE]
+        count = buf[blk + COUNT]
+        while k < n and k < count:
+            size = ladder[slot]
+            if size != 0:
+                out[row, k] = _key(base + slot, side)
+                out[row + 1, k] = size
+                k += 1
+            slot += 1
+    more = min(n - k, buf[blk + OVERFLOW])
+    if more > 0:
+        far_keys, far_sizes = _far_levels(buf, side, more)
+        for i in range(more):
+            out[row, k] = _key(far_keys[i], side)
+            out[row + 1, k] = far_sizes[i]
+            k += 1
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def top_levels(
+    buf: Buffer, n: int, out: npt.NDArray[np.int64]
+) -> tuple[int, int]:  # pragma: no cover
+    """Fill ``out`` rows bid_px, bid_sz, ask_px, ask_sz best-first; return (bids, asks) written.
+
+    At most ``min(n, out.shape[1])`` levels per side are written; columns beyond are untouched.
+    """
+    n = min(n, out.shape[1])
+    if n <= 0:
+        return 0, 0
+    return _fill(buf, BID, n, out, 0), _fill(buf, ASK, n, out, 2)

@@ -1,0 +1,148 @@
+"""Hypothesis strategies shared by the property tests: tick prices, lot sizes and book messages.
+
+Prices are integer ticks and sizes integer lots, as on the engine's hot path. Book messages are
+:class:`BookLevels`: the four ``int64`` arrays a snapshot or delta carries.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import strategies as st
+
+Int64Array = npt.NDArray[np.int64]
+
+MAX_TICKS = 10**12
+"""Largest price the strategies draw by default: far beyond any real instrument."""
+MAX_LOTS = 10**12
+
+
+class BookLevels(NamedTuple):
+    """One book message: prices in ticks and absolute sizes in lots, per side, as int64 arrays."""
+
+    bid_px: Int64Array
+    bid_sz: Int64Array
+    ask_px: Int64Array
+    ask_sz: Int64Array
+
+
+def int64s(values: list[int]) -> Int64Array:
+    """A list of integers as an int64 array (empty lists included)."""
+    return np.array(values, dtype=np.int64)
+
+
+def tick_prices(min_ticks: int = 1, max_ticks: int = MAX_TICKS) -> st.SearchStrategy[int]:
+    """Valid prices in ticks (always positive)."""
+    return st.integers(min_value=max(1, min_ticks), max_value=max_ticks)
+
+
+def lot_sizes(*, max_lots: int = MAX_LOTS, allow_zero: bool = True) -> st.SearchStrategy[int]:
+    """Valid sizes in lots; 0 (a delete in a delta) is drawn often when allowed."""
+    positive = st.integers(min_value=1, max_value=max_lots)
+    if not allow_zero:
+        return positive
+    return st.one_of(st.just(0), positive)
+
+
+def side_levels(
+    prices: st.SearchStrategy[int],
+    sizes: st.SearchStrategy[int],
+    *,
+    max_levels: int = 12,
+    unique: bool = False,
+) -> st.SearchStrategy[tuple[Int64Array, Int64Array]]:
+    """One side of a message: (prices, sizes) arrays of equal length, possibly empty."""
+    pairs = st.lists(
+        st.tuples(prices, sizes),
+        max_size=max_levels,
+        unique_by=(lambda pair: pair[0]) if unique else None,
+    )
+    return pairs.map(lambda ps: (int64s([p for p, _ in ps]), int64s([s for _, s in ps])))
+
+
+@st.composite
+def near_prices(draw: st.DrawFn, centre: int, width: int, far_max: int = 10**7) -> int:
+    """A price usually within ``width`` ticks of ``centre``, sometimes anywhere in 1..far_max."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(tick_prices(1, far_max))
+    return draw(tick_prices(centre - width, centre + width))
+
+
+@st.composite
+def book_deltas(
+    draw: st.DrawFn,
+    centre: int | None = None,
+    *,
+    width: int = 40,
+    max_levels: int = 12,
+    sizes: st.SearchStrategy[int] | None = None,
+) -> BookLevels:
+    """A delta: absolute sizes per side (0 deletes), prices clustered around ``centre``.
+
+    Bids are drawn mostly at or below the centre and asks at or above it, so books built from
+    these deltas are uncrossed more often than not, but crossing ones are drawn too. Prices may
+    repeat within a side, as a venue may send them; the later entry wins.
+    """
+    if centre is None:
+        centre = draw(tick_prices(width + 1, 10**6))
+    sizes = sizes if sizes is not None else lot_sizes(max_lots=1000)
+    bid_px, bid_sz = draw(
+        side_levels(near_prices(centre - width // 2, width), sizes, max_levels=max_levels)
+    )
+    ask_px, ask_sz = draw(
+        side_levels(near_prices(centre + width // 2, width), sizes, max_levels=max_levels)
+    )
+    return BookLevels(bid_px, bid_sz, ask_px, ask_sz)
+
+
+@st.composite
+def book_snapshots(
+    draw: st.DrawFn, centre: int | None = None, *, width: int = 40, max_levels: int = 30
+) -> BookLevels:
+    """A snapshot: unique prices per side with positive sizes, clustered around ``centre``."""
+    if centre is None:
+        centre = draw(tick_prices(width + 1, 10**6))
+    sizes = lot_sizes(max_lots=1000, allow_zero=False)
+    bid_px, bid_sz = draw(
+        side_levels(
+            near_prices(centre - width // 2, width), sizes, max_levels=max_levels, unique=True
+        )
+    )
+    ask_px, ask_sz = draw(
+        side_levels(
+            near_prices(centre + width // 2, width), sizes, max_levels=max_levels, unique=True
+        )
+    )
+    return BookLevels(bid_px, bid_sz, ask_px, ask_sz)
+
+
+@st.composite
+def drifting_deltas(
+    draw: st.DrawFn, *, start: int, max_messages: int = 30, max_step: int = 400
+) -> list[BookLevels]:
+    """Deltas whose centre walks randomly, up and down, by up to ``max_step`` ticks a message."""
+    count = draw(st.integers(0, max_messages))
+    centre = start
+    messages = []
+    for _ in range(count):
+        centre = max(100, centre + draw(st.integers(-max_step, max_step)))
+        messages.append(draw(book_deltas(centre)))
+    return messages
+
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def bad_levels() -> st.SearchStrategy[tuple[int, int]]:
+    """An int64 (price, size) pair no book may accept.
+
+    A non-positive price, a price above 2**62 ticks, or a negative size.
+    """
+    return st.one_of(
+        st.tuples(st.integers(INT64_MIN, 0), lot_sizes()),
+        st.tuples(st.integers(2**62 + 1, INT64_MAX), lot_sizes()),
+        st.tuples(tick_prices(), st.integers(INT64_MIN, -1)),
+    )
