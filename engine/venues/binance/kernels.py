@@ -1,0 +1,418 @@
+"""Compiled readers of Binance JSON: frame bytes straight to integer ticks and lots.
+
+They accept a strict subset of JSON, the layout Binance writes (``{"stream":..,"data":{..}}``,
+ASCII strings without escapes, integer ids, prices and sizes as decimal strings), and return a
+non-zero status for anything else; the caller then takes the general msgspec path, which either
+parses the frame or raises with a precise message. Nothing these readers accept is read
+differently by msgspec.
+
+Numbers are converted exactly with :class:`~engine.core.instruments.DecimalGrid` semantics: the
+digits up to the grid's decimals form the integer, any further digit must be ``0`` (Binance pads
+to 8 decimals), and a step that is not a power of ten is checked with an integer remainder. A
+number off the grid, needing more than 18 digits at the grid's decimals, zero as a price, or not
+plain digits is declined.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from engine.core.instruments import DecimalGrid
+from engine.errors import InstrumentError
+
+Buffer = bytes | npt.NDArray[np.uint8]
+"""What the readers take: a frame's bytes, or a constant byte array."""
+
+KernelGrid = tuple[int, int, int, int]
+"""(price decimals, price unit, size decimals, size unit): a step is ``unit * 10**-decimals``."""
+
+OK = 0
+DECLINED = 1
+"""Not the strict layout, or a number off the grid: the general path decides."""
+NEED_SPACE = 2
+"""The output arena is too small for this frame."""
+
+_INT64_MAX = (1 << 63) - 1
+_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_QUOTE, _COMMA, _COLON, _LBRACKET, _RBRACKET, _LBRACE, _RBRACE = 34, 44, 58, 91, 93, 123, 125
+_DEPTH_UPDATE = np.frombuffer(b"depthUpdate", dtype=np.uint8)
+_STREAM = np.frombuffer(b"stream", dtype=np.uint8)
+_DATA = np.frombuffer(b"data", dtype=np.uint8)
+_TRADE = np.frombuffer(b"trade", dtype=np.uint8)
+_TRUE = np.frombuffer(b"true", dtype=np.uint8)
+_FALSE = np.frombuffer(b"false", dtype=np.uint8)
+_NULL = np.frombuffer(b"null", dtype=np.uint8)
+
+
+def kernel_grid(price: DecimalGrid, size: DecimalGrid) -> KernelGrid:
+    """An instrument's two grids in the form the readers take.
+
+    Raises:
+        InstrumentError: when a step needs more than 18 decimals.
+    """
+    out: list[int] = []
+    for grid in (price, size):
+        unit = int(grid.step * 10**grid.decimals)
+        if grid.decimals > 18 or unit > _INT64_MAX:
+            raise InstrumentError(f"{grid.what} step {grid.step} is too fine for int64 steps")
+        out += [grid.decimals, unit]
+    return out[0], out[1], out[2], out[3]
+
+
+@numba.njit(cache=True, nogil=True)
+def _skip_ws(buf: Buffer, i: int) -> int:  # pragma: no cover - compiled
+    n = len(buf)
+    while i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 10 or buf[i] == 13):
+        i += 1
+    return i
+
+
+@numba.njit(cache=True, nogil=True)
+def _read_string(buf: Buffer, i: int) -> tuple[int, int, int]:  # pragma: no cover - compiled
+    """A plain ASCII string without escapes at ``i``: (start, end, next i), start -1 if not."""
+    n = len(buf)
+    if i >= n or buf[i] != _QUOTE:
+        return -1, i, i
+    start = i + 1
+    i = start
+    while i < n:
+        c = buf[i]
+        if c == _QUOTE:
+            return start, i, i + 1
+        if c == 92 or c < 32 or c > 126:  # an escape, a control byte, or not ASCII
+            return -1, i, i
+        i += 1
+    return -1, i, i
+
+
+@numba.njit(cache=True, nogil=True)
+def _equals(buf: Buffer, start: int, end: int, text: Buffer) -> bool:  # pragma: no cover
+    if start < 0 or end - start != len(text) or end > len(buf):
+        return False
+    for k in range(end - start):  # noqa: SIM110 - a plain loop compiles to the tightest code
+        if buf[start + k] != text[k]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _read_int(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """A non-negative JSON integer of at most 18 digits at ``i``: (value, next i), -1 if not."""
+    n = len(buf)
+    value = 0
+    start = i
+    while i < n and 48 <= buf[i] <= 57:
+        value = value * 10 + (buf[i] - 48)
+        i += 1
+    digits = i - start
+    if digits == 0 or digits > 18 or (digits > 1 and buf[start] == 48):
+        return -1, i
+    if i < n and (buf[i] == 46 or buf[i] == 101 or buf[i] == 69):  # a fraction or exponent
+        return -1, i
+    return value, i
+
+
+@numba.njit(cache=True, nogil=True)
+def _read_digits(buf: Buffer, i: int, keep: int) -> tuple[int, int, int, bool]:  # pragma: no cover
+    """Digits at ``i``, the first ``keep`` of them into an integer; the rest must be zeros.
+
+    Returns:
+        (value, digits kept, next i, every further digit was zero).
+    """
+    n = len(buf)
+    value = 0
+    kept = 0
+    zeros = True
+    while i < n and 48 <= buf[i] <= 57:
+        if kept < keep:
+            value = value * 10 + (buf[i] - 48)
+            kept += 1
+        elif buf[i] != 48:
+            zeros = False
+        i += 1
+    return value, kept, i, zeros
+
+
+@numba.njit(cache=True, nogil=True)
+def _read_number(
+    buf: Buffer, i: int, decimals: int, unit: int
+) -> tuple[int, int]:  # pragma: no cover
+    """``"digits[.digits]"`` at ``i`` as steps of ``unit * 10**-decimals``: (steps, next i).
+
+    Steps are -1 when the text is not a plain decimal, has more than 18 significant digits, or
+    is off the grid.
+    """
+    n = len(buf)
+    if i >= n or buf[i] != _QUOTE:
+        return -1, i
+    start = i + 1
+    whole, whole_digits, i, _ = _read_digits(buf, start, 19)
+    if whole_digits == 0 or whole_digits > 18:
+        return -1, i
+    frac, kept, zeros = 0, 0, True
+    if i < n and buf[i] == 46:
+        point = i + 1
+        frac, kept, i, zeros = _read_digits(buf, point, decimals)
+        if i == point:
+            return -1, i
+    if not zeros or whole_digits + decimals > 18 or i >= n or buf[i] != _QUOTE:
+        return -1, i
+    steps = whole * _POW10[decimals] + frac * _POW10[decimals - kept]
+    if unit != 1:
+        if steps % unit != 0:
+            return -1, i
+        steps //= unit
+    return steps, i + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _read_levels(
+    buf: Buffer,
+    i: int,
+    px_out: npt.NDArray[np.int64],
+    sz_out: npt.NDArray[np.int64],
+    grid: KernelGrid,
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """``[["price","size"],...]`` at ``i`` into the outputs: (count, next i), count -1 if not."""
+    n = len(buf)
+    px_decimals, px_unit, sz_decimals, sz_unit = grid
+    if i >= n or buf[i] != _LBRACKET:
+        return -1, i
+    i = _skip_ws(buf, i + 1)
+    if i < n and buf[i] == _RBRACKET:
+        return 0, i + 1
+    count = 0
+    while i < n and buf[i] == _LBRACKET and count < px_out.shape[0]:
+        price, i = _read_number(buf, _skip_ws(buf, i + 1), px_decimals, px_unit)
+        i = _skip_ws(buf, i)
+        if price <= 0 or i >= n or buf[i] != _COMMA:
+            return -1, i
+        size, i = _read_number(buf, _skip_ws(buf, i + 1), sz_decimals, sz_unit)
+        i = _skip_ws(buf, i)
+        if size < 0 or i >= n or buf[i] != _RBRACKET:
+            return -1, i
+        px_out[count] = price
+        sz_out[count] = size
+        count += 1
+        i = _skip_ws(buf, i + 1)
+        if i < n and buf[i] == _RBRACKET:
+            return count, i + 1
+        if i >= n or buf[i] != _COMMA:
+            return -1, i
+        i = _skip_ws(buf, i + 1)
+    return -1, i
+
+
+@numba.njit(cache=True, nogil=True)
+def _skip_scalar(buf: Buffer, i: int) -> int:  # pragma: no cover - compiled
+    """Step over an unknown field's plain string, integer, true, false or null; -1 if not."""
+    n = len(buf)
+    if i < n and buf[i] == _QUOTE:
+        start, _, i = _read_string(buf, i)
+        return i if start >= 0 else -1
+    value, j = _read_int(buf, i + 1 if i < n and buf[i] == 45 else i)
+    if value >= 0:
+        return j
+    for word in (_TRUE, _FALSE, _NULL):
+        if _equals(buf, i, i + len(word), word):
+            return i + len(word)
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _member_key(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Read ``"key":`` at ``i``: (key, index of the value).
+
+    The key is its byte for one-letter keys, 0 for longer keys and -1 when there is no key.
+    """
+    k0, k1, i = _read_string(buf, i)
+    i = _skip_ws(buf, i)
+    if k0 < 0 or i >= len(buf) or buf[i] != _COLON:
+        return -1, i
+    return (buf[k0] if k1 - k0 == 1 else 0), _skip_ws(buf, i + 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _member_end(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """After a value: (0 another member follows, 1 the object closed, -1 neither; next index)."""
+    i = _skip_ws(buf, i)
+    if i < len(buf) and buf[i] == _COMMA:
+        return 0, _skip_ws(buf, i + 1)
+    if i < len(buf) and buf[i] == _RBRACE:
+        return 1, i + 1
+    return -1, i
+
+
+@numba.njit(cache=True, nogil=True)
+def _data_start(buf: Buffer) -> int:  # pragma: no cover - compiled
+    """Index of the ``data`` object in ``{"stream":"..","data":{..}}``, or -1 for other layouts."""
+    i = _skip_ws(buf, 0)
+    if i >= len(buf) or buf[i] != _LBRACE:
+        return -1
+    k0, k1, i = _read_string(buf, _skip_ws(buf, i + 1))
+    i = _skip_ws(buf, i)
+    if not _equals(buf, k0, k1, _STREAM) or i >= len(buf) or buf[i] != _COLON:
+        return -1
+    s0, _, i = _read_string(buf, _skip_ws(buf, i + 1))
+    i = _skip_ws(buf, i)
+    if s0 < 0 or i >= len(buf) or buf[i] != _COMMA:
+        return -1
+    k0, k1, i = _read_string(buf, _skip_ws(buf, i + 1))
+    i = _skip_ws(buf, i)
+    if not _equals(buf, k0, k1, _DATA) or i >= len(buf) or buf[i] != _COLON:
+        return -1
+    i = _skip_ws(buf, i + 1)
+    return i + 1 if i < len(buf) and buf[i] == _LBRACE else -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _frame_ends(buf: Buffer, i: int) -> bool:  # pragma: no cover - compiled
+    """True when only the frame's closing brace (and whitespace) follows index ``i``."""
+    i = _skip_ws(buf, i)
+    return i < len(buf) and buf[i] == _RBRACE and _skip_ws(buf, i + 1) == len(buf)
+
+
+@numba.njit(cache=True, nogil=True)
+def _level_room(buf: Buffer) -> int:  # pragma: no cover - compiled
+    """An upper bound of the levels in a frame: every level opens with ``[``."""
+    room = 0
+    for k in range(len(buf)):
+        if buf[k] == _LBRACKET:
+            room += 1
+    return room
+
+
+_DEPTH_FIELDS = 127  # e E s U u b a
+
+
+@numba.njit(cache=True, nogil=True)
+def depth_frame(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
+    buf: Buffer,
+    symbol: Buffer,
+    out: npt.NDArray[np.int64],
+    off: int,
+    grid: KernelGrid,
+) -> tuple[int, int, int, int, int, int, int]:  # pragma: no cover - compiled
+    """A whole ``{"stream":..,"data":{depthUpdate}}`` frame; levels go to ``out`` from ``off``.
+
+    The four level arrays get ``room`` slots each: bid prices at ``off``, bid sizes at
+    ``off + room``, ask prices at ``off + 2 * room`` and ask sizes at ``off + 3 * room``.
+
+    Returns:
+        (status, E, U, u, bid count, ask count, room).
+    """
+    room = _level_room(buf)
+    if off + 4 * room > out.shape[0]:
+        return NEED_SPACE, 0, 0, 0, 0, 0, room
+    event_time = first_id = last_id = n_bids = n_asks = -1
+    seen = 0
+    i = _data_start(buf)
+    state = 0 if i >= 0 else -1
+    while state == 0:
+        key, i = _member_key(buf, i)
+        bit = 0
+        if key == 101:  # e
+            s0, s1, i = _read_string(buf, i)
+            bit = 1 if _equals(buf, s0, s1, _DEPTH_UPDATE) else 0
+        elif key == 69:  # E
+            event_time, i = _read_int(buf, i)
+            bit = 2 if event_time >= 0 else 0
+        elif key == 115:  # s
+            s0, s1, i = _read_string(buf, i)
+            bit = 4 if _equals(buf, s0, s1, symbol) else 0
+        elif key == 85:  # U
+            first_id, i = _read_int(buf, i)
+            bit = 8 if first_id > 0 else 0
+        elif key == 117:  # u
+            last_id, i = _read_int(buf, i)
+            bit = 16 if last_id > 0 else 0
+        elif key == 98:  # b
+            b0 = off
+            n_bids, i = _read_levels(
+                buf, i, out[b0 : b0 + room], out[b0 + room : b0 + 2 * room], grid
+            )
+            bit = 32 if n_bids >= 0 else 0
+        elif key == 97:  # a
+            a0 = off + 2 * room
+            n_asks, i = _read_levels(
+                buf, i, out[a0 : a0 + room], out[a0 + room : a0 + 2 * room], grid
+            )
+            bit = 64 if n_asks >= 0 else 0
+        elif key >= 0:
+            i = _skip_scalar(buf, i)
+            bit = 128 if i >= 0 else 0
+        if bit == 0 or seen & bit & _DEPTH_FIELDS:
+            break  # unreadable, unexpected or repeated
+        seen |= bit
+        state, i = _member_end(buf, i)
+    complete = (seen & _DEPTH_FIELDS) == _DEPTH_FIELDS and first_id <= last_id
+    if state == 1 and complete and _frame_ends(buf, i):
+        return OK, event_time, first_id, last_id, n_bids, n_asks, room
+    return DECLINED, 0, 0, 0, 0, 0, room
+
+
+_TRADE_FIELDS = 127  # e s t p q T m (E and M are read as unknown scalars)
+
+
+@numba.njit(cache=True, nogil=True)
+def trade_frame(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
+    buf: Buffer, symbol: Buffer, grid: KernelGrid
+) -> tuple[int, int, int, int, int, int]:  # pragma: no cover - compiled
+    """A whole ``{"stream":..,"data":{trade}}`` frame: (status, t, p, q, T, m)."""
+    px_decimals, px_unit, sz_decimals, sz_unit = grid
+    trade_id = price = size = trade_time = maker = -1
+    seen = 0
+    i = _data_start(buf)
+    state = 0 if i >= 0 else -1
+    while state == 0:
+        key, i = _member_key(buf, i)
+        bit = 0
+        if key == 101:  # e
+            s0, s1, i = _read_string(buf, i)
+            bit = 1 if _equals(buf, s0, s1, _TRADE) else 0
+        elif key == 115:  # s
+            s0, s1, i = _read_string(buf, i)
+            bit = 2 if _equals(buf, s0, s1, symbol) else 0
+        elif key == 116:  # t
+            trade_id, i = _read_int(buf, i)
+            bit = 4 if trade_id >= 0 else 0
+        elif key == 112:  # p
+            price, i = _read_number(buf, i, px_decimals, px_unit)
+            bit = 8 if price > 0 else 0
+        elif key == 113:  # q
+            size, i = _read_number(buf, i, sz_decimals, sz_unit)
+            bit = 16 if size > 0 else 0
+        elif key == 84:  # T
+            trade_time, i = _read_int(buf, i)
+            bit = 32 if trade_time >= 0 else 0
+        elif key == 109:  # m
+            if _equals(buf, i, i + 4, _TRUE):
+                maker, i, bit = 1, i + 4, 64
+            elif _equals(buf, i, i + 5, _FALSE):
+                maker, i, bit = 0, i + 5, 64
+        elif key >= 0:
+            i = _skip_scalar(buf, i)
+            bit = 128 if i >= 0 else 0
+        if bit == 0 or seen & bit & _TRADE_FIELDS:
+            break  # unreadable, unexpected or repeated
+        seen |= bit
+        state, i = _member_end(buf, i)
+    if state == 1 and (seen & _TRADE_FIELDS) == _TRADE_FIELDS and _frame_ends(buf, i):
+        return OK, trade_id, price, size, trade_time, maker
+    return DECLINED, 0, 0, 0, 0, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def levels_only(
+    buf: Buffer, grid: KernelGrid
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:  # pragma: no cover - compiled
+    """One level list on its own (snapshots): (prices, sizes, status)."""
+    room = _level_room(buf)
+    px = np.empty(room, dtype=np.int64)
+    sz = np.empty(room, dtype=np.int64)
+    count, i = _read_levels(buf, _skip_ws(buf, 0), px, sz, grid)
+    if count < 0 or _skip_ws(buf, i) != len(buf):
+        return px[:0], sz[:0], DECLINED
+    return px[:count], sz[:count], OK

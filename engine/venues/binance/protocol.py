@@ -1,0 +1,430 @@
+"""Binance spot market data, bytes to events: combined-stream frames and REST depth snapshots.
+
+Prices and sizes become integer ticks and lots exactly, with the semantics of
+:class:`~engine.core.instruments.DecimalGrid` (text between two steps raises, nothing rounds).
+Depth and trade frames, the hot path, never become Python strings: compiled readers
+(:mod:`engine.venues.binance.kernels`) turn the frame's bytes straight into integers; diff level
+arrays are views into an arena the parser hands out front to back and never reuses. Whatever the
+readers decline (another layout, an escape, a number off the grid) is parsed again by the general
+msgspec path and ``DecimalGrid``, which either succeed or name exactly what was wrong.
+
+Every problem raises :class:`~engine.errors.MalformedMessage` naming the venue and the stream.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+import numpy as np
+
+from engine.core.events import BookDelta, BookSnapshot, Int64Array, Side, Trade
+from engine.core.instruments import DecimalGrid, Instrument
+from engine.errors import InstrumentError, MalformedMessage
+from engine.venues.binance.kernels import (
+    NEED_SPACE,
+    OK,
+    depth_frame,
+    kernel_grid,
+    levels_only,
+    trade_frame,
+)
+
+_MS = 1_000_000
+_INT64_MAX = (1 << 63) - 1
+
+
+class _Grids:
+    """An instrument's symbol, tick grid and lot grid, in the forms the parsers take."""
+
+    __slots__ = ("kernel", "price", "size", "symbol")
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.symbol = instrument.symbol.encode()
+        self.price = instrument.price_grid()
+        self.size = instrument.size_grid()
+        self.kernel = kernel_grid(self.price, self.size)
+
+
+def _steps(text: str, grid: DecimalGrid, venue: str, stream: str, where: str) -> int:
+    """Exact steps of ``text`` on ``grid``: a plain non-negative ASCII decimal that fits int64.
+
+    Raises:
+        MalformedMessage: the text is not such a decimal, is off the grid or out of range.
+    """
+    if not text.isascii() or text[:1] in ("-", "+"):
+        raise MalformedMessage(venue, stream, f"{where} {grid.what} {text!r} is not a decimal")
+    try:
+        steps = grid.to_int(text)
+    except InstrumentError as exc:
+        raise MalformedMessage(venue, stream, f"{where} {exc}") from None
+    if steps > _INT64_MAX:
+        raise MalformedMessage(venue, stream, f"{where} {grid.what} {text!r} is out of range")
+    return steps
+
+
+def _parse_levels(
+    raw: bytes, grids: _Grids, side: str, venue: str, stream: str
+) -> tuple[Int64Array, Int64Array]:
+    """One side's ``[["price","size"],...]`` as (price ticks, size lots) int64 arrays.
+
+    Raises:
+        MalformedMessage: naming the side and the offending text.
+    """
+    px, sz, status = levels_only(raw, grids.kernel)
+    if status == OK:
+        return px, sz
+    # the general path: converts what the kernel declined, or says exactly what is wrong
+    try:
+        levels = msgspec.json.decode(raw, type=list[tuple[str, str]])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise MalformedMessage(venue, stream, f"{side}s: {exc}", raw) from None
+    px = np.empty(len(levels), dtype=np.int64)
+    sz = np.empty(len(levels), dtype=np.int64)
+    for k, (price_text, size_text) in enumerate(levels):
+        px[k] = _steps(price_text, grids.price, venue, stream, side)
+        sz[k] = _steps(size_text, grids.size, venue, stream, side)
+        if px[k] <= 0:
+            raise MalformedMessage(venue, stream, f"{side} price {price_text!r} is not positive")
+    return px, sz
+
+
+# ---- frames --------------------------------------------------------------------------------
+
+
+class ServerShutdown(msgspec.Struct, frozen=True, kw_only=True):
+    """The venue announced it will close this connection (``serverShutdown``); reconnect now."""
+
+    recv_ts: int
+    """When the announcement arrived, ns."""
+
+
+# what a stream carries (plain ints: compared on every frame)
+_DEPTH, _TRADE, _IGNORED, _SHUTDOWN = 1, 2, 3, 4
+
+
+class _Envelope(msgspec.Struct):
+    stream: str = ""
+    data: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    id: int | str | msgspec.UnsetType | None = msgspec.UNSET
+    event: str = msgspec.field(default="", name="e")
+    code: int | msgspec.UnsetType = msgspec.UNSET
+    msg: str = ""
+
+
+class _DepthUpdate(msgspec.Struct):
+    event: str = msgspec.field(name="e")
+    event_time: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    first_id: int = msgspec.field(name="U")
+    last_id: int = msgspec.field(name="u")
+    bids: msgspec.Raw = msgspec.field(name="b")
+    asks: msgspec.Raw = msgspec.field(name="a")
+
+
+class _DepthFrame(msgspec.Struct):
+    stream: str
+    data: _DepthUpdate
+
+
+class _TradeEvent(msgspec.Struct):
+    event: str = msgspec.field(name="e")
+    symbol: str = msgspec.field(name="s")
+    trade_id: int = msgspec.field(name="t")
+    price: str = msgspec.field(name="p")
+    quantity: str = msgspec.field(name="q")
+    trade_time: int = msgspec.field(name="T")
+    buyer_is_maker: bool = msgspec.field(name="m")
+
+
+class _TradeFrame(msgspec.Struct):
+    stream: str
+    data: _TradeEvent
+
+
+class _DepthSnapshot(msgspec.Struct):
+    last_update_id: int = msgspec.field(name="lastUpdateId")
+    bids: msgspec.Raw
+    asks: msgspec.Raw
+
+
+_STREAM_RE = re.compile(rb'"stream"\s*:\s*"([^"\\]{1,100})"')
+_DEPTH_RE = re.compile(r"depth(@\d+ms)?")
+_PREFIX = b'{"stream":"'
+_PREFIX_LEN = len(_PREFIX)
+_ARENA_SLOTS = 1 << 16
+_NO_ROUTE: tuple[int, int] = (_IGNORED, -1)
+
+
+def stream_names(instruments: list[Instrument], depth_interval_ms: int = 100) -> list[str]:
+    """The combined-stream names for diff depth and trades of every instrument.
+
+    ``depth_interval_ms`` of 1000 gives Binance's plain ``<symbol>@depth``; anything else gives
+    ``<symbol>@depth@<n>ms`` (Binance serves 100; the local venue serves any cadence).
+    """
+    depth = "depth" if depth_interval_ms == 1000 else f"depth@{depth_interval_ms}ms"
+    names: list[str] = []
+    for inst in instruments:
+        sym = inst.symbol.lower()
+        names += [f"{sym}@{depth}", f"{sym}@trade"]
+    return names
+
+
+class BinanceSpotParser:
+    """Turns Binance spot frames and snapshots for a set of instruments into events.
+
+    Args:
+        instruments: the instruments whose streams are parsed; other streams are ignored.
+        venue: the venue name used in errors and logs.
+    """
+
+    def __init__(self, instruments: list[Instrument], venue: str = "binance") -> None:
+        self.venue = venue
+        self.instruments = list(instruments)
+        self._by_symbol = {i.symbol.lower(): n for n, i in enumerate(self.instruments)}
+        self._grids = [_Grids(i) for i in self.instruments]
+        self._routes: dict[bytes, tuple[int, int]] = {}
+        self._envelope = msgspec.json.Decoder(_Envelope)
+        self._depth = msgspec.json.Decoder(_DepthFrame)
+        self._trade = msgspec.json.Decoder(_TradeFrame)
+        self._snapshot = msgspec.json.Decoder(_DepthSnapshot)
+        #: level arrays of parsed diffs are views into this, handed out front to back and never
+        #: reused; a full arena is replaced by a fresh one (the old one lives while events do)
+        self._arena = np.empty(_ARENA_SLOTS, dtype=np.int64)
+        self._arena_used = 0
+
+    def _route(self, stream: bytes) -> tuple[int, int]:
+        route = self._routes.get(stream)
+        if route is not None:
+            return route
+        name = stream.decode("utf-8", "replace")
+        sym, _, channel = name.partition("@")
+        index = self._by_symbol.get(sym, -1)
+        if name == "!serverShutdown":
+            route = (_SHUTDOWN, -1)
+        elif index < 0:
+            route = _NO_ROUTE
+        elif _DEPTH_RE.fullmatch(channel):
+            route = (_DEPTH, index)
+        elif channel == "trade":
+            route = (_TRADE, index)
+        else:
+            route = _NO_ROUTE
+        if len(self._routes) < 4096:
+            self._routes[stream] = route
+        return route
+
+    def parse_frame(
+        self, raw: bytes | str, recv_ts: int
+    ) -> BookDelta | Trade | ServerShutdown | None:
+        """Parse one combined-stream frame.
+
+        Args:
+            raw: the frame as received.
+            recv_ts: local receive time, ns.
+
+        Returns:
+            A book diff or trade for one of our instruments, :class:`ServerShutdown`, or None for
+            subscription acknowledgements and streams we do not consume (bookTicker, kline ...).
+
+        Raises:
+            MalformedMessage: the frame is not JSON, has the wrong shape, belongs to a depth or
+                trade stream but misses fields, or carries prices or sizes off the grid.
+        """
+        data = raw if type(raw) is bytes else raw.encode() if isinstance(raw, str) else bytes(raw)
+        if data.startswith(_PREFIX):
+            stream = data[_PREFIX_LEN : data.find(b'"', _PREFIX_LEN)]
+            route = self._routes.get(stream) or self._route(stream)
+            if route[0] == _DEPTH:
+                return self._parse_depth(data, stream, route[1], recv_ts)
+            if route[0] == _TRADE:
+                return self._parse_trade(data, stream, route[1], recv_ts)
+        return self._parse_other(data, recv_ts)
+
+    def _fail(self, data: bytes, message: str, stream: str | None = None) -> MalformedMessage:
+        if stream is None:
+            found = _STREAM_RE.search(data)
+            stream = found.group(1).decode("utf-8", "replace") if found else "unknown"
+        return MalformedMessage(self.venue, stream, message, data)
+
+    def _parse_other(self, data: bytes, recv_ts: int) -> ServerShutdown | BookDelta | Trade | None:
+        try:
+            env = self._envelope.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise self._fail(data, str(exc)) from None
+        if env.stream:
+            stream = env.stream.encode()
+            kind, index = self._route(stream)
+            if isinstance(env.data, msgspec.UnsetType):
+                raise self._fail(data, "combined-stream frame without data", env.stream)
+            if kind == _SHUTDOWN:
+                return ServerShutdown(recv_ts=recv_ts)
+            if kind == _IGNORED:
+                return None
+            # a depth or trade frame laid out differently (key order, spacing): decode it typed
+            canonical = msgspec.json.encode({"stream": env.stream, "data": env.data})
+            if kind == _DEPTH:
+                return self._parse_depth(canonical, stream, index, recv_ts)
+            return self._parse_trade(canonical, stream, index, recv_ts)
+        if env.event == "serverShutdown":
+            return ServerShutdown(recv_ts=recv_ts)
+        if not isinstance(env.code, msgspec.UnsetType):
+            raise self._fail(data, f"venue error {env.code}: {env.msg}", "control")
+        if not isinstance(env.id, msgspec.UnsetType):
+            return None  # {"result":null,"id":1}: an acknowledgement
+        raise self._fail(data, "neither a stream frame nor an acknowledgement", "unknown")
+
+    def _parse_depth(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> BookDelta:
+        grids = self._grids[index]
+        arena, off = self._arena, self._arena_used
+        status, event_time, first_id, last_id, n_bids, n_asks, room = depth_frame(
+            data, grids.symbol, arena, off, grids.kernel
+        )
+        if status == NEED_SPACE:
+            arena, off = np.empty(max(_ARENA_SLOTS, 4 * room), dtype=np.int64), 0
+            self._arena = arena
+            status, event_time, first_id, last_id, n_bids, n_asks, room = depth_frame(
+                data, grids.symbol, arena, off, grids.kernel
+            )
+        if status != OK:
+            return self._parse_depth_general(data, stream, index, recv_ts)
+        self._arena_used = off + 4 * room
+        asks = off + 2 * room
+        return BookDelta(
+            instrument=self.instruments[index].instrument_id,
+            first_id=first_id,
+            last_id=last_id,
+            prev_id=-1,
+            bid_px=arena[off : off + n_bids],
+            bid_sz=arena[off + room : off + room + n_bids],
+            ask_px=arena[asks : asks + n_asks],
+            ask_sz=arena[asks + room : asks + room + n_asks],
+            exch_ts=event_time * _MS,
+            recv_ts=recv_ts,
+        )
+
+    def _parse_depth_general(
+        self, data: bytes, stream: bytes, index: int, recv_ts: int
+    ) -> BookDelta:
+        name = stream.decode()
+        try:
+            frame = self._depth.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedMessage(self.venue, name, str(exc), data) from None
+        upd = frame.data
+        inst = self.instruments[index]
+        if upd.event != "depthUpdate" or frame.stream != name:
+            raise MalformedMessage(self.venue, name, f"unexpected event {upd.event!r}", data)
+        if upd.symbol != inst.symbol:
+            raise MalformedMessage(self.venue, name, f"symbol {upd.symbol!r} on this stream", data)
+        if not 0 < upd.first_id <= upd.last_id:
+            raise MalformedMessage(
+                self.venue, name, f"update ids U={upd.first_id} u={upd.last_id} out of order", data
+            )
+        grids = self._grids[index]
+        bid_px, bid_sz = _parse_levels(bytes(upd.bids), grids, "bid", self.venue, name)
+        ask_px, ask_sz = _parse_levels(bytes(upd.asks), grids, "ask", self.venue, name)
+        return BookDelta(
+            instrument=inst.instrument_id,
+            first_id=upd.first_id,
+            last_id=upd.last_id,
+            prev_id=-1,
+            bid_px=bid_px,
+            bid_sz=bid_sz,
+            ask_px=ask_px,
+            ask_sz=ask_sz,
+            exch_ts=upd.event_time * _MS,
+            recv_ts=recv_ts,
+        )
+
+    def _parse_trade(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade:
+        grids = self._grids[index]
+        status, trade_id, price, size, trade_time, maker = trade_frame(
+            data, grids.symbol, grids.kernel
+        )
+        if status != OK:
+            return self._parse_trade_general(data, stream, index, recv_ts)
+        return Trade(
+            instrument=self.instruments[index].instrument_id,
+            trade_id=trade_id,
+            price=price,
+            size=size,
+            aggressor=Side.SELL if maker else Side.BUY,
+            exch_ts=trade_time * _MS,
+            recv_ts=recv_ts,
+        )
+
+    def _parse_trade_general(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade:
+        name = stream.decode()
+        try:
+            frame = self._trade.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedMessage(self.venue, name, str(exc), data) from None
+        trade = frame.data
+        inst = self.instruments[index]
+        if trade.event != "trade" or frame.stream != name:
+            raise MalformedMessage(self.venue, name, f"unexpected event {trade.event!r}", data)
+        if trade.symbol != inst.symbol:
+            raise MalformedMessage(
+                self.venue, name, f"symbol {trade.symbol!r} on this stream", data
+            )
+        grids = self._grids[index]
+        price = _steps(trade.price, grids.price, self.venue, name, "trade")
+        size = _steps(trade.quantity, grids.size, self.venue, name, "trade")
+        if price <= 0 or size <= 0 or trade.trade_id < 0 or trade.trade_time < 0:
+            raise MalformedMessage(
+                self.venue,
+                name,
+                "trade price and size must be positive, ids and times not negative",
+                data,
+            )
+        return Trade(
+            instrument=inst.instrument_id,
+            trade_id=trade.trade_id,
+            price=price,
+            size=size,
+            aggressor=Side.SELL if trade.buyer_is_maker else Side.BUY,
+            exch_ts=trade.trade_time * _MS,
+            recv_ts=recv_ts,
+        )
+
+    def parse_snapshot(self, raw: bytes, instrument: Instrument, recv_ts: int) -> BookSnapshot:
+        """Parse a ``GET /api/v3/depth`` body.
+
+        Raises:
+            MalformedMessage: naming ``<symbol> depth snapshot`` as the stream.
+        """
+        stream = f"{instrument.symbol} depth snapshot"
+        index = self._by_symbol.get(instrument.symbol.lower())
+        if index is None:
+            raise MalformedMessage(self.venue, stream, "instrument is not known to this parser")
+        try:
+            snap = self._snapshot.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedMessage(self.venue, stream, str(exc), raw) from None
+        if snap.last_update_id < 0:
+            raise MalformedMessage(self.venue, stream, "negative lastUpdateId", raw)
+        grids = self._grids[index]
+        bid_px, bid_sz = _parse_levels(bytes(snap.bids), grids, "bid", self.venue, stream)
+        ask_px, ask_sz = _parse_levels(bytes(snap.asks), grids, "ask", self.venue, stream)
+        return BookSnapshot(
+            instrument=instrument.instrument_id,
+            update_id=snap.last_update_id,
+            bid_px=bid_px,
+            bid_sz=bid_sz,
+            ask_px=ask_px,
+            ask_sz=ask_sz,
+            recv_ts=recv_ts,
+        )
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) the kernels, so the first frame pays no compile time."""
+    inst = Instrument(venue="warm-up", symbol="WARMUP", tick_size="0.01", lot_size="0.001")
+    parser = BinanceSpotParser([inst], venue="warm-up")
+    parser.parse_frame(
+        b'{"stream":"warmup@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"WARMUP",'
+        b'"U":1,"u":2,"b":[["1.00","2.000"]],"a":[],"x":null}}',
+        0,
+    )
+    parser.parse_snapshot(b'{"lastUpdateId":1,"bids":[["1.00","2.000"]],"asks":[]}', inst, 0)
