@@ -1,0 +1,72 @@
+"""The UI attached to a real engine process: prices in the ladder, ctrl+k halts it everywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from engine.core.clock import LiveClock
+from engine.ipc.segments import read_instance
+from hft_tui.app import TradingApp, UiSettings
+from hft_tui.launcher import AttachedSession
+from tests.hft_tui.pilot import banner_text, ladder_lines, status_text, wait_until
+
+pytestmark = pytest.mark.integration
+
+PRICE = re.compile(r"\b\d{5}\.\d{2}\b")
+
+
+@pytest.fixture
+def running_engine(engine_config, engine_env, instance):
+    """An engine started as `hft-tui --no-ui` would start it, on the local venue."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "--config", str(engine_config), "--log-format", "json"],
+        env=engine_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "engine exited during start-up"
+            info = read_instance(instance)
+            if info is not None and info.pid == proc.pid and info.control_url:
+                break
+            assert time.monotonic() < deadline, "engine did not announce itself"
+            time.sleep(0.05)
+        yield info
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+
+
+def _status(url: str) -> dict:
+    with urllib.request.urlopen(url + "/status", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_engine, instance):
+    """On a running engine the ladder shows prices; ctrl+k halts it on screen and in /status."""
+    app = TradingApp(AttachedSession(instance), UiSettings(ansi=False), LiveClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: sum(bool(PRICE.search(line)) for line in ladder_lines(pilot)) >= 20,
+            "20 priced ladder rows",
+        )
+        assert "live" in status_text(pilot)
+        assert _status(running_engine.control_url)["trading"] == "running"
+        await pilot.press("ctrl+k")
+        await wait_until(pilot, lambda: "HALTED" in banner_text(pilot), "the HALTED banner")
+        assert app.get_screen_stack("trade")[0].has_class("-halted")
+        assert _status(running_engine.control_url)["trading"] == "halted"
+        await pilot.press("q")
+    # Quitting an attached UI leaves the engine running.
+    assert _status(running_engine.control_url)["trading"] == "halted"
