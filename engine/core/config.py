@@ -1,4 +1,4 @@
-"""Engine configuration: one frozen schema, layered defaults -> file -> environment.
+"""Engine configuration: one frozen schema (every section frozen, unknown keys rejected), layered defaults -> file -> environment.
 
 ``load_config(path)`` reads the embedded default (``config/default.toml``), deep-merges the file
 given with ``--config`` over it, then applies environment overrides ``HFT__SECTION__KEY=value``
@@ -30,11 +30,7 @@ EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 InstanceName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
-class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Base of every config section: frozen, unknown keys rejected."""
-
-
-class EngineSection(_Section):
+class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Process-wide settings."""
 
     instance: InstanceName = "default"
@@ -45,7 +41,7 @@ class EngineSection(_Section):
     """Lowest level written to the log."""
 
 
-class VenueSection(_Section):
+class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Where market data comes from."""
 
     name: Literal["sim", "binance"] = "sim"
@@ -58,7 +54,7 @@ class VenueSection(_Section):
     """Levels per side requested in REST book snapshots."""
 
 
-class InstrumentSection(_Section):
+class InstrumentSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One instrument to trade and show."""
 
     venue: str
@@ -80,7 +76,7 @@ class InstrumentSection(_Section):
                 raise ValueError(str(exc)) from None
 
 
-class SimSection(_Section):
+class SimSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The built-in local venue and its generative market model."""
 
     host: str = "127.0.0.1"
@@ -101,7 +97,7 @@ class SimSection(_Section):
             raise ValueError(f"the local venue listens on loopback only, not {self.host!r}")
 
 
-class IpcSection(_Section):
+class IpcSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Shared memory between the engine and its UIs."""
 
     event_ring_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1 << 30)] = 1 << 20
@@ -114,7 +110,7 @@ class IpcSection(_Section):
     """Levels per side published to the book state page."""
 
 
-class ControlSection(_Section):
+class ControlSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The HTTP control plane."""
 
     host: str = "127.0.0.1"
@@ -125,14 +121,14 @@ class ControlSection(_Section):
     """Name of the environment variable holding the control-plane token (never the token)."""
 
 
-class UiSection(_Section):
+class UiSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The terminal UI."""
 
     refresh_hz: Annotated[float, msgspec.Meta(ge=1, le=60)] = 20.0
     """Most screen refreshes per second; the UI skips to the latest state in between."""
 
 
-class EngineConfig(_Section):
+class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration of one engine instance."""
 
     engine: EngineSection = msgspec.field(default_factory=EngineSection)
