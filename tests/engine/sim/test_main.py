@@ -34,7 +34,7 @@ def test_module_prints_its_address_then_serves_and_stops_on_sigterm(tmp_path):
         assert line["ws_url"].startswith("ws://127.0.0.1:")
         assert line["rest_url"].startswith("http://127.0.0.1:")
         url = f"{line['rest_url']}/api/v3/depth?symbol=BTCUSDT&limit=5"
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback URL
+        with urllib.request.urlopen(url, timeout=10) as response:
             depth = json.loads(response.read())
         assert len(depth["bids"]) == 5
         proc.send_signal(signal.SIGTERM)
