@@ -1,0 +1,37 @@
+"""Benchmarks kept apart from the tests: each subject races our code against its peers.
+
+A subject is a module ``engine.bench.<subject>`` with ``run(quick: bool) -> SubjectRun``; add it to
+:data:`SUBJECTS` and ``python -m engine.bench <subject>`` (and ``hft-tui bench``) runs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Protocol
+
+from engine.bench.report import SubjectRun
+
+
+class SubjectRunner(Protocol):
+    """A subject's entry point."""
+
+    def __call__(self, quick: bool) -> SubjectRun:
+        """Measure every contestant; ``quick`` trades repetitions and sizes for a short run."""
+        ...
+
+
+SUBJECTS: dict[str, str] = {
+    "ipc": "engine.bench.ipc",
+}
+"""Subject name -> module exposing ``run``; the order here is the order they run in."""
+
+
+def runner(subject: str) -> SubjectRunner:
+    """The ``run`` function of a registered subject, imported on demand.
+
+    Raises:
+        KeyError: the subject is not registered.
+    """
+    module = importlib.import_module(SUBJECTS[subject])
+    run: SubjectRunner = module.run
+    return run

@@ -1,0 +1,406 @@
+"""The ``ipc`` benchmark: our shared-memory ring against multiprocessing's Queue and Pipe.
+
+Every repetition runs in two real processes: this one produces, a freshly started child consumes.
+Records are the 64-byte :data:`~engine.ipc.protocol.RECORD` the engine sends its UI, and the
+consumer decodes every one of them, as a UI would.
+
+* ``throughput``: the producer sends a burst of records as fast as the transport accepts them
+  (the ring's producer retries on ``RingFull``, the way the lossless command path does); the figure
+  is records over the time from the first send to the last record decoded.
+* ``latency_p50`` / ``latency_p99``: the producer sends at a paced 100,000 records/s and stamps
+  each record with ``time.monotonic_ns()`` (a system-wide clock on Linux) as it sends it; the
+  consumer subtracts that from its own clock when the record arrives. The ring's consumer polls
+  without sleeping; Queue and Pipe consumers block in ``get()`` / ``recv_bytes()`` as they are
+  meant to be used.
+
+Producer and consumer are pinned to one CPU each when two are usable. Contestants are
+interleaved, in a rotating order, after one warm-up run each.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any, NamedTuple
+
+from engine.bench.report import Result, SubjectRun, summarize
+from engine.errors import EngineError, RingFull
+from engine.ipc.protocol import RECORD
+from engine.ipc.ring import Ring
+
+SUBJECT = "ipc"
+OURS = "ring"
+CONTESTANTS = (OURS, "mp.Queue", "mp.Pipe")
+RATE = 100_000
+"""Records per second in the latency runs."""
+RING_BYTES = 1 << 20
+"""The ring's size: the engine's default event ring (16,384 records)."""
+POOL = 1024
+"""Distinct records cycled through in throughput runs (packing is not what is measured)."""
+
+#: fork where it exists: a child starts in milliseconds and re-imports nothing; the figures are
+#: taken long after start-up, so how the consumer was started does not show in them
+_CTX: ForkContext | SpawnContext = (
+    multiprocessing.get_context("fork")
+    if sys.platform == "linux"
+    else multiprocessing.get_context("spawn")
+)
+_START_TIMEOUT_S = 60.0
+
+
+class BenchFailed(EngineError):
+    """A benchmark process died, hung or received the wrong records."""
+
+
+class Plan(NamedTuple):
+    """How much to measure."""
+
+    throughput_records: int
+    latency_records: int
+    latency_skip: int
+    """Records at the start of each latency run left out of the percentiles (cold caches)."""
+    reps: int
+    warmup_records: int
+
+
+QUICK = Plan(
+    throughput_records=100_000,
+    latency_records=20_000,
+    latency_skip=1_000,
+    reps=3,
+    warmup_records=5_000,
+)
+FULL = Plan(
+    throughput_records=500_000,
+    latency_records=100_000,
+    latency_skip=1_000,
+    reps=5,
+    warmup_records=20_000,
+)
+
+
+# -- consumer (the child process) --------------------------------------------------------------
+
+
+def _receive_burst(recv: Callable[[], bytes], batched: bool, n: int, deadline_ns: int) -> int:
+    """Decode ``n`` records; return the last one's seq."""
+    iter_unpack, unpack = RECORD.iter_unpack, RECORD.unpack
+    last = -1
+    if not batched:
+        for _ in range(n):
+            last = unpack(recv())[8]
+        return last
+    count = idle = 0
+    while count < n:
+        batch = recv()
+        if batch:
+            for fields in iter_unpack(batch):
+                last = fields[8]
+            count += len(batch) >> 6
+        else:
+            idle += 1
+            if not idle & 0xFFFF and time.monotonic_ns() > deadline_ns:
+                raise BenchFailed(f"consumer received {count} of {n} records before its deadline")
+    return last
+
+
+def _receive_paced(
+    recv: Callable[[], bytes], batched: bool, n: int, deadline_ns: int
+) -> array[int]:
+    """One-way latency of each of ``n`` records, in ns."""
+    iter_unpack, unpack, now_ns = RECORD.iter_unpack, RECORD.unpack, time.monotonic_ns
+    latency = array("q", bytes(8 * n))
+    if not batched:
+        for i in range(n):
+            record = recv()
+            latency[i] = now_ns() - unpack(record)[5]
+        return latency
+    i = idle = 0
+    while i < n:
+        batch = recv()
+        if batch:
+            now = now_ns()
+            for fields in iter_unpack(batch):
+                latency[i] = now - fields[5]
+                i += 1
+        else:
+            idle += 1
+            if not idle & 0xFFFF and now_ns() > deadline_ns:
+                raise BenchFailed(f"consumer received {i} of {n} records before its deadline")
+    return latency
+
+
+def _consume(
+    contestant: str,
+    handle: Any,  # noqa: ANN401 - a ring name, a Queue or a Connection, by contestant
+    paced: bool,
+    n: int,
+    ready: Event,
+    results: Connection,
+) -> None:
+    """Child process: attach, say ready, receive ``n`` records, send back what was measured."""
+    deadline_ns = time.monotonic_ns() + int(max(120.0, n / 10_000) * 1e9)
+    ring = None
+    if contestant == OURS:
+        ring = Ring.attach(handle)
+        recv: Callable[[], bytes] = ring.pop_batch
+    elif contestant == "mp.Queue":
+        recv = handle.get
+    else:
+        recv = handle.recv_bytes
+    batched = ring is not None
+    try:
+        ready.set()
+        if paced:
+            latency = _receive_paced(recv, batched, n, deadline_ns)
+            results.send(latency.tobytes())
+        else:
+            last = _receive_burst(recv, batched, n, deadline_ns)
+            done_ns = time.monotonic_ns()
+            results.send((done_ns, last))
+    finally:
+        if ring is not None:
+            ring.close()
+
+
+# -- producer (this process) -------------------------------------------------------------------
+
+
+def _push_when_free(ring: Ring, record: bytes, child: BaseProcess) -> None:
+    """The slow path of a lossless push: yield the CPU and retry until the consumer frees a slot."""
+    tries = 0
+    while True:
+        try:
+            ring.push_nowait(record)
+        except RingFull:
+            tries += 1
+            if not tries & 0xFFF and not child.is_alive():
+                raise BenchFailed("the ring's consumer died") from None
+            os.sched_yield()
+        else:
+            return
+
+
+def _burst(send: Callable[[bytes], None], n: int) -> None:
+    pool = [RECORD.pack(1, 0, 0, 0, 0, 0, 0, 0, i, 0) for i in range(POOL)]
+    for i in range(n):
+        send(pool[i & (POOL - 1)])
+
+
+def _burst_ring(ring: Ring, n: int, child: BaseProcess) -> None:
+    pool = [RECORD.pack(1, 0, 0, 0, 0, 0, 0, 0, i, 0) for i in range(POOL)]
+    push = ring.push_nowait
+    for i in range(n):
+        record = pool[i & (POOL - 1)]
+        try:
+            push(record)
+        except RingFull:
+            _push_when_free(ring, record, child)
+
+
+def _paced(send: Callable[[bytes], None], n: int) -> None:
+    pack, now_ns = RECORD.pack, time.monotonic_ns
+    interval = 1_000_000_000 // RATE
+    due = now_ns()
+    for i in range(n):
+        due += interval
+        while now_ns() < due:
+            pass
+        send(pack(1, 0, 0, 0, 0, now_ns(), 0, 0, i, 0))
+
+
+def _paced_ring(ring: Ring, n: int, child: BaseProcess) -> None:
+    pack, now_ns, push = RECORD.pack, time.monotonic_ns, ring.push_nowait
+    interval = 1_000_000_000 // RATE
+    due = now_ns()
+    for i in range(n):
+        due += interval
+        while now_ns() < due:
+            pass
+        record = pack(1, 0, 0, 0, 0, now_ns(), 0, 0, i, 0)
+        try:
+            push(record)
+        except RingFull:
+            _push_when_free(ring, record, child)
+
+
+def cpu_pair() -> tuple[int, int] | None:
+    """The two CPUs producer and consumer are pinned to, or None when fewer than two are usable."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    usable = sorted(os.sched_getaffinity(0))
+    return (usable[0], usable[1]) if len(usable) >= 2 else None
+
+
+@contextmanager
+def _consumer(
+    contestant: str, handle: object, paced: bool, n: int
+) -> Iterator[tuple[BaseProcess, Connection]]:
+    """Start the consuming child and wait until it is ready; reap it afterwards."""
+    results_r, results_w = _CTX.Pipe(duplex=False)
+    ready = _CTX.Event()
+    child = _CTX.Process(
+        target=_consume,
+        args=(contestant, handle, paced, n, ready, results_w),
+        name=f"bench-ipc-{contestant}",
+        daemon=True,
+    )
+    child.start()
+    results_w.close()
+    cpus = cpu_pair()
+    original = os.sched_getaffinity(0) if cpus else set()
+    try:
+        if cpus and child.pid:  # one core each, so neither waits for the other to be scheduled
+            os.sched_setaffinity(child.pid, {cpus[1]})
+            os.sched_setaffinity(0, {cpus[0]})
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not ready.wait(0.05):
+            if not child.is_alive():
+                raise BenchFailed(f"{contestant} consumer exited with code {child.exitcode}")
+            if time.monotonic() > deadline:
+                raise BenchFailed(f"{contestant} consumer did not start in {_START_TIMEOUT_S} s")
+        yield child, results_r
+    finally:
+        if cpus:
+            os.sched_setaffinity(0, original)
+        child.join(10)
+        if child.is_alive():
+            child.terminate()
+            child.join()
+        results_r.close()
+
+
+def _collect(contestant: str, child: BaseProcess, results: Connection, n: int) -> Any:  # noqa: ANN401
+    """The child's answer (bytes for latency runs, a tuple for throughput runs)."""
+    timeout = max(120.0, n / 10_000)
+    if not results.poll(timeout):
+        raise BenchFailed(f"{contestant} consumer sent no result in {timeout:.0f} s")
+    try:
+        return results.recv()
+    except EOFError:
+        raise BenchFailed(f"{contestant} consumer exited with code {child.exitcode}") from None
+
+
+def _run_once(contestant: str, paced: bool, n: int) -> Any:  # noqa: ANN401
+    """One repetition: start a consumer, produce ``n`` records, return its answer."""
+    if contestant == OURS:
+        ring = Ring.create(f"hft-{os.getuid()}-bench-{uuid.uuid4().hex[:12]}", RING_BYTES)
+        try:
+            with _consumer(contestant, ring.name, paced, n) as (child, results):
+                start = time.monotonic_ns()
+                if paced:
+                    _paced_ring(ring, n, child)
+                else:
+                    _burst_ring(ring, n, child)
+                return start, _collect(contestant, child, results, n)
+        finally:
+            ring.close()
+            ring.unlink()
+    if contestant == "mp.Queue":
+        queue: Queue[bytes] = _CTX.Queue()
+        try:
+            with _consumer(contestant, queue, paced, n) as (child, results):
+                start = time.monotonic_ns()
+                (_paced if paced else _burst)(queue.put, n)
+                return start, _collect(contestant, child, results, n)
+        finally:
+            queue.close()
+            queue.join_thread()
+    receiver, sender = _CTX.Pipe(duplex=False)
+    try:
+        with _consumer(contestant, receiver, paced, n) as (child, results):
+            receiver.close()  # the child's copy is the only reader now
+            start = time.monotonic_ns()
+            (_paced if paced else _burst)(sender.send_bytes, n)
+            return start, _collect(contestant, child, results, n)
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def measure_throughput(contestant: str, n: int) -> float:
+    """Records per second for one burst of ``n`` records.
+
+    Raises:
+        BenchFailed: the consumer died, hung, or did not end on the last record sent.
+    """
+    start, (done_ns, last) = _run_once(contestant, paced=False, n=n)
+    if last != (n - 1) & (POOL - 1):
+        raise BenchFailed(f"{contestant}: last record seq {last}, expected {(n - 1) % POOL}")
+    return float(n * 1e9 / (done_ns - start))
+
+
+def measure_latency(contestant: str, n: int, skip: int) -> tuple[float, float]:
+    """One-way latency p50 and p99 in microseconds for ``n`` records at :data:`RATE`.
+
+    Raises:
+        BenchFailed: the consumer died or hung.
+    """
+    _, raw = _run_once(contestant, paced=True, n=n)
+    latency = array("q")
+    latency.frombytes(raw)
+    ordered = sorted(latency[skip:])
+    last = len(ordered) - 1
+    return ordered[round(0.50 * last)] / 1e3, ordered[round(0.99 * last)] / 1e3
+
+
+def _say(message: str) -> None:
+    os.write(2, f"bench ipc: {message}\n".encode())
+
+
+def run(quick: bool, plan: Plan | None = None) -> SubjectRun:
+    """Measure every contestant; ``plan`` overrides the sizes ``quick`` picks.
+
+    Raises:
+        BenchFailed: a process died, hung or received the wrong records.
+    """
+    plan = plan or (QUICK if quick else FULL)
+    cpus = cpu_pair()
+    pinning = f"producer on CPU {cpus[0]}, consumer on CPU {cpus[1]}" if cpus else "no pinning"
+    throughput: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
+    p50: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
+    p99: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
+    _say("warming up")
+    for contestant in CONTESTANTS:
+        measure_throughput(contestant, plan.warmup_records)
+        measure_latency(contestant, plan.warmup_records, 0)
+    for rep in range(plan.reps):
+        _say(f"repetition {rep + 1} of {plan.reps}")
+        order: Sequence[str] = CONTESTANTS[rep % 3 :] + CONTESTANTS[: rep % 3]
+        for contestant in order:
+            throughput[contestant].append(measure_throughput(contestant, plan.throughput_records))
+        for contestant in order:
+            low, high = measure_latency(contestant, plan.latency_records, plan.latency_skip)
+            p50[contestant].append(low)
+            p99[contestant].append(high)
+    rows: list[Result] = []
+    for contestant in CONTESTANTS:
+        rows.append(
+            summarize(SUBJECT, contestant, "throughput", "records/s", throughput[contestant])
+        )
+        rows.append(summarize(SUBJECT, contestant, "latency_p50", "us", p50[contestant]))
+        rows.append(summarize(SUBJECT, contestant, "latency_p99", "us", p99[contestant]))
+    return SubjectRun(
+        subject=SUBJECT,
+        ours=OURS,
+        input=(
+            f"64-byte records between two processes (the consumer decodes each); "
+            f"throughput: bursts of {plan.throughput_records:,} records, ring of "
+            f"{RING_BYTES // RECORD.size:,} records; latency: {plan.latency_records:,} records "
+            f"paced at {RATE:,}/s, first {plan.latency_skip:,} excluded, ring consumer polling, "
+            f"Queue/Pipe consumers blocking; {pinning}; "
+            f"{plan.reps} repetitions interleaved after a warm-up"
+        ),
+        results=rows,
+    )
