@@ -1,1 +1,1 @@
-"""Backtests: replaying recorded markets through the same engine (catalog, replay, runner, reports)."""
+"""Backtests: replaying recorded markets through the same engine."""

@@ -1,0 +1,1 @@
+"""The hft-tui workstation: a Textual UI and the ``hft-tui`` command line."""

@@ -22,6 +22,8 @@ class SubjectRunner(Protocol):
 
 SUBJECTS: dict[str, str] = {
     "ipc": "engine.bench.ipc",
+    "parse": "engine.bench.parse",
+    "book": "engine.bench.book",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

@@ -11,7 +11,8 @@ consumer decodes every one of them, as a UI would.
   each record with ``time.monotonic_ns()`` (a system-wide clock on Linux) as it sends it; the
   consumer subtracts that from its own clock when the record arrives. The ring's consumer polls
   without sleeping; Queue and Pipe consumers block in ``get()`` / ``recv_bytes()`` as they are
-  meant to be used.
+  meant to be used. A Queue's feeder thread needs the GIL that the pacing producer holds, so its
+  latency here is mostly the interpreter's 5 ms switch interval, as in any busy producer.
 
 Producer and consumer are pinned to one CPU each when two are usable. Contestants are
 interleaved, in a rotating order, after one warm-up run each.
@@ -355,6 +356,34 @@ def measure_latency(contestant: str, n: int, skip: int) -> tuple[float, float]:
     return ordered[round(0.50 * last)] / 1e3, ordered[round(0.99 * last)] / 1e3
 
 
+def platform_pauses(cpu: int | None, seconds: float = 0.25) -> tuple[int, float]:
+    """How often this machine stops a spinning process: pauses over 20 us, and the longest in us.
+
+    A latency percentile cannot beat the platform it runs on; virtual machines in particular
+    take the CPU away every few milliseconds. This spins on ``cpu`` (the consumer's) and counts.
+    """
+    original = os.sched_getaffinity(0) if cpu is not None else set()
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    try:
+        now_ns = time.monotonic_ns
+        end = now_ns() + int(seconds * 1e9)
+        previous = now_ns()
+        pauses = 0
+        longest = 0
+        while previous < end:
+            t = now_ns()
+            gap = t - previous
+            if gap > 20_000:
+                pauses += 1
+                longest = max(longest, gap)
+            previous = t
+    finally:
+        if cpu is not None:
+            os.sched_setaffinity(0, original)
+    return pauses, longest / 1e3
+
+
 def _say(message: str) -> None:
     os.write(2, f"bench ipc: {message}\n".encode())
 
@@ -371,6 +400,7 @@ def run(quick: bool, plan: Plan | None = None) -> SubjectRun:
     throughput: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     p50: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     p99: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
+    pauses, longest = platform_pauses(cpus[1] if cpus else None)
     _say("warming up")
     for contestant in CONTESTANTS:
         measure_throughput(contestant, plan.warmup_records)
@@ -399,7 +429,8 @@ def run(quick: bool, plan: Plan | None = None) -> SubjectRun:
             f"throughput: bursts of {plan.throughput_records:,} records, ring of "
             f"{RING_BYTES // RECORD.size:,} records; latency: {plan.latency_records:,} records "
             f"paced at {RATE:,}/s, first {plan.latency_skip:,} excluded, ring consumer polling, "
-            f"Queue/Pipe consumers blocking; {pinning}; "
+            f"Queue/Pipe consumers blocking; {pinning}; a bare spinning loop on the consumer's "
+            f"CPU was paused {pauses} times over 20 us in 0.25 s (longest {longest:.0f} us); "
             f"{plan.reps} repetitions interleaved after a warm-up"
         ),
         results=rows,

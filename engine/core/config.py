@@ -1,4 +1,4 @@
-"""Engine configuration: one frozen schema (every section frozen, unknown keys rejected), layered defaults -> file -> environment.
+"""Engine configuration: one frozen schema, layered defaults -> file -> environment.
 
 ``load_config(path)`` reads the embedded default (``config/default.toml``), deep-merges the file
 given with ``--config`` over it, then applies environment overrides ``HFT__SECTION__KEY=value``

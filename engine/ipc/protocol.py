@@ -14,7 +14,8 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
-#: ``kind u16 | flags u16 | instrument u32 | exch_ts | recv_ts | engine_ts | price | size | seq | aux``
+#: ``kind u16 | flags u16 | instrument u32 | exch_ts | recv_ts | engine_ts | price | size | seq``
+#: ``| aux``, all little-endian; the eight trailing fields are int64
 RECORD = struct.Struct("<HHIqqqqqqq")
 RECORD_SIZE = RECORD.size
 assert RECORD_SIZE == 64
@@ -114,9 +115,7 @@ def pack(
     aux: int = 0,
 ) -> bytes:
     """Encode one record."""
-    return RECORD.pack(
-        kind, flags, instrument, exch_ts, recv_ts, engine_ts, price, size, seq, aux
-    )
+    return RECORD.pack(kind, flags, instrument, exch_ts, recv_ts, engine_ts, price, size, seq, aux)
 
 
 def unpack(data: bytes | memoryview) -> Record:
@@ -190,14 +189,14 @@ class EngineView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """Where the HTTP control plane listens."""
 
 
-_book_encoder = msgspec.msgpack.Encoder()
+_view_encoder = msgspec.msgpack.Encoder()
 _book_decoder = msgspec.msgpack.Decoder(BookView)
 _engine_decoder = msgspec.msgpack.Decoder(EngineView)
 
 
 def encode_view(view: BookView | EngineView) -> bytes:
-    """msgpack bytes for a state page."""
-    return _book_encoder.encode(view)
+    """Encode a view as the msgpack bytes of a state page."""
+    return _view_encoder.encode(view)
 
 
 def decode_book(data: bytes | memoryview) -> BookView:
