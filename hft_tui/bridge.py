@@ -10,6 +10,8 @@ draw, and counts the states the UI never drew because newer ones superseded them
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -35,7 +37,14 @@ from engine.ipc.protocol import (
     pack,
 )
 from engine.ipc.ring import Ring, RingStats
-from engine.ipc.segments import InstanceInfo, list_instances, pid_alive, read_instance, segment_name
+from engine.ipc.segments import (
+    InstanceInfo,
+    list_instances,
+    pid_alive,
+    read_instance,
+    runtime_dir,
+    segment_name,
+)
 from engine.ipc.state_page import StatePage
 
 #: an engine whose heartbeat is older than this is reported lost
@@ -50,6 +59,52 @@ KILL_RETRY_S = 0.2
 
 class EngineNotRunning(IpcError):
     """No engine runs under the requested instance name (or its segments are gone)."""
+
+
+class UiAlreadyAttached(IpcError):
+    """Another UI is attached to this engine; the rings have one consumer and one producer."""
+
+
+#: instance -> (lock fd, bridges of this process holding it); a restart attaches before detaching
+_ui_locks: dict[str, tuple[int, int]] = {}
+
+
+def _take_ui_lock(instance: str) -> None:
+    """Hold ``<runtime>/<instance>.ui.lock`` while any bridge of this process is attached.
+
+    The lock is an ``flock``: the kernel releases it when the UI exits, however it exits. Bridges
+    of the same process share it (the app attaches to a restarted engine before detaching).
+
+    Raises:
+        UiAlreadyAttached: another process holds it; the message names its pid.
+    """
+    if instance in _ui_locks:
+        fd, count = _ui_locks[instance]
+        _ui_locks[instance] = (fd, count + 1)
+        return
+    path = runtime_dir() / f"{instance}.ui.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise UiAlreadyAttached(
+            f"another UI (pid {holder}) is already attached to engine {instance!r}; "
+            "close it first: the engine serves one UI at a time"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _ui_locks[instance] = (fd, 1)
+
+
+def _release_ui_lock(instance: str) -> None:
+    fd, count = _ui_locks[instance]
+    if count > 1:
+        _ui_locks[instance] = (fd, count - 1)
+        return
+    del _ui_locks[instance]
+    os.close(fd)  # releases the flock
 
 
 def _not_running(instance: str, why: str) -> EngineNotRunning:
@@ -86,12 +141,14 @@ class EngineBridge:
 
         Raises:
             EngineNotRunning: no live engine has that name; the message lists those that run.
+            UiAlreadyAttached: another UI is attached to it.
         """
         info = read_instance(instance)
         if info is None:
             raise _not_running(instance, "is not running")
         if not pid_alive(info.pid):
             raise _not_running(instance, f"is not running (pid {info.pid} has exited)")
+        _take_ui_lock(instance)
         opened: list[Ring | StatePage] = []
         try:
             events = Ring.attach(segment_name(instance, "events"))
@@ -108,6 +165,7 @@ class EngineBridge:
         except OSError as exc:
             for seg in opened:
                 seg.close()
+            _release_ui_lock(instance)
             raise _not_running(instance, f"has no usable segments ({exc})") from exc
         return cls(info, events, commands, engine_page, book_pages, clock or LiveClock())
 
@@ -202,6 +260,7 @@ class EngineBridge:
         self._closed = True
         for seg in (self._events, self._commands, self._engine_page, *self._book_pages):
             seg.close()
+        _release_ui_lock(self.info.instance)
 
 
 @dataclass(frozen=True, slots=True)

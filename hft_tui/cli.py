@@ -98,7 +98,7 @@ def main_command(
         raise typer.Exit(3)
     session = OwnedSession(cfg.engine.instance, config)
     try:
-        session.connect()
+        session.connect().close()
     except EngineStartError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -108,14 +108,14 @@ def main_command(
 @cli.command()
 def attach(config: ConfigOpt = None, instance: InstanceOpt = None) -> None:
     """Open the UI on an engine that is already running; quitting leaves it running."""
-    from hft_tui.bridge import EngineNotRunning
+    from hft_tui.bridge import EngineNotRunning, UiAlreadyAttached
     from hft_tui.launcher import AttachedSession
 
     cfg = _load(config, instance)
     session = AttachedSession(cfg.engine.instance)
     try:
         session.connect().close()
-    except EngineNotRunning as exc:
+    except (EngineNotRunning, UiAlreadyAttached) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     _run_app(session, cfg)

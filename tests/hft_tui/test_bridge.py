@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from engine.errors import RingFull
@@ -25,6 +29,30 @@ def test_attach_to_a_missing_instance_names_the_running_ones(publisher, instance
         EngineBridge.attach("nosuchengine")
     assert "'nosuchengine' is not running" in str(caught.value)
     assert instance in str(caught.value)
+
+
+def test_a_second_ui_process_is_refused_until_the_first_detaches(bridge, instance):
+    """Only one UI process attaches at a time (the rings are single-consumer)."""
+    probe = (
+        "import sys; from hft_tui.bridge import EngineBridge, UiAlreadyAttached\n"
+        "try:\n    EngineBridge.attach(sys.argv[1]).close()\n"
+        "except UiAlreadyAttached as exc:\n    print(exc); sys.exit(7)\n"
+    )
+    refused = subprocess.run(
+        [sys.executable, "-c", probe, instance], capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 7
+    assert f"pid {os.getpid()}" in refused.stdout
+    bridge.close()
+    accepted = subprocess.run([sys.executable, "-c", probe, instance], check=False)
+    assert accepted.returncode == 0
+
+
+def test_bridges_of_one_process_share_the_ui_slot(bridge, instance):
+    """A restart attaches a second bridge before closing the first; the slot is shared."""
+    second = EngineBridge.attach(instance)
+    second.close()
+    bridge.close()
 
 
 def test_bridge_reads_what_the_engine_published(bridge, sim_clock, instance):

@@ -41,6 +41,11 @@ def running_engine(engine_config, engine_env, instance):
                 break
             assert time.monotonic() < deadline, "engine did not announce itself"
             time.sleep(0.05)
+        # A fresh checkout compiles the book kernels first; wait for a live book, not a fixed time.
+        deadline = time.monotonic() + 120
+        while _status(info.control_url)["books"]["BTCUSDT"]["state"] != "live":
+            assert time.monotonic() < deadline, "the engine's book never went live"
+            time.sleep(0.1)
         yield info
     finally:
         proc.send_signal(signal.SIGTERM)
