@@ -21,6 +21,7 @@ import msgspec
 
 from engine.core.clock import Clock, LiveClock
 from engine.errors import IpcError, RingFull, SegmentError
+from engine.ipc.layout import InstanceSegments, attach_segments
 from engine.ipc.protocol import (
     RECORD,
     BookView,
@@ -36,16 +37,14 @@ from engine.ipc.protocol import (
     decode_engine,
     pack,
 )
-from engine.ipc.ring import Ring, RingStats
+from engine.ipc.ring import RingStats
 from engine.ipc.segments import (
     InstanceInfo,
     list_instances,
     pid_alive,
     read_instance,
     runtime_dir,
-    segment_name,
 )
-from engine.ipc.state_page import StatePage
 
 #: an engine whose heartbeat is older than this is reported lost
 LOST_AFTER_NS = 1_000_000_000
@@ -118,20 +117,13 @@ class EngineBridge:
     Use :meth:`attach`; call :meth:`close` when done (it never removes the engine's segments).
     """
 
-    def __init__(
-        self,
-        info: InstanceInfo,
-        events: Ring,
-        commands: Ring,
-        engine_page: StatePage,
-        book_pages: list[StatePage],
-        clock: Clock,
-    ) -> None:
+    def __init__(self, info: InstanceInfo, segments: InstanceSegments, clock: Clock) -> None:
         self.info = info
-        self._events = events
-        self._commands = commands
-        self._engine_page = engine_page
-        self._book_pages = book_pages
+        self._segments = segments
+        self._events = segments.events
+        self._commands = segments.commands
+        self._engine_page = segments.engine
+        self._book_pages = segments.books
         self._clock = clock
         self._closed = False
 
@@ -149,25 +141,12 @@ class EngineBridge:
         if not pid_alive(info.pid):
             raise _not_running(instance, f"is not running (pid {info.pid} has exited)")
         _take_ui_lock(instance)
-        opened: list[Ring | StatePage] = []
         try:
-            events = Ring.attach(segment_name(instance, "events"))
-            opened.append(events)
-            commands = Ring.attach(segment_name(instance, "commands"))
-            opened.append(commands)
-            engine_page = StatePage.attach(segment_name(instance, "engine"))
-            opened.append(engine_page)
-            book_pages = []
-            for n in range(len(info.symbols)):
-                page = StatePage.attach(segment_name(instance, f"book-{n}"))
-                opened.append(page)
-                book_pages.append(page)
+            segments = attach_segments(instance, len(info.symbols))
         except OSError as exc:
-            for seg in opened:
-                seg.close()
             _release_ui_lock(instance)
             raise _not_running(instance, f"has no usable segments ({exc})") from exc
-        return cls(info, events, commands, engine_page, book_pages, clock or LiveClock())
+        return cls(info, segments, clock or LiveClock())
 
     @property
     def engine_version(self) -> int:
@@ -258,8 +237,7 @@ class EngineBridge:
         if self._closed:
             return
         self._closed = True
-        for seg in (self._events, self._commands, self._engine_page, *self._book_pages):
-            seg.close()
+        self._segments.close()
         _release_ui_lock(self.info.instance)
 
 

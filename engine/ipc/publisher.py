@@ -11,19 +11,15 @@ from __future__ import annotations
 import os
 
 from engine.core.clock import Clock, LiveClock
+from engine.ipc.layout import InstanceSegments, create_segments
 from engine.ipc.protocol import RECORD, BookView, EngineView, Record, encode_view
-from engine.ipc.ring import Ring, RingStats
+from engine.ipc.ring import RingStats
 from engine.ipc.segments import (
     InstanceInfo,
     publish_instance,
     remove_instance,
-    segment_name,
     sweep_stale,
 )
-from engine.ipc.state_page import StatePage
-
-#: bytes per state page: a 100-level BookView or an EngineView fits with room to spare
-PAGE_BYTES = 16 * 1024
 
 
 class EnginePublisher:
@@ -32,19 +28,13 @@ class EnginePublisher:
     Use :meth:`create`; call :meth:`close` on exit (also safe after a partial create).
     """
 
-    def __init__(
-        self,
-        info: InstanceInfo,
-        events: Ring,
-        commands: Ring,
-        engine_page: StatePage,
-        book_pages: list[StatePage],
-    ) -> None:
+    def __init__(self, info: InstanceInfo, segments: InstanceSegments) -> None:
         self.info = info
-        self._events = events
-        self._commands = commands
-        self._engine_page = engine_page
-        self._book_pages = book_pages
+        self._segments = segments
+        self._events = segments.events
+        self._commands = segments.commands
+        self._engine_page = segments.engine
+        self._book_pages = segments.books
         self._closed = False
 
     @classmethod
@@ -66,34 +56,26 @@ class EnginePublisher:
         """
         clock = clock or LiveClock()
         sweep_stale(instance)
-        created: list[Ring | StatePage] = []
-        try:
-            events = Ring.create(segment_name(instance, "events"), event_ring_bytes)
-            created.append(events)
-            commands = Ring.create(segment_name(instance, "commands"), command_ring_bytes)
-            created.append(commands)
-            engine_page = StatePage.create(segment_name(instance, "engine"), PAGE_BYTES)
-            created.append(engine_page)
-            book_pages = []
-            for n in range(len(symbols)):
-                page = StatePage.create(segment_name(instance, f"book-{n}"), PAGE_BYTES)
-                created.append(page)
-                book_pages.append(page)
-        except BaseException:
-            for seg in created:
-                seg.close()
-                seg.unlink()
-            raise
+        segments = create_segments(
+            instance,
+            len(symbols),
+            event_ring_bytes=event_ring_bytes,
+            command_ring_bytes=command_ring_bytes,
+        )
         info = InstanceInfo(
             instance=instance,
             pid=os.getpid(),
             started_ns=clock.time_ns(),
             control_url=control_url,
             symbols=list(symbols),
-            segments=[seg.name for seg in created],
+            segments=[seg.name for seg in segments.all()],
         )
-        publish_instance(info)
-        return cls(info, events, commands, engine_page, book_pages)
+        try:
+            publish_instance(info)
+        except BaseException:
+            segments.close(unlink=True)
+            raise
+        return cls(info, segments)
 
     def announce(self, control_url: str) -> None:
         """Re-publish the instance record once the control plane's address is known."""
@@ -147,7 +129,5 @@ class EnginePublisher:
         if self._closed:
             return
         self._closed = True
-        for seg in (self._events, self._commands, self._engine_page, *self._book_pages):
-            seg.close()
-            seg.unlink()
+        self._segments.close(unlink=True)
         remove_instance(self.info.instance)
