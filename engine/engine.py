@@ -79,6 +79,7 @@ class Engine:
         self._venue_urls = venue_urls
         self._stop = asyncio.Event()
         self._dirty: set[int] = set(self.books)
+        self._book_ts: dict[int, tuple[int, int]] = dict.fromkeys(self.books, (0, 0))
         self._rate_window_start = self.clock.monotonic_ns()
         self._rate_window_count = 0
         self._updates_per_s = 0.0
@@ -219,8 +220,9 @@ class Engine:
 
     # ---- feed listener -------------------------------------------------------------------------
 
-    def on_book(self, instrument: int, book: OrderBook, recv_ts: int) -> None:
+    def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
         """A book changed and is live."""
+        self._book_ts[instrument] = (exch_ts, recv_ts)
         self._rate_window_count += 1
         self._book_updates += 1
         self._dirty.add(instrument)
@@ -308,8 +310,8 @@ class Engine:
             asks=asks,
             update_id=book.update_id,
             update_count=book.update_count,
-            exch_ts=0,
-            recv_ts=0,
+            exch_ts=self._book_ts[instrument][0],
+            recv_ts=self._book_ts[instrument][1],
         )
 
     def engine_view(self, now_ns: int) -> EngineView:

@@ -1,18 +1,9 @@
-"""Compiled kernels behind :class:`~engine.book.order_book.OrderBook`: a tick-indexed ladder.
+"""Compiled kernels behind the ladder backend of :class:`~engine.book.order_book.OrderBook`.
 
-All of a book's state lives in one flat ``int64`` buffer, so a kernel call unboxes one array for
-the whole book (numba's call cost grows with the number of arguments):
-
-```
-[ header (24 slots) | bid ladder (W) | ask ladder (W) | bid overflow keys (cap) | bid overflow
-  sizes (cap) | ask overflow keys (cap) | ask overflow sizes (cap) ]
-```
-
-Both sides are stored by *key*: ``-price`` for bids, ``price`` for asks, so on either side a
-smaller key is a better level and the same code serves both. A side's ladder holds the sizes of
-the keys ``base .. base + W - 1`` (slot ``key - base``). Levels outside that window live in the
-side's overflow store, an open-addressing hash table (linear probing, at most half full counting
-deleted slots), so far levels cost O(1) to set or delete however many there are; they are put in
+The book's state is one flat ``int64`` buffer laid out as :mod:`engine.book.ladder_layout`
+draws it: a tick-indexed ladder per side (a window of ``W`` keys) plus an open-addressing hash
+table per side (linear probing, at most half full counting deleted slots) for the levels outside
+the window, so far levels cost O(1) to set or delete however many there are; they are put in
 order only when a read reaches past the window. After every message each side is *settled*: when
 the best level is not in the window, or the touch has drifted out of the band ``[W/16, W/2]``,
 the window is moved so that the touch sits at slot ``W/4`` (``W/4`` ticks of room to improve,
@@ -27,6 +18,12 @@ Kernels validate a whole message before changing anything and return a status in
 ``NEED_SPACE`` (an overflow table might pass half full; the caller rebuilds it larger with
 :func:`rebuild` and calls again) or ``UNSETTLED`` (applied, but the window move needs a larger
 table: the caller rebuilds and calls :func:`settle`).
+
+Compile cost is kept down on purpose: the helpers are ``register_jitable`` (compiled once, inside
+the kernel that calls them, for plain ``int64`` arguments rather than once per literal side), the
+far-level read sorts with a small heap instead of ``np.argsort``, and each kernel has exactly one
+signature, :data:`SIGNATURES`. Importing this module compiles nothing; :mod:`engine.jit` compiles
+or loads the kernels for those signatures and then forbids any other.
 """
 
 from __future__ import annotations
@@ -34,79 +31,36 @@ from __future__ import annotations
 import numba
 import numpy as np
 import numpy.typing as npt
+from numba import types
+from numba.extending import register_jitable
 
-Buffer = npt.NDArray[np.int64]
-"""A book's flat state buffer, laid out as the module docstring draws it."""
+from engine.book.ladder_layout import (
+    ASK,
+    BAD_LEVEL,
+    BASE,
+    BEST,
+    BEST_PRICE,
+    BEST_SIZE,
+    BETTER,
+    BID,
+    CAPACITY,
+    COUNT,
+    DELETED,
+    EMPTY,
+    HEADER,
+    MAX_PRICE,
+    NEED_SPACE,
+    OK,
+    OVERFLOW,
+    SIDE_BLOCK,
+    UNSETTLED,
+    USED,
+    WINDOW,
+    Buffer,
+    allocate,
+)
 
-# ---- layout -----------------------------------------------------------------------------------
-
-WINDOW = 0
-"""Header slot: ladder length ``W`` in ticks, the same for both sides."""
-CAPACITY = 1
-"""Header slot: overflow table slots per side, a power of two."""
-HEADER = 24
-"""Header length; the bid ladder starts here."""
-
-BID = 0
-ASK = 1
-SIDE_BLOCK = 8
-"""Header offset of side 0's block; side ``s`` starts at ``SIDE_BLOCK * (s + 1)``."""
-BASE = 0
-"""Side block slot: the key held by ladder slot 0."""
-BEST = 1
-"""Side block slot: ladder slot of the best level, -1 when the side is empty."""
-COUNT = 2
-"""Side block slot: occupied ladder slots."""
-OVERFLOW = 3
-"""Side block slot: levels in the overflow table."""
-BEST_PRICE = 4
-"""Side block slot: best price in ticks, 0 when the side is empty."""
-BEST_SIZE = 5
-"""Side block slot: size at the best price in lots, 0 when the side is empty."""
-USED = 6
-"""Side block slot: overflow table slots not empty (levels plus deleted markers)."""
-BETTER = 7
-"""Side block slot: 1 when a level better than the window went to the overflow table."""
-
-BID_BEST_PRICE = SIDE_BLOCK * (BID + 1) + BEST_PRICE
-BID_BEST_SIZE = SIDE_BLOCK * (BID + 1) + BEST_SIZE
-ASK_BEST_PRICE = SIDE_BLOCK * (ASK + 1) + BEST_PRICE
-ASK_BEST_SIZE = SIDE_BLOCK * (ASK + 1) + BEST_SIZE
-BID_COUNT = SIDE_BLOCK * (BID + 1) + COUNT
-BID_OVERFLOW = SIDE_BLOCK * (BID + 1) + OVERFLOW
-ASK_COUNT = SIDE_BLOCK * (ASK + 1) + COUNT
-ASK_OVERFLOW = SIDE_BLOCK * (ASK + 1) + OVERFLOW
-
-MAX_PRICE = 1 << 62
-"""Largest accepted price in ticks: keeps every key and slot computation inside int64."""
-EMPTY = -(1 << 63)
-"""Overflow key of a slot never used (no price maps to it)."""
-DELETED = EMPTY + 1
-"""Overflow key of a slot whose level was deleted (probing continues past it)."""
 _HASH = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: Fibonacci hashing
-
-OK = 0
-"""Status: the message is applied and the book settled."""
-BAD_LEVEL = 1
-"""Status: the message was refused; nothing changed."""
-NEED_SPACE = 2
-"""Status: the message might overflow a table; nothing changed. Rebuild larger, call again."""
-UNSETTLED = 3
-"""Status: the message is applied but moving the window needs a larger table: rebuild, settle."""
-
-
-def allocate(window: int, capacity: int) -> Buffer:
-    """A fresh, empty buffer: ``window`` ticks per side, overflow tables of ``capacity`` slots."""
-    assert capacity > 0, "capacity must be positive"
-    assert capacity & (capacity - 1) == 0, "capacity must be a power of two"
-    buf = np.zeros(HEADER + 2 * window + 4 * capacity, dtype=np.int64)
-    buf[WINDOW] = window
-    buf[CAPACITY] = capacity
-    for side in (BID, ASK):
-        buf[SIDE_BLOCK * (side + 1) + BEST] = -1
-        start = HEADER + 2 * window + 2 * side * capacity
-        buf[start : start + capacity] = EMPTY
-    return buf
 
 
 def rebuild(buf: Buffer, capacity: int) -> Buffer:
@@ -128,22 +82,22 @@ def rebuild(buf: Buffer, capacity: int) -> Buffer:
     return new
 
 
-# ---- helpers (inlined into the kernels) -------------------------------------------------------
+# ---- helpers (compiled into the kernels that call them) ---------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _block(side: int) -> int:  # pragma: no cover - compiled
     return SIDE_BLOCK * (side + 1)
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _ladder(buf: Buffer, side: int) -> Buffer:  # pragma: no cover - compiled
     window = buf[WINDOW]
     start = HEADER + side * window
     return buf[start : start + window]
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _overflow(buf: Buffer, side: int) -> tuple[Buffer, Buffer]:  # pragma: no cover - compiled
     window = buf[WINDOW]
     capacity = buf[CAPACITY]
@@ -151,13 +105,13 @@ def _overflow(buf: Buffer, side: int) -> tuple[Buffer, Buffer]:  # pragma: no co
     return buf[start : start + capacity], buf[start + capacity : start + 2 * capacity]
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _key(price: int, side: int) -> int:  # pragma: no cover - compiled
     """Price to key and back (the map is its own inverse)."""
     return -price if side == BID else price
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _valid(px: Buffer, sz: Buffer) -> bool:  # pragma: no cover - compiled
     ok = len(px) == len(sz)
     i = 0
@@ -167,7 +121,7 @@ def _valid(px: Buffer, sz: Buffer) -> bool:  # pragma: no cover - compiled
     return ok
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _set_level(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: no cover
     """Set one level's absolute size; 0 deletes, deleting an absent level does nothing."""
     slot = key - buf[_block(side) + BASE]
@@ -177,7 +131,7 @@ def _set_level(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: 
         _set_in_overflow(buf, side, key, size)
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _set_in_window(buf: Buffer, side: int, slot: int, size: int) -> None:  # pragma: no cover
     blk = _block(side)
     ladder = _ladder(buf, side)
@@ -204,7 +158,7 @@ def _set_in_window(buf: Buffer, side: int, slot: int, size: int) -> None:  # pra
     ladder[slot] = size
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _probe(keys: Buffer, key: int) -> tuple[int, int]:  # pragma: no cover - compiled
     """(slot holding ``key`` or -1, slot where ``key`` would go: first deleted or empty)."""
     mask = len(keys) - 1
@@ -222,7 +176,7 @@ def _probe(keys: Buffer, key: int) -> tuple[int, int]:  # pragma: no cover - com
         slot = (slot + 1) & mask
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _set_in_overflow(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: no cover
     blk = _block(side)
     keys, sizes = _overflow(buf, side)
@@ -245,7 +199,7 @@ def _set_in_overflow(buf: Buffer, side: int, key: int, size: int) -> None:  # pr
         buf[blk + BETTER] = 1
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _insert_fresh(keys: Buffer, sizes: Buffer, key: int, size: int) -> None:  # pragma: no cover
     """Insert a key known to be absent into a table without deleted markers."""
     _, free = _probe(keys, key)
@@ -253,7 +207,7 @@ def _insert_fresh(keys: Buffer, sizes: Buffer, key: int, size: int) -> None:  # 
     sizes[free] = size
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _recentre(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
     """Move the window so the best level sits at slot W/4; re-split levels between the stores.
 
@@ -271,6 +225,7 @@ def _recentre(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
     all_sizes = np.empty(total, dtype=np.int64)
     k = 0
     slot = buf[blk + BEST]
+    least = base + slot  # the window's best key, when the window holds levels
     while k < count:
         if ladder[slot] != 0:
             all_keys[k] = base + slot
@@ -281,8 +236,10 @@ def _recentre(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
         if keys[i] > DELETED:
             all_keys[k] = keys[i]
             all_sizes[k] = sizes[i]
+            if (k == 0 and count == 0) or keys[i] < least:
+                least = keys[i]
             k += 1
-    new_base = all_keys.min() - window // 4 if total else base
+    new_base = least - window // 4 if total else base
     outside = 0
     for i in range(total):
         outside += all_keys[i] - new_base >= window
@@ -295,7 +252,7 @@ def _recentre(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _settle(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
     """Restore the invariants after a message and publish the side's best level.
 
@@ -319,7 +276,7 @@ def _settle(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _empty(buf: Buffer, side: int) -> None:  # pragma: no cover - compiled
     blk = _block(side)
     best = buf[blk + BEST]
@@ -340,7 +297,7 @@ def _empty(buf: Buffer, side: int) -> None:  # pragma: no cover - compiled
         buf[blk + slot] = 0
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _anchor(buf: Buffer, side: int, px: Buffer, sz: Buffer) -> None:  # pragma: no cover
     """Place an empty side's window so the best level of ``px``/``sz`` lands at slot W/4."""
     found = False
@@ -355,14 +312,14 @@ def _anchor(buf: Buffer, side: int, px: Buffer, sz: Buffer) -> None:  # pragma: 
         buf[_block(side) + BASE] = best - buf[WINDOW] // 4
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _room(buf: Buffer, side: int, incoming: int, fresh: bool) -> bool:  # pragma: no cover
     """Whether ``incoming`` new overflow levels keep the side's table at most half full."""
     used = 0 if fresh else buf[_block(side) + USED]
     return bool(2 * (used + incoming) <= buf[CAPACITY])
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _settle_both(buf: Buffer) -> int:  # pragma: no cover - compiled
     bid_done = _settle(buf, BID)
     ask_done = _settle(buf, ASK)
@@ -434,24 +391,48 @@ def rehash_into(src: Buffer, dst: Buffer) -> None:  # pragma: no cover - compile
         dst[blk + USED] = src[blk + OVERFLOW]
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
+def _sift_down(keys: Buffer, sizes: Buffer, i: int, n: int) -> None:  # pragma: no cover
+    """Restore the min-heap order of ``keys[:n]`` below slot ``i``, moving sizes alongside."""
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            return
+        if child + 1 < n and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[i] <= keys[child]:
+            return
+        keys[i], keys[child] = keys[child], keys[i]
+        sizes[i], sizes[child] = sizes[child], sizes[i]
+        i = child
+
+
+@register_jitable(nogil=True)
 def _far_levels(buf: Buffer, side: int, m: int) -> tuple[Buffer, Buffer]:  # pragma: no cover
     """The ``m`` best overflow levels of a side, best-first (``m`` at most the levels held)."""
     keys, sizes = _overflow(buf, side)
     best_keys = np.empty(m, dtype=np.int64)
     best_sizes = np.empty(m, dtype=np.int64)
-    if m > 32:  # sort everything
+    if m > 32:  # heap-select from everything
         held = buf[_block(side) + OVERFLOW]
-        all_keys = np.empty(held, dtype=np.int64)
-        all_sizes = np.empty(held, dtype=np.int64)
+        heap_keys = np.empty(held, dtype=np.int64)
+        heap_sizes = np.empty(held, dtype=np.int64)
         k = 0
         for i in range(len(keys)):
             if keys[i] > DELETED:
-                all_keys[k] = keys[i]
-                all_sizes[k] = sizes[i]
+                heap_keys[k] = keys[i]
+                heap_sizes[k] = sizes[i]
                 k += 1
-        order = np.argsort(all_keys)[:m]
-        return all_keys[order], all_sizes[order]
+        for i in range(held // 2 - 1, -1, -1):
+            _sift_down(heap_keys, heap_sizes, i, held)
+        for j in range(m):
+            best_keys[j] = heap_keys[0]
+            best_sizes[j] = heap_sizes[0]
+            held -= 1
+            heap_keys[0] = heap_keys[held]
+            heap_sizes[0] = heap_sizes[held]
+            _sift_down(heap_keys, heap_sizes, 0, held)
+        return best_keys, best_sizes
     k = 0  # keep the m smallest keys in order, by insertion
     for i in range(len(keys)):
         key = keys[i]
@@ -468,7 +449,7 @@ def _far_levels(buf: Buffer, side: int, m: int) -> tuple[Buffer, Buffer]:  # pra
     return best_keys, best_sizes
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _fill(buf: Buffer, side: int, n: int, out: Buffer, row: int) -> int:  # pragma: no cover
     blk = _block(side)
     k = 0
@@ -506,3 +487,17 @@ def top_levels(
     if n <= 0:
         return 0, 0
     return _fill(buf, BID, n, out, 0), _fill(buf, ASK, n, out, 2)
+
+
+_STATE = types.Array(types.int64, 1, "C")
+"""A book buffer, and a message's level arrays: C-contiguous one-dimensional int64."""
+
+SIGNATURES: dict[str, tuple[types.Type, ...]] = {
+    "apply_delta": (_STATE, _STATE, _STATE, _STATE, _STATE),
+    "apply_snapshot": (_STATE, _STATE, _STATE, _STATE, _STATE),
+    "clear": (_STATE,),
+    "settle": (_STATE,),
+    "rehash_into": (_STATE, _STATE),
+    "top_levels": (_STATE, types.int64, types.Array(types.int64, 2, "C")),
+}
+"""The one argument-type signature each kernel is compiled for; nothing else is accepted."""

@@ -1,10 +1,7 @@
 """The L2 order book: integer ticks and lots, venue snapshots and absolute-size deltas.
 
-An :class:`OrderBook` keeps both sides of one instrument's book as a tick-indexed ladder per side
-(a window of ``window_ticks`` prices around the touch) plus an overflow store for levels outside
-the window; the compiled kernels in :mod:`engine.book.ladder_kernels` do the work and move the
-window when the touch drifts. Sizes are absolute, as venues send them: a size of 0 deletes the
-level, and deleting a level that is not there does nothing.
+An :class:`OrderBook` keeps both sides of one instrument's book. Sizes are absolute, as venues
+send them: a size of 0 deletes the level, and deleting a level that is not there does nothing.
 
 A message with a negative size, a non-positive price or sides of unequal length raises
 :class:`BadLevel` and leaves the book exactly as it was. A crossed book (best bid at or above best
@@ -15,37 +12,59 @@ Level arrays are C-contiguous one-dimensional ``int64`` numpy arrays, as the ven
 them. Anything else (lists, other integer dtypes, strided views) is accepted on a slower path
 that copies it first; floats are refused.
 
-The kernels compile, or load from numba's on-disk cache, in :func:`warm_up`. The engine calls it
-at start, and the first :class:`OrderBook` built in a process calls it too, so no update ever
-waits for a compiler.
+**Two backends, one object.** A new book starts on a pure-Python backend, a dict and a sorted
+price list per side, which needs nothing compiled. Once the compiled tick-indexed ladder
+(:mod:`engine.book.ladder_book`) is loaded, by :func:`warm_up` or by :mod:`engine.jit` after a
+background process compiled it, every live book moves onto it in place: its class becomes
+:class:`~engine.book.ladder_book.LadderBook` and its levels, ``update_id`` and ``update_count``
+carry over exactly. Books made afterwards start on the ladder. Whoever holds a book keeps holding
+the same object, and the compiled path pays nothing per call for the switch.
 """
 
 from __future__ import annotations
 
+import weakref
+from bisect import bisect_left, insort
 from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.book import ladder_kernels as k
+from engine import jit
+from engine.book.ladder_layout import (
+    ASK_BEST_PRICE,
+    ASK_BEST_SIZE,
+    ASK_COUNT,
+    ASK_OVERFLOW,
+    BID_BEST_PRICE,
+    BID_BEST_SIZE,
+    BID_COUNT,
+    BID_OVERFLOW,
+    HEADER,
+    MAX_PRICE,
+)
 from engine.errors import BookError, CrossedBook
 
 Int64Array = npt.NDArray[np.int64]
 Level = tuple[int, int]
 """One price level: (price in ticks, size in lots)."""
+Sides = tuple[Int64Array, Int64Array, Int64Array, Int64Array]
+"""A message's bid prices, bid sizes, ask prices and ask sizes."""
 
 MIN_WINDOW_TICKS = 16
 MAX_WINDOW_TICKS = 1 << 24
 INITIAL_OVERFLOW_SLOTS = 1024
-"""Overflow table slots per side of a new book; the table grows, at least doubling, when needed."""
-_KERNELS = (k.apply_delta, k.apply_snapshot, k.clear, k.rehash_into, k.settle, k.top_levels)
-_SCRATCH_LEVELS = 64
-_FOREIGN = -1  # not a kernel status: the kernel refused the argument types
-_warm = False
+"""Overflow table slots per side of a new ladder; a table grows, at least doubling, when needed."""
+LADDER_KERNELS = "engine.book.ladder_kernels"
+"""The module holding the compiled kernels, as :mod:`engine.jit` names it."""
 
-Sides = tuple[Int64Array, Int64Array, Int64Array, Int64Array]
-"""A message's bid prices, bid sizes, ask prices and ask sizes."""
-Kernel = Callable[[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array], int]
+_NAMES = ("bid_px", "bid_sz", "ask_px", "ask_sz")
+_NO_ARRAY: Int64Array = np.empty(0, dtype=np.int64)
+
+_live: weakref.WeakSet[OrderBook] = weakref.WeakSet()
+"""Books still on the pure-Python backend, moved when the ladder is loaded."""
+_move_onto_ladder: Callable[[OrderBook], None] | None = None
+"""Set once the compiled ladder is loaded: moves one book onto it."""
 
 
 class BadLevel(BookError, ValueError):
@@ -75,31 +94,56 @@ class BadLevel(BookError, ValueError):
 
 
 def warm_up() -> None:
-    """Compile, or load from the on-disk cache, every book kernel by running it on a tiny book.
+    """Load the compiled ladder now (compiling it if numba's cache lacks it) and use it.
 
-    Idempotent and cheap after the first call. Afterwards the kernels refuse to compile for new
-    argument types, so an unexpected array type takes the book's copying path instead of a
-    compile in the middle of trading.
+    Every live book moves onto the ladder and books made later start there. Idempotent and
+    cheap after the first call. While :mod:`engine.jit` compiles in a background process this
+    returns at once: the books move when that process is done and the engine activates it.
+
+    Raises:
+        engine.jit.KernelLoadError: the kernels could not be compiled or loaded.
     """
-    global _warm
-    if _warm:
-        return
-    buf = k.allocate(MIN_WINDOW_TICKS, 2)
-    px = np.array([100, 1], dtype=np.int64)
-    sz = np.array([2, 3], dtype=np.int64)
-    assert k.apply_snapshot(buf, px, sz, px + 1, sz) == k.NEED_SPACE
-    buf = k.rebuild(buf, 16)
-    assert k.apply_snapshot(buf, px, sz, px + 1, sz) == k.OK
-    k.top_levels(buf, 2, np.zeros((4, 2), dtype=np.int64))
-    assert k.apply_delta(buf, px, sz * 0, px + 1, sz * 0) == k.OK
-    assert k.settle(buf) == k.OK
-    k.clear(buf)
-    for kernel in _KERNELS:
-        kernel.disable_compile()
-    _warm = True
+    if _move_onto_ladder is None and not jit.deferred():
+        use_compiled()
 
 
-def _as_levels(symbol: str, name: str, values: npt.ArrayLike) -> Int64Array:
+def use_compiled() -> int:
+    """Load the compiled ladder and move every live book onto it, in place.
+
+    Returns:
+        How many books moved.
+
+    Raises:
+        engine.jit.KernelLoadError: the kernels could not be compiled or loaded.
+    """
+    global _move_onto_ladder
+    jit.load_kernels(LADDER_KERNELS)
+    from engine.book.ladder_book import move_onto_ladder  # imports numba: only once compiled
+
+    _move_onto_ladder = move_onto_ladder
+    books = [book for book in _live if type(book) is OrderBook]
+    for book in books:
+        move_onto_ladder(book)
+    _live.clear()
+    return len(books)
+
+
+def compiled() -> bool:
+    """True once books use the compiled ladder (new books start there)."""
+    return _move_onto_ladder is not None
+
+
+def fallback_book(symbol: str, *, window_ticks: int = 1 << 14) -> OrderBook:
+    """A book that stays on the pure-Python backend even when the ladder is loaded.
+
+    For comparing the two backends; the engine always uses :class:`OrderBook` itself.
+    """
+    book = OrderBook.__new__(OrderBook)
+    book._start(symbol, window_ticks)
+    return book
+
+
+def as_levels(symbol: str, name: str, values: npt.ArrayLike) -> Int64Array:
     """``values`` as a fresh C-contiguous int64 array, or :class:`BadLevel` saying why not."""
     arr = np.asarray(values)
     if arr.ndim != 1:
@@ -114,22 +158,22 @@ def _as_levels(symbol: str, name: str, values: npt.ArrayLike) -> Int64Array:
         raise BadLevel(symbol, f"{name} does not fit in int64 ({arr.dtype})") from None
 
 
-def _explain(symbol: str, sides: Sides) -> BadLevel:
-    """The :class:`BadLevel` for a message the kernel refused."""
+def explain(symbol: str, sides: tuple[npt.ArrayLike, ...]) -> BadLevel:
+    """The :class:`BadLevel` for a message one of the backends refused."""
     bid_px, bid_sz, ask_px, ask_sz = (np.asarray(values) for values in sides)
     for side, px, sz in (("bid", bid_px, bid_sz), ("ask", ask_px, ask_sz)):
         if len(px) != len(sz):
             return BadLevel(
                 symbol, f"{side} prices and sizes differ in length ({len(px)} vs {len(sz)})"
             )
-        bad = np.flatnonzero((px <= 0) | (px > k.MAX_PRICE) | (sz < 0))
+        bad = np.flatnonzero((px <= 0) | (px > MAX_PRICE) | (sz < 0))
         if bad.size:
             i = int(bad[0])
             price, size = int(px[i]), int(sz[i])
             if price <= 0:
                 what = "price must be positive"
-            elif price > k.MAX_PRICE:
-                what = f"price above {k.MAX_PRICE}"
+            elif price > MAX_PRICE:
+                what = f"price above {MAX_PRICE}"
             else:
                 what = "size must not be negative"
             return BadLevel(
@@ -140,7 +184,38 @@ def _explain(symbol: str, sides: Sides) -> BadLevel:
                 price=price,
                 size=size,
             )
-    return BadLevel(symbol, "message refused by the book")  # pragma: no cover - kernel agrees
+    return BadLevel(symbol, "message refused by the book")  # pragma: no cover - backends agree
+
+
+def _valid(px: list[int], sz: list[int]) -> bool:
+    """The ladder kernels' check: equal lengths, prices in ``1..MAX_PRICE``, sizes not negative."""
+    return (
+        len(px) == len(sz)
+        and (not px or (min(px) > 0 and max(px) <= MAX_PRICE))
+        and (not sz or min(sz) >= 0)
+    )
+
+
+def _replace_side(px: list[int], sz: list[int]) -> tuple[dict[int, int], list[int]]:
+    """One side built from scratch, levels applied in order: (size by price, sorted prices)."""
+    levels: dict[int, int] = {}
+    for price, size in zip(px, sz, strict=True):
+        if size:
+            levels[price] = size
+        else:
+            levels.pop(price, None)
+    return levels, sorted(levels)
+
+
+def _update_side(levels: dict[int, int], keys: list[int], px: list[int], sz: list[int]) -> None:
+    """Apply absolute sizes in order to one side; 0 deletes."""
+    for price, size in zip(px, sz, strict=True):
+        if size:
+            if price not in levels:
+                insort(keys, price)
+            levels[price] = size
+        elif levels.pop(price, None) is not None:
+            del keys[bisect_left(keys, price)]
 
 
 class OrderBook:
@@ -148,8 +223,9 @@ class OrderBook:
 
     Args:
         symbol: the instrument's symbol, used in error messages.
-        window_ticks: prices per side held in the ladder; levels further from the touch live
-            in an overflow table, as fast to update but slower to read in order. 16 to 2**24.
+        window_ticks: prices per side the compiled ladder holds in its window; levels further
+            from the touch live in an overflow table, as fast to update but slower to read in
+            order. 16 to 2**24.
 
     Raises:
         ValueError: ``window_ticks`` is out of range.
@@ -160,21 +236,58 @@ class OrderBook:
         update_count: deltas applied since the book was created.
     """
 
-    __slots__ = ("_buf", "_head", "_scratch", "symbol", "update_count", "update_id")
+    __slots__ = (
+        "__weakref__",
+        "_ask_keys",
+        "_asks",
+        "_bid_keys",
+        "_bids",
+        "_buf",
+        "_head",
+        "_scratch",
+        "_window",
+        "symbol",
+        "update_count",
+        "update_id",
+    )
+
+    _bids: dict[int, int]
+    _asks: dict[int, int]
+    _bid_keys: list[int]
+    """Bid prices, ascending: the best bid is last."""
+    _ask_keys: list[int]
+    """Ask prices, ascending: the best ask is first."""
+    _buf: Int64Array
+    """The ladder's state buffer (empty on the pure-Python backend)."""
+    _head: list[int] | memoryview
+    """Best prices and sizes and level counts, at the ladder header's slots, as Python ints."""
+    _scratch: Int64Array
 
     def __init__(self, symbol: str, *, window_ticks: int = 1 << 14) -> None:
+        self._start(symbol, window_ticks)
+        if _move_onto_ladder is None:
+            _live.add(self)
+        else:
+            _move_onto_ladder(self)
+
+    def _start(self, symbol: str, window_ticks: int) -> None:
+        """An empty book on the pure-Python backend.
+
+        Raises:
+            ValueError: ``window_ticks`` is out of range.
+        """
         if not MIN_WINDOW_TICKS <= window_ticks <= MAX_WINDOW_TICKS:
             raise ValueError(
                 f"{symbol}: window_ticks must be {MIN_WINDOW_TICKS}..{MAX_WINDOW_TICKS}, "
                 f"got {window_ticks}"
             )
-        warm_up()
         self.symbol = symbol
         self.update_id = -1
         self.update_count = 0
-        self._buf = k.allocate(window_ticks, INITIAL_OVERFLOW_SLOTS)
-        self._head = self._buf.data  # reads single slots as Python ints, 3x faster than numpy
-        self._scratch = np.empty((4, _SCRATCH_LEVELS), dtype=np.int64)  # for top()
+        self._window = window_ticks
+        self._bids, self._asks, self._bid_keys, self._ask_keys = {}, {}, [], []
+        self._head = [0] * HEADER
+        self._buf = self._scratch = _NO_ARRAY
 
     def __repr__(self) -> str:
         n_bids, n_asks = self.depth()
@@ -198,12 +311,10 @@ class OrderBook:
         Raises:
             BadLevel: a level is invalid; the book is unchanged.
         """
-        try:
-            status = k.apply_snapshot(self._buf, bid_px, bid_sz, ask_px, ask_sz)
-        except (TypeError, ValueError):  # numba refused the argument types
-            status = _FOREIGN
-        if status != k.OK:
-            self._retry(k.apply_snapshot, status, (bid_px, bid_sz, ask_px, ask_sz))
+        b_px, b_sz, a_px, a_sz = self._checked((bid_px, bid_sz, ask_px, ask_sz))
+        self._bids, self._bid_keys = _replace_side(b_px, b_sz)
+        self._asks, self._ask_keys = _replace_side(a_px, a_sz)
+        self._publish()
         self.update_id = update_id
 
     def apply_delta(
@@ -219,66 +330,64 @@ class OrderBook:
         Raises:
             BadLevel: a level is invalid; the book is unchanged.
         """
-        try:
-            status = k.apply_delta(self._buf, bid_px, bid_sz, ask_px, ask_sz)
-        except (TypeError, ValueError):  # numba refused the argument types
-            status = _FOREIGN
-        if status != k.OK:
-            self._retry(k.apply_delta, status, (bid_px, bid_sz, ask_px, ask_sz))
+        b_px, b_sz, a_px, a_sz = self._checked((bid_px, bid_sz, ask_px, ask_sz))
+        _update_side(self._bids, self._bid_keys, b_px, b_sz)
+        _update_side(self._asks, self._ask_keys, a_px, a_sz)
+        self._publish()
         self.update_id = update_id
         self.update_count += 1
 
     def clear(self) -> None:
         """Remove every level; ``update_id`` becomes -1."""
-        k.clear(self._buf)
+        self._bids, self._asks, self._bid_keys, self._ask_keys = {}, {}, [], []
+        self._publish()
         self.update_id = -1
 
-    def _retry(self, kernel: Kernel, status: int, sides: Sides) -> None:
-        """The slow path: convert foreign arrays, explain refusals, make room, finish."""
-        if status == _FOREIGN:
-            names = ("bid_px", "bid_sz", "ask_px", "ask_sz")
-            bid_px, bid_sz, ask_px, ask_sz = (
-                _as_levels(self.symbol, name, values)
-                for name, values in zip(names, sides, strict=True)
-            )
-            sides = (bid_px, bid_sz, ask_px, ask_sz)
-            status = kernel(self._buf, *sides)
-        if status == k.BAD_LEVEL:
-            raise _explain(self.symbol, sides)
-        while status == k.NEED_SPACE:  # nothing was applied yet
-            self._rebuild(max(np.size(sides[0]), np.size(sides[2])), grow=False)
-            status = kernel(self._buf, *sides)
-        while status == k.UNSETTLED:  # applied, but the window could not move yet
-            self._rebuild(0, grow=True)
-            status = k.settle(self._buf)
+    def _checked(
+        self, sides: tuple[npt.ArrayLike, ...]
+    ) -> tuple[list[int], list[int], list[int], list[int]]:
+        """A message as four lists of ints, or :class:`BadLevel` when the ladder would refuse it."""
+        lists: list[list[int]] = []
+        for name, values in zip(_NAMES, sides, strict=True):
+            if type(values) is np.ndarray and values.dtype == np.int64 and values.ndim == 1:
+                lists.append(values.tolist())
+            else:
+                lists.append(as_levels(self.symbol, name, values).tolist())
+        b_px, b_sz, a_px, a_sz = lists
+        if not (_valid(b_px, b_sz) and _valid(a_px, a_sz)):
+            raise explain(self.symbol, (b_px, b_sz, a_px, a_sz))
+        return b_px, b_sz, a_px, a_sz
 
-    def _rebuild(self, incoming: int, *, grow: bool) -> None:
-        """Rebuild the overflow tables without deleted markers, with room for ``incoming`` levels.
-
-        Sized to four times the levels they will hold (never below the initial size), so a table
-        that filled up with deleted markers is only cleaned; ``grow`` at least doubles it.
-        """
+    def _publish(self) -> None:
+        """Mirror the touch and the level counts into ``_head``, where the reads find them."""
         head = self._head
-        wanted = 4 * (max(head[k.BID_OVERFLOW], head[k.ASK_OVERFLOW]) + incoming)
-        capacity = max(INITIAL_OVERFLOW_SLOTS, 1 << (wanted - 1).bit_length())
-        if grow:
-            capacity = max(capacity, 2 * head[k.CAPACITY])
-        self._buf = k.rebuild(self._buf, capacity)
-        self._head = self._buf.data
+        bid_keys, ask_keys = self._bid_keys, self._ask_keys
+        if bid_keys:
+            price = bid_keys[-1]
+            head[BID_BEST_PRICE], head[BID_BEST_SIZE] = price, self._bids[price]
+        else:
+            head[BID_BEST_PRICE] = head[BID_BEST_SIZE] = 0
+        if ask_keys:
+            price = ask_keys[0]
+            head[ASK_BEST_PRICE], head[ASK_BEST_SIZE] = price, self._asks[price]
+        else:
+            head[ASK_BEST_PRICE] = head[ASK_BEST_SIZE] = 0
+        head[BID_COUNT] = len(bid_keys)
+        head[ASK_COUNT] = len(ask_keys)
 
     # ---- reads --------------------------------------------------------------------------------
 
     def best_bid(self) -> Level | None:
         """Highest bid as (price ticks, size lots), or None when there are no bids."""
         head = self._head
-        price = head[k.BID_BEST_PRICE]
-        return (price, head[k.BID_BEST_SIZE]) if price else None
+        price = head[BID_BEST_PRICE]
+        return (price, head[BID_BEST_SIZE]) if price else None
 
     def best_ask(self) -> Level | None:
         """Lowest ask as (price ticks, size lots), or None when there are no asks."""
         head = self._head
-        price = head[k.ASK_BEST_PRICE]
-        return (price, head[k.ASK_BEST_SIZE]) if price else None
+        price = head[ASK_BEST_PRICE]
+        return (price, head[ASK_BEST_SIZE]) if price else None
 
     def top_arrays(self, n: int, out: Int64Array) -> tuple[int, int]:
         """Write the best ``n`` levels per side into ``out``, the fast path for publishing.
@@ -290,29 +399,30 @@ class OrderBook:
         Returns:
             (bid levels written, ask levels written).
         """
-        try:
-            return k.top_levels(self._buf, n, out)
-        except (TypeError, ValueError):  # numba refused the type of ``out``
-            rows, cols = np.shape(out)
-            if rows != 4:
-                raise ValueError(f"out must have 4 rows, got shape {np.shape(out)}") from None
-            tmp = np.zeros((4, cols), dtype=np.int64)
-            n_bids, n_asks = k.top_levels(self._buf, n, tmp)
-            out[:2, :n_bids] = tmp[:2, :n_bids]
-            out[2:, :n_asks] = tmp[2:, :n_asks]
-            return n_bids, n_asks
+        shape = np.shape(out)
+        if len(shape) != 2 or shape[0] != 4:
+            raise ValueError(f"out must have 4 rows, got shape {shape}")
+        m = min(n, shape[1])
+        if m <= 0:
+            return 0, 0
+        bids = self._bid_keys[: -m - 1 : -1]
+        asks = self._ask_keys[:m]
+        if bids:
+            out[0, : len(bids)] = bids
+            out[1, : len(bids)] = [self._bids[price] for price in bids]
+        if asks:
+            out[2, : len(asks)] = asks
+            out[3, : len(asks)] = [self._asks[price] for price in asks]
+        return len(bids), len(asks)
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
         """The best ``n`` levels per side as (bids best-first, asks best-first)."""
-        out = self._scratch
-        if n > out.shape[1]:
-            out = np.empty((4, max(0, min(n, max(self.depth())))), dtype=np.int64)
-        n_bids, n_asks = k.top_levels(self._buf, n, out)
-        bid_px, bid_sz, ask_px, ask_sz = out[:, : max(n_bids, n_asks)].tolist()
-        # zip stops at the end of the sliced price row
+        if n <= 0:
+            return [], []
+        bids, asks = self._bids, self._asks
         return (
-            list(zip(bid_px[:n_bids], bid_sz, strict=False)),
-            list(zip(ask_px[:n_asks], ask_sz, strict=False)),
+            [(price, bids[price]) for price in self._bid_keys[: -n - 1 : -1]],
+            [(price, asks[price]) for price in self._ask_keys[:n]],
         )
 
     def levels(self) -> tuple[list[Level], list[Level]]:
@@ -323,15 +433,15 @@ class OrderBook:
         """Number of (bid levels, ask levels)."""
         head = self._head
         return (
-            head[k.BID_COUNT] + head[k.BID_OVERFLOW],
-            head[k.ASK_COUNT] + head[k.ASK_OVERFLOW],
+            head[BID_COUNT] + head[BID_OVERFLOW],
+            head[ASK_COUNT] + head[ASK_OVERFLOW],
         )
 
     def is_crossed(self) -> bool:
         """True when both sides have levels and the best bid is at or above the best ask."""
         head = self._head
-        bid = head[k.BID_BEST_PRICE]
-        ask = head[k.ASK_BEST_PRICE]
+        bid = head[BID_BEST_PRICE]
+        ask = head[ASK_BEST_PRICE]
         return bool(bid and ask and bid >= ask)
 
     def check_uncrossed(self) -> None:
@@ -342,18 +452,18 @@ class OrderBook:
         """
         if self.is_crossed():
             head = self._head
-            raise CrossedBook(self.symbol, head[k.BID_BEST_PRICE], head[k.ASK_BEST_PRICE])
+            raise CrossedBook(self.symbol, head[BID_BEST_PRICE], head[ASK_BEST_PRICE])
 
     def spread(self) -> int | None:
         """Best ask minus best bid in ticks (negative when crossed), or None if a side is empty."""
         head = self._head
-        bid = head[k.BID_BEST_PRICE]
-        ask = head[k.ASK_BEST_PRICE]
+        bid = head[BID_BEST_PRICE]
+        ask = head[ASK_BEST_PRICE]
         return ask - bid if bid and ask else None
 
     def mid_x2(self) -> int | None:
         """Best bid plus best ask in ticks (twice the mid, so it stays an integer), or None."""
         head = self._head
-        bid = head[k.BID_BEST_PRICE]
-        ask = head[k.ASK_BEST_PRICE]
+        bid = head[BID_BEST_PRICE]
+        ask = head[ASK_BEST_PRICE]
         return ask + bid if bid and ask else None

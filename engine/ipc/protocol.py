@@ -147,7 +147,7 @@ class BookView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     update_count: int
     """Diffs applied since the engine started."""
     exch_ts: int
-    """Exchange time of the last diff, ns."""
+    """Exchange time of the last diff, ns; 0 when unknown (a REST snapshot carries none)."""
     recv_ts: int
     """Local receive time of the last diff, ns."""
 

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 class FeedListener(Protocol):
     """What a feed tells the engine. Callbacks run on the feed's event loop and must not block."""
 
-    def on_book(self, instrument: int, book: OrderBook, recv_ts: int) -> None:
+    def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
         """A book changed: after a snapshot plus replay, or after each applied diff.
+
+        ``exch_ts`` is the venue time of the last diff applied, 0 when unknown (a REST snapshot
+        carries none); ``recv_ts`` is when its frame arrived.
 
         Called only while the book is live and uncrossed.
         """

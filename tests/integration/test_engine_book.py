@@ -97,6 +97,8 @@ async def test_state_page_and_status_show_the_true_top(venue_and_engine):
     view = decode_book(payload)
     assert view.state == "live"
     assert view.update_id == true_id
+    assert view.exch_ts > 0  # the venue's event time of the last diff
+    assert view.recv_ts >= view.exch_ts - 1_000_000_000  # received after it was sent, give or take
     assert view.bids == bids[: len(view.bids)]
     assert view.asks == asks[: len(view.asks)]
     assert len(view.bids) == engine.config.ipc.book_depth

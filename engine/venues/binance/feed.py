@@ -276,9 +276,9 @@ class BinanceSpotFeed:
             if sync.phase is SyncPhase.LIVE:
                 self.listener.on_book_state(iid, "stale", None)
 
-    def _went_live(self, instrument: int, recv_ts: int) -> None:
+    def _went_live(self, instrument: int, exch_ts: int, recv_ts: int) -> None:
         self.listener.on_book_state(instrument, "live", None)
-        self.listener.on_book(instrument, self.books[instrument], recv_ts)
+        self.listener.on_book(instrument, self.books[instrument], exch_ts, recv_ts)
         if all(s.phase is SyncPhase.LIVE for s in self._syncs.values()):
             self._set_link(LinkState.LIVE)
 
@@ -311,9 +311,9 @@ class BinanceSpotFeed:
             self._resync(iid, ResyncReason.MALFORMED)
             return
         if outcome is DeltaOutcome.APPLIED:
-            self.listener.on_book(iid, sync.book, delta.recv_ts)
+            self.listener.on_book(iid, sync.book, delta.exch_ts, delta.recv_ts)
         elif outcome is DeltaOutcome.WENT_LIVE:
-            self._went_live(iid, delta.recv_ts)
+            self._went_live(iid, delta.exch_ts, delta.recv_ts)
 
     def _on_malformed(self, error: MalformedMessage) -> None:
         self.stats.malformed += 1
@@ -396,7 +396,7 @@ class BinanceSpotFeed:
                 await asyncio.sleep(retry.next_delay())
                 continue
             if outcome is SnapshotOutcome.LIVE:
-                self._went_live(instrument, recv_ts)
+                self._went_live(instrument, 0, recv_ts)
             return
 
     async def _get_depth(self, instrument: Instrument, retry: Backoff) -> bytes | None:

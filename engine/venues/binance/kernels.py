@@ -11,6 +11,14 @@ digits up to the grid's decimals form the integer, any further digit must be ``0
 to 8 decimals), and a step that is not a power of ten is checked with an integer remainder. A
 number off the grid, needing more than 18 digits at the grid's decimals, zero as a price, or not
 plain digits is declined.
+
+Each reader has exactly one signature (:data:`SIGNATURES`): frames and symbols are ``bytes``,
+outputs C-contiguous ``int64`` arrays, grids four ``int64``. The helpers are ``register_jitable``,
+compiled inside the readers for plain argument types (never once per literal). Importing this
+module compiles nothing; :mod:`engine.jit` compiles or loads the readers and then forbids any
+other argument types. The statuses and the grid form are defined by the parser
+(:mod:`engine.venues.binance.protocol`), which runs without this module until the readers are
+compiled.
 """
 
 from __future__ import annotations
@@ -18,59 +26,44 @@ from __future__ import annotations
 import numba
 import numpy as np
 import numpy.typing as npt
+from numba import types
+from numba.extending import register_jitable
 
-from engine.core.instruments import DecimalGrid
-from engine.errors import InstrumentError
+from engine.venues.binance.protocol import DECLINED, NEED_SPACE, OK, KernelGrid, kernel_grid
 
-Buffer = bytes | npt.NDArray[np.uint8]
-"""What the readers take: a frame's bytes, or a constant byte array."""
+__all__ = [
+    "DECLINED",
+    "NEED_SPACE",
+    "OK",
+    "SIGNATURES",
+    "KernelGrid",
+    "depth_frame",
+    "kernel_grid",
+    "levels_only",
+    "trade_frame",
+]
 
-KernelGrid = tuple[int, int, int, int]
-"""(price decimals, price unit, size decimals, size unit): a step is ``unit * 10**-decimals``."""
-
-OK = 0
-DECLINED = 1
-"""Not the strict layout, or a number off the grid: the general path decides."""
-NEED_SPACE = 2
-"""The output arena is too small for this frame."""
-
-_INT64_MAX = (1 << 63) - 1
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 _QUOTE, _COMMA, _COLON, _LBRACKET, _RBRACKET, _LBRACE, _RBRACE = 34, 44, 58, 91, 93, 123, 125
-_DEPTH_UPDATE = np.frombuffer(b"depthUpdate", dtype=np.uint8)
-_STREAM = np.frombuffer(b"stream", dtype=np.uint8)
-_DATA = np.frombuffer(b"data", dtype=np.uint8)
-_TRADE = np.frombuffer(b"trade", dtype=np.uint8)
-_TRUE = np.frombuffer(b"true", dtype=np.uint8)
-_FALSE = np.frombuffer(b"false", dtype=np.uint8)
-_NULL = np.frombuffer(b"null", dtype=np.uint8)
+_DEPTH_UPDATE = b"depthUpdate"
+_STREAM = b"stream"
+_DATA = b"data"
+_TRADE = b"trade"
+_TRUE = b"true"
+_FALSE = b"false"
+_NULL = b"null"
 
 
-def kernel_grid(price: DecimalGrid, size: DecimalGrid) -> KernelGrid:
-    """An instrument's two grids in the form the readers take.
-
-    Raises:
-        InstrumentError: when a step needs more than 18 decimals.
-    """
-    out: list[int] = []
-    for grid in (price, size):
-        unit = int(grid.step * 10**grid.decimals)
-        if grid.decimals > 18 or unit > _INT64_MAX:
-            raise InstrumentError(f"{grid.what} step {grid.step} is too fine for int64 steps")
-        out += [grid.decimals, unit]
-    return out[0], out[1], out[2], out[3]
-
-
-@numba.njit(cache=True, nogil=True)
-def _skip_ws(buf: Buffer, i: int) -> int:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _skip_ws(buf: bytes, i: int) -> int:  # pragma: no cover - compiled
     n = len(buf)
     while i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 10 or buf[i] == 13):
         i += 1
     return i
 
 
-@numba.njit(cache=True, nogil=True)
-def _read_string(buf: Buffer, i: int) -> tuple[int, int, int]:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _read_string(buf: bytes, i: int) -> tuple[int, int, int]:  # pragma: no cover - compiled
     """A plain ASCII string without escapes at ``i``: (start, end, next i), start -1 if not."""
     n = len(buf)
     if i >= n or buf[i] != _QUOTE:
@@ -87,8 +80,8 @@ def _read_string(buf: Buffer, i: int) -> tuple[int, int, int]:  # pragma: no cov
     return -1, i, i
 
 
-@numba.njit(cache=True, nogil=True)
-def _equals(buf: Buffer, start: int, end: int, text: Buffer) -> bool:  # pragma: no cover
+@register_jitable(nogil=True)
+def _equals(buf: bytes, start: int, end: int, text: bytes) -> bool:  # pragma: no cover
     if start < 0 or end - start != len(text) or end > len(buf):
         return False
     for k in range(end - start):  # noqa: SIM110 - a plain loop compiles to the tightest code
@@ -97,8 +90,8 @@ def _equals(buf: Buffer, start: int, end: int, text: Buffer) -> bool:  # pragma:
     return True
 
 
-@numba.njit(cache=True, nogil=True)
-def _read_int(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _read_int(buf: bytes, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
     """A non-negative JSON integer of at most 18 digits at ``i``: (value, next i), -1 if not."""
     n = len(buf)
     value = 0
@@ -114,8 +107,8 @@ def _read_int(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - com
     return value, i
 
 
-@numba.njit(cache=True, nogil=True)
-def _read_digits(buf: Buffer, i: int, keep: int) -> tuple[int, int, int, bool]:  # pragma: no cover
+@register_jitable(nogil=True)
+def _read_digits(buf: bytes, i: int, keep: int) -> tuple[int, int, int, bool]:  # pragma: no cover
     """Digits at ``i``, the first ``keep`` of them into an integer; the rest must be zeros.
 
     Returns:
@@ -135,9 +128,9 @@ def _read_digits(buf: Buffer, i: int, keep: int) -> tuple[int, int, int, bool]: 
     return value, kept, i, zeros
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _read_number(
-    buf: Buffer, i: int, decimals: int, unit: int
+    buf: bytes, i: int, decimals: int, unit: int
 ) -> tuple[int, int]:  # pragma: no cover
     """``"digits[.digits]"`` at ``i`` as steps of ``unit * 10**-decimals``: (steps, next i).
 
@@ -167,9 +160,9 @@ def _read_number(
     return steps, i + 1
 
 
-@numba.njit(cache=True, nogil=True)
+@register_jitable(nogil=True)
 def _read_levels(
-    buf: Buffer,
+    buf: bytes,
     i: int,
     px_out: npt.NDArray[np.int64],
     sz_out: npt.NDArray[np.int64],
@@ -205,8 +198,8 @@ def _read_levels(
     return -1, i
 
 
-@numba.njit(cache=True, nogil=True)
-def _skip_scalar(buf: Buffer, i: int) -> int:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _skip_scalar(buf: bytes, i: int) -> int:  # pragma: no cover - compiled
     """Step over an unknown field's plain string, integer, true, false or null; -1 if not."""
     n = len(buf)
     if i < n and buf[i] == _QUOTE:
@@ -221,8 +214,8 @@ def _skip_scalar(buf: Buffer, i: int) -> int:  # pragma: no cover - compiled
     return -1
 
 
-@numba.njit(cache=True, nogil=True)
-def _member_key(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _member_key(buf: bytes, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
     """Read ``"key":`` at ``i``: (key, index of the value).
 
     The key is its byte for one-letter keys, 0 for longer keys and -1 when there is no key.
@@ -234,8 +227,8 @@ def _member_key(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - c
     return (buf[k0] if k1 - k0 == 1 else 0), _skip_ws(buf, i + 1)
 
 
-@numba.njit(cache=True, nogil=True)
-def _member_end(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _member_end(buf: bytes, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
     """After a value: (0 another member follows, 1 the object closed, -1 neither; next index)."""
     i = _skip_ws(buf, i)
     if i < len(buf) and buf[i] == _COMMA:
@@ -245,8 +238,8 @@ def _member_end(buf: Buffer, i: int) -> tuple[int, int]:  # pragma: no cover - c
     return -1, i
 
 
-@numba.njit(cache=True, nogil=True)
-def _data_start(buf: Buffer) -> int:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _data_start(buf: bytes) -> int:  # pragma: no cover - compiled
     """Index of the ``data`` object in ``{"stream":"..","data":{..}}``, or -1 for other layouts."""
     i = _skip_ws(buf, 0)
     if i >= len(buf) or buf[i] != _LBRACE:
@@ -267,15 +260,15 @@ def _data_start(buf: Buffer) -> int:  # pragma: no cover - compiled
     return i + 1 if i < len(buf) and buf[i] == _LBRACE else -1
 
 
-@numba.njit(cache=True, nogil=True)
-def _frame_ends(buf: Buffer, i: int) -> bool:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _frame_ends(buf: bytes, i: int) -> bool:  # pragma: no cover - compiled
     """True when only the frame's closing brace (and whitespace) follows index ``i``."""
     i = _skip_ws(buf, i)
     return i < len(buf) and buf[i] == _RBRACE and _skip_ws(buf, i + 1) == len(buf)
 
 
-@numba.njit(cache=True, nogil=True)
-def _level_room(buf: Buffer) -> int:  # pragma: no cover - compiled
+@register_jitable(nogil=True)
+def _level_room(buf: bytes) -> int:  # pragma: no cover - compiled
     """An upper bound of the levels in a frame: every level opens with ``[``."""
     room = 0
     for k in range(len(buf)):
@@ -289,8 +282,8 @@ _DEPTH_FIELDS = 127  # e E s U u b a
 
 @numba.njit(cache=True, nogil=True)
 def depth_frame(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
-    buf: Buffer,
-    symbol: Buffer,
+    buf: bytes,
+    symbol: bytes,
     out: npt.NDArray[np.int64],
     off: int,
     grid: KernelGrid,
@@ -358,7 +351,7 @@ _TRADE_FIELDS = 127  # e s t p q T m (E and M are read as unknown scalars)
 
 @numba.njit(cache=True, nogil=True)
 def trade_frame(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
-    buf: Buffer, symbol: Buffer, grid: KernelGrid
+    buf: bytes, symbol: bytes, grid: KernelGrid
 ) -> tuple[int, int, int, int, int, int]:  # pragma: no cover - compiled
     """A whole ``{"stream":..,"data":{trade}}`` frame: (status, t, p, q, T, m)."""
     px_decimals, px_unit, sz_decimals, sz_unit = grid
@@ -406,7 +399,7 @@ def trade_frame(  # noqa: C901 - one flat switch over the event's keys, in one c
 
 @numba.njit(cache=True, nogil=True)
 def levels_only(
-    buf: Buffer, grid: KernelGrid
+    buf: bytes, grid: KernelGrid
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:  # pragma: no cover - compiled
     """One level list on its own (snapshots): (prices, sizes, status)."""
     room = _level_room(buf)
@@ -416,3 +409,14 @@ def levels_only(
     if count < 0 or _skip_ws(buf, i) != len(buf):
         return px[:0], sz[:0], DECLINED
     return px[:count], sz[:count], OK
+
+
+_BYTES = types.Bytes(types.uint8, 1, "C", readonly=True)
+_GRID = types.UniTuple(types.int64, 4)  # type: ignore[no-untyped-call]
+
+SIGNATURES: dict[str, tuple[types.Type, ...]] = {
+    "depth_frame": (_BYTES, _BYTES, types.Array(types.int64, 1, "C"), types.int64, _GRID),
+    "trade_frame": (_BYTES, _BYTES, _GRID),
+    "levels_only": (_BYTES, _GRID),
+}
+"""The one argument-type signature each reader is compiled for; nothing else is accepted."""

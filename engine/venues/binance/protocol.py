@@ -9,29 +9,124 @@ readers decline (another layout, an escape, a number off the grid) is parsed aga
 msgspec path and ``DecimalGrid``, which either succeed or name exactly what was wrong.
 
 Every problem raises :class:`~engine.errors.MalformedMessage` naming the venue and the stream.
+
+Until the readers are compiled, stand-ins decline every frame, so every parser works from the
+first frame on the general path (slower, same events) and nothing imports numba.
+:func:`use_compiled_readers` (called by :func:`warm_up` or :func:`engine.jit.activate`) swaps the
+compiled readers in for every parser at once; the swap costs nothing per frame afterwards.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import msgspec
 import numpy as np
 
+from engine import jit
 from engine.core.events import BookDelta, BookSnapshot, Int64Array, Side, Trade
 from engine.core.instruments import DecimalGrid, Instrument
 from engine.errors import InstrumentError, MalformedMessage
-from engine.venues.binance.kernels import (
-    NEED_SPACE,
-    OK,
-    depth_frame,
-    kernel_grid,
-    levels_only,
-    trade_frame,
-)
 
 _MS = 1_000_000
 _INT64_MAX = (1 << 63) - 1
+READERS = "engine.venues.binance.kernels"
+"""The module holding the compiled readers, as :mod:`engine.jit` names it."""
+
+# ---- the readers' contract ---------------------------------------------------------------------
+
+KernelGrid = tuple[int, int, int, int]
+"""(price decimals, price unit, size decimals, size unit): a step is ``unit * 10**-decimals``."""
+
+OK = 0
+"""Reader status: the frame was read."""
+DECLINED = 1
+"""Reader status: not the strict layout, or a number off the grid: the general path decides."""
+NEED_SPACE = 2
+"""Reader status: the output arena is too small for this frame."""
+
+
+def kernel_grid(price: DecimalGrid, size: DecimalGrid) -> KernelGrid:
+    """An instrument's two grids in the form the readers take.
+
+    Raises:
+        InstrumentError: when a step needs more than 18 decimals.
+    """
+    out: list[int] = []
+    for grid in (price, size):
+        unit = int(grid.step * 10**grid.decimals)
+        if grid.decimals > 18 or unit > _INT64_MAX:
+            raise InstrumentError(f"{grid.what} step {grid.step} is too fine for int64 steps")
+        out += [grid.decimals, unit]
+    return out[0], out[1], out[2], out[3]
+
+
+DepthRead = tuple[int, int, int, int, int, int, int]
+"""What ``depth_frame`` returns: (status, E, U, u, bid count, ask count, room)."""
+TradeRead = tuple[int, int, int, int, int, int]
+"""What ``trade_frame`` returns: (status, t, p, q, T, m)."""
+LevelsRead = tuple[Int64Array, Int64Array, int]
+"""What ``levels_only`` returns: (prices, sizes, status)."""
+
+_NO_LEVELS: Int64Array = np.empty(0, dtype=np.int64)
+
+
+def _decline_depth(
+    buf: bytes, symbol: bytes, out: Int64Array, off: int, grid: KernelGrid
+) -> DepthRead:
+    """Stand-in for the compiled ``depth_frame``: declines, so the general path parses."""
+    return DECLINED, 0, 0, 0, 0, 0, 0
+
+
+def _decline_trade(buf: bytes, symbol: bytes, grid: KernelGrid) -> TradeRead:
+    """Stand-in for the compiled ``trade_frame``: declines, so the general path parses."""
+    return DECLINED, 0, 0, 0, 0, 0
+
+
+def _decline_levels(buf: bytes, grid: KernelGrid) -> LevelsRead:
+    """Stand-in for the compiled ``levels_only``: declines, so the general path parses."""
+    return _NO_LEVELS, _NO_LEVELS, DECLINED
+
+
+_depth_frame: Callable[[bytes, bytes, Int64Array, int, KernelGrid], DepthRead] = _decline_depth
+_trade_frame: Callable[[bytes, bytes, KernelGrid], TradeRead] = _decline_trade
+_levels_only: Callable[[bytes, KernelGrid], LevelsRead] = _decline_levels
+
+
+def use_compiled_readers() -> None:
+    """Load the compiled readers (compiling them if numba's cache lacks them) for every parser.
+
+    Raises:
+        engine.jit.KernelLoadError: the readers could not be compiled or loaded.
+    """
+    global _depth_frame, _trade_frame, _levels_only
+    jit.load_kernels(READERS)
+    from engine.venues.binance import kernels  # imports numba: only once compiled
+
+    _depth_frame, _trade_frame, _levels_only = (
+        kernels.depth_frame,
+        kernels.trade_frame,
+        kernels.levels_only,
+    )
+
+
+def compiled_readers() -> bool:
+    """True once parsers use the compiled readers."""
+    return _depth_frame is not _decline_depth
+
+
+def warm_up() -> None:
+    """Load the compiled readers now, so the first frame pays no compile time.
+
+    Idempotent. While :mod:`engine.jit` compiles in a background process this returns at once:
+    the readers are swapped in when that process is done and the engine activates it.
+
+    Raises:
+        engine.jit.KernelLoadError: the readers could not be compiled or loaded.
+    """
+    if not compiled_readers() and not jit.deferred():
+        use_compiled_readers()
 
 
 class _Grids:
@@ -71,12 +166,12 @@ def _parse_levels(
     Raises:
         MalformedMessage: naming the side and the offending text.
     """
-    px, sz, status = levels_only(raw, grids.kernel)
+    px, sz, status = _levels_only(raw, grids.kernel)
     if status == OK:
         return px, sz
     # the general path: converts what the kernel declined, or says exactly what is wrong
     try:
-        levels = msgspec.json.decode(raw, type=list[tuple[str, str]])
+        levels = _LEVELS.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MalformedMessage(venue, stream, f"{side}s: {exc}", raw) from None
     px = np.empty(len(levels), dtype=np.int64)
@@ -88,6 +183,8 @@ def _parse_levels(
             raise MalformedMessage(venue, stream, f"{side} price {price_text!r} is not positive")
     return px, sz
 
+
+_LEVELS = msgspec.json.Decoder(list[tuple[str, str]])
 
 # ---- frames --------------------------------------------------------------------------------
 
@@ -277,13 +374,13 @@ class BinanceSpotParser:
     def _parse_depth(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> BookDelta:
         grids = self._grids[index]
         arena, off = self._arena, self._arena_used
-        status, event_time, first_id, last_id, n_bids, n_asks, room = depth_frame(
+        status, event_time, first_id, last_id, n_bids, n_asks, room = _depth_frame(
             data, grids.symbol, arena, off, grids.kernel
         )
         if status == NEED_SPACE:
             arena, off = np.empty(max(_ARENA_SLOTS, 4 * room), dtype=np.int64), 0
             self._arena = arena
-            status, event_time, first_id, last_id, n_bids, n_asks, room = depth_frame(
+            status, event_time, first_id, last_id, n_bids, n_asks, room = _depth_frame(
                 data, grids.symbol, arena, off, grids.kernel
             )
         if status != OK:
@@ -339,7 +436,7 @@ class BinanceSpotParser:
 
     def _parse_trade(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade:
         grids = self._grids[index]
-        status, trade_id, price, size, trade_time, maker = trade_frame(
+        status, trade_id, price, size, trade_time, maker = _trade_frame(
             data, grids.symbol, grids.kernel
         )
         if status != OK:
@@ -416,15 +513,3 @@ class BinanceSpotParser:
             ask_sz=ask_sz,
             recv_ts=recv_ts,
         )
-
-
-def warm_up() -> None:
-    """Compile (or load from cache) the kernels, so the first frame pays no compile time."""
-    inst = Instrument(venue="warm-up", symbol="WARMUP", tick_size="0.01", lot_size="0.001")
-    parser = BinanceSpotParser([inst], venue="warm-up")
-    parser.parse_frame(
-        b'{"stream":"warmup@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"WARMUP",'
-        b'"U":1,"u":2,"b":[["1.00","2.000"]],"a":[],"x":null}}',
-        0,
-    )
-    parser.parse_snapshot(b'{"lastUpdateId":1,"bids":[["1.00","2.000"]],"asks":[]}', inst, 0)

@@ -5,13 +5,14 @@ from hypothesis import given, settings
 
 from engine.book import OrderBook
 from engine.book.analytics import depth_notional, imbalance, microprice, mid_x2
+from tests.engine.book.books import BACKENDS, new_book
 from tests.strategies import BookLevels, book_snapshots, int64s
 
 
 @pytest.fixture
-def book() -> OrderBook:
+def book(make_book) -> OrderBook:
     """A book with two bids (100 x 3, 99 x 5) and two asks (102 x 1, 103 x 7)."""
-    book = OrderBook("TEST")
+    book = make_book("TEST")
     book.apply_snapshot(
         int64s([100, 99]), int64s([3, 5]), int64s([102, 103]), int64s([1, 7]), update_id=1
     )
@@ -40,9 +41,9 @@ def test_depth_notional_is_exact(book):
     assert depth_notional(book, 10) == (300 + 495, 102 + 721)
 
 
-def test_empty_or_one_sided_books_have_no_mid_or_microprice():
+def test_empty_or_one_sided_books_have_no_mid_or_microprice(make_book):
     """Without both sides there is no mid or microprice; imbalance and notional still answer."""
-    book = OrderBook("TEST")
+    book = make_book("TEST")
     assert mid_x2(book) is None
     assert microprice(book) is None
     assert imbalance(book, 5) == 0.0
@@ -62,11 +63,12 @@ def test_depth_below_one_is_refused(book, depth_n):
         depth_notional(book, depth_n)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=50, deadline=None)
 @given(snapshot=book_snapshots())
-def test_figures_stay_in_range(snapshot: BookLevels) -> None:
+def test_figures_stay_in_range(backend: str, snapshot: BookLevels) -> None:
     """Imbalance stays within [-1, 1] and an uncrossed microprice within the touch."""
-    book = OrderBook("PROP")
+    book = new_book(backend, "PROP")
     book.apply_snapshot(*snapshot, update_id=1)
     assert -1.0 <= imbalance(book, 5) <= 1.0
     bid, ask, micro = book.best_bid(), book.best_ask(), microprice(book)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from engine.book import BadLevel, OrderBook, warm_up
 from engine.book.order_book import INITIAL_OVERFLOW_SLOTS
 from engine.core.instruments import DecimalGrid
 from engine.errors import BookError, CrossedBook
+from tests.engine.book.books import BACKENDS, DictBook, assert_matches, levels, new_book, state
 from tests.strategies import (
     BookLevels,
     bad_levels,
@@ -25,75 +25,18 @@ from tests.strategies import (
 EMPTY = int64s([])
 
 
-def levels(
-    bids: Sequence[tuple[int, int]] = (), asks: Sequence[tuple[int, int]] = ()
-) -> BookLevels:
-    """A message from (price, size) pairs per side."""
-    return BookLevels(
-        int64s([p for p, _ in bids]),
-        int64s([s for _, s in bids]),
-        int64s([p for p, _ in asks]),
-        int64s([s for _, s in asks]),
-    )
-
-
-class DictBook:
-    """The reference model: a dict per side, sorted on every read."""
-
-    def __init__(self) -> None:
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
-
-    def snapshot(self, msg: BookLevels) -> None:
-        """Replace everything with the message's levels."""
-        self.bids.clear()
-        self.asks.clear()
-        self.delta(msg)
-
-    def delta(self, msg: BookLevels) -> None:
-        """Set absolute sizes in order; 0 deletes."""
-        for side, px, sz in ((self.bids, msg[0], msg[1]), (self.asks, msg[2], msg[3])):
-            for price, size in zip(px.tolist(), sz.tolist(), strict=True):
-                if size:
-                    side[price] = size
-                else:
-                    side.pop(price, None)
-
-    def levels(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """Both sides, best-first."""
-        return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())
-
-
-def assert_matches(book: OrderBook, model: DictBook, n: int) -> None:
-    """Every read of ``book`` agrees with the model."""
-    bids, asks = model.levels()
-    assert book.levels() == (bids, asks)
-    assert book.top(n) == (bids[:n], asks[:n])
-    assert book.depth() == (len(bids), len(asks))
-    assert book.best_bid() == (bids[0] if bids else None)
-    assert book.best_ask() == (asks[0] if asks else None)
-    crossed = bool(bids and asks and bids[0][0] >= asks[0][0])
-    assert book.is_crossed() is crossed
-    out = np.full((4, n), -7, dtype=np.int64)
-    n_bids, n_asks = book.top_arrays(n, out)
-    assert (n_bids, n_asks) == (min(n, len(bids)), min(n, len(asks)))
-    assert list(zip(out[0, :n_bids].tolist(), out[1, :n_bids].tolist(), strict=True)) == bids[:n]
-    assert list(zip(out[2, :n_asks].tolist(), out[3, :n_asks].tolist(), strict=True)) == asks[:n]
-    assert (out[:, max(n_bids, n_asks) :] == -7).all()
-
-
 @pytest.fixture
-def book() -> OrderBook:
+def book(make_book) -> OrderBook:
     """A book with a small window, so tests reach the window's edges quickly."""
-    return OrderBook("TEST", window_ticks=64)
+    return make_book("TEST", window_ticks=64)
 
 
 # ---- snapshots and deltas ------------------------------------------------------------------
 
 
-def test_new_book_is_empty():
+def test_new_book_is_empty(make_book):
     """A new book has no levels, no touch, no spread and update id -1."""
-    book = OrderBook("BTCUSDT")
+    book = make_book("BTCUSDT")
     assert book.symbol == "BTCUSDT"
     assert book.update_id == -1
     assert book.update_count == 0
@@ -281,9 +224,9 @@ def test_bad_level_rejects_the_whole_message(book, msg, match):
         assert book.update_count == 1
 
 
-def test_bad_level_names_the_level():
+def test_bad_level_names_the_level(make_book):
     """BadLevel is a BookError and a ValueError and carries the side, index, price and size."""
-    book = OrderBook("ETHUSDT")
+    book = make_book("ETHUSDT")
     with pytest.raises(BadLevel) as caught:
         book.apply_delta(*levels([(10, 1)], [(11, 1), (12, -4)]), update_id=1)
     err = caught.value
@@ -319,19 +262,22 @@ def test_lists_and_narrow_integer_arrays_are_accepted(book):
     assert book.levels() == ([(100, 1), (99, 2), (98, 3)], [(101, 1), (105, 1)])
 
 
-def test_window_size_is_checked():
+def test_window_size_is_checked(make_book):
     """A window below 16 ticks or above 2**24 is refused."""
     with pytest.raises(ValueError, match="window_ticks"):
-        OrderBook("X", window_ticks=8)
+        make_book("X", window_ticks=8)
     with pytest.raises(ValueError, match="window_ticks"):
-        OrderBook("X", window_ticks=(1 << 24) + 1)
+        make_book("X", window_ticks=(1 << 24) + 1)
 
 
 def test_warm_up_is_idempotent():
-    """warm_up() can be called any number of times."""
+    """warm_up() can be called any number of times; books made afterwards are compiled ladders."""
     warm_up()
     warm_up()
-    assert OrderBook("X").depth() == (0, 0)
+    book = OrderBook("X")
+    assert type(book).__name__ == "LadderBook"
+    assert isinstance(book, OrderBook)
+    assert book.depth() == (0, 0)
 
 
 # ---- the window and the overflow store -----------------------------------------------------
@@ -395,10 +341,10 @@ def test_a_jump_far_through_the_window_becomes_best(book):
 
 
 @pytest.mark.parametrize("move", [-40, -9, 9, 40])
-def test_levels_at_every_distance_survive_window_moves(move):
+def test_levels_at_every_distance_survive_window_moves(make_book, move):
     """A level at any distance from the touch, either side of the window edge, survives a move."""
     for distance in range(1, 50):
-        book = OrderBook("EDGE", window_ticks=16)
+        book = make_book("EDGE", window_ticks=16)
         model = DictBook()
         for msg, apply in (
             (levels([(1000, 1), (1000 - distance, 2)], [(1001, 1), (1001 + distance, 2)]), "s"),
@@ -416,9 +362,9 @@ def test_levels_at_every_distance_survive_window_moves(move):
             assert_matches(book, model, 3)
 
 
-def test_deep_books_grow_the_overflow_store():
+def test_deep_books_grow_the_overflow_store(make_book):
     """Thousands of levels beyond the window are all kept, from snapshots and from deltas."""
-    book = OrderBook("DEEP", window_ticks=16)
+    book = make_book("DEEP", window_ticks=16)
     model = DictBook()
     snap = levels(
         [(10_000 - 3 * i, i + 1) for i in range(2000)], [(10_001 + 5 * i, 1) for i in range(700)]
@@ -433,10 +379,10 @@ def test_deep_books_grow_the_overflow_store():
     assert book.depth() == (3500, 2200)
 
 
-def test_a_window_move_that_fills_the_overflow_store_grows_it():
+def test_a_window_move_that_fills_the_overflow_store_grows_it(make_book):
     """When moving the window pushes more levels out than the store has room for, it grows."""
     half = INITIAL_OVERFLOW_SLOTS // 2
-    book = OrderBook("GROW", window_ticks=16)
+    book = make_book("GROW", window_ticks=16)
     model = DictBook()
     # 12 bids fit the window (1000..989), the other half - 12 go to the overflow store
     snap = levels([(1000 - i, 1) for i in range(16)] + [(1 + i, 2) for i in range(half - 16)])
@@ -457,7 +403,8 @@ def test_a_window_move_that_fills_the_overflow_store_grows_it():
 window_sizes = st.sampled_from([16, 64, 1024])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     window=window_sizes,
     snapshot=book_snapshots(5000),
@@ -465,10 +412,10 @@ window_sizes = st.sampled_from([16, 64, 1024])
     n=st.integers(1, 12),
 )
 def test_book_matches_a_dict_model(
-    window: int, snapshot: BookLevels, deltas: list[BookLevels], n: int
+    backend: str, window: int, snapshot: BookLevels, deltas: list[BookLevels], n: int
 ) -> None:
     """After any snapshot and deltas the book equals a dict model: no negative or stale level."""
-    book = OrderBook("PROP", window_ticks=window)
+    book = new_book(backend, "PROP", window_ticks=window)
     model = DictBook()
     book.apply_snapshot(*snapshot, update_id=0)
     model.snapshot(snapshot)
@@ -481,7 +428,8 @@ def test_book_matches_a_dict_model(
     assert book.update_count == len(deltas)
 
 
-@settings(max_examples=100, deadline=None)
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=75, deadline=None)
 @given(
     window=window_sizes,
     deltas=st.lists(book_deltas(), max_size=10),
@@ -490,10 +438,15 @@ def test_book_matches_a_dict_model(
     where=st.integers(0, 5),
 )
 def test_a_bad_message_leaves_the_book_unchanged(
-    window: int, deltas: list[BookLevels], bad: tuple[int, int], side: str, where: int
+    backend: str,
+    window: int,
+    deltas: list[BookLevels],
+    bad: tuple[int, int],
+    side: str,
+    where: int,
 ) -> None:
     """Whatever the book holds, a message with one invalid level raises and changes nothing."""
-    book = OrderBook("PROP", window_ticks=window)
+    book = new_book(backend, "PROP", window_ticks=window)
     for update_id, msg in enumerate(deltas):
         book.apply_delta(*msg, update_id=update_id)
     before = (book.levels(), book.update_id, book.update_count, book.best_bid(), book.best_ask())
@@ -508,11 +461,34 @@ def test_a_bad_message_leaves_the_book_unchanged(
     assert after == before
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    window=window_sizes,
+    snapshot=book_snapshots(5000),
+    deltas=drifting_deltas(start=5000),
+    clear_at=st.integers(0, 40),
+)
+def test_both_backends_agree_on_every_read(
+    window: int, snapshot: BookLevels, deltas: list[BookLevels], clear_at: int
+) -> None:
+    """The pure-Python book and the compiled ladder give the same answer to every read."""
+    books = [new_book(backend, "PROP", window_ticks=window) for backend in BACKENDS]
+    for book in books:
+        book.apply_snapshot(*snapshot, update_id=0)
+    assert state(books[0]) == state(books[1])
+    for update_id, msg in enumerate(deltas, start=1):
+        for book in books:
+            book.apply_delta(*msg, update_id=update_id)
+            if update_id == clear_at:
+                book.clear()
+        assert state(books[0]) == state(books[1])
+
+
 # ---- real data -----------------------------------------------------------------------------
 
 
 @pytest.mark.shared_data
-def test_binance_spot_capture_replays_like_a_dict_model(shared_data):
+def test_binance_spot_capture_replays_like_a_dict_model(shared_data, make_book):
     """Ten minutes of Binance BTCUSDT diffs, synced to the REST snapshot, match a dict model.
 
     The capture was checked to have no gaps and never to cross, so the book must stay uncrossed
@@ -529,7 +505,7 @@ def test_binance_spot_capture_replays_like_a_dict_model(shared_data):
             int64s([size.to_int(q) for _, q in rows]),
         )
 
-    book = OrderBook("BTCUSDT")
+    book = make_book("BTCUSDT")
     model = DictBook()
     buffered: list[tuple[int, int, BookLevels]] = []
     applied = 0

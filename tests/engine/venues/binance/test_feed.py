@@ -51,7 +51,7 @@ class Recorder:
         self.book_updates: Counter[int] = Counter()
         self.crossed_seen = 0
 
-    def on_book(self, instrument: int, book: OrderBook, recv_ts: int) -> None:
+    def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
         """Count the update and whether the book was crossed (it never may be)."""
         self.book_updates[instrument] += 1
         self.crossed_seen += book.is_crossed()

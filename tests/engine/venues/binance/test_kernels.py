@@ -6,9 +6,11 @@ import msgspec
 import numpy as np
 import pytest
 
+from engine import jit
 from engine.core.instruments import DecimalGrid
 from engine.errors import InstrumentError
 from engine.venues.binance import kernels
+from engine.venues.binance.protocol import READERS
 
 GRID = kernels.kernel_grid(DecimalGrid("0.01", "price"), DecimalGrid("0.00001", "size"))
 DEPTH = (
@@ -16,6 +18,23 @@ DEPTH = (
     b'"U":101,"u":103,"b":[["61837.63000000","3.78826000"],["61700.00000000","0.00000000"]],'
     b'"a":[["61837.64000000","1.54698000"]]}}'
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _loaded() -> None:
+    """The readers as the engine runs them: compiled for their one signature, nothing else."""
+    jit.load_kernels(READERS)
+
+
+def test_each_reader_has_one_signature_and_refuses_others():
+    """Once loaded a reader holds one compiled signature and rejects other argument types."""
+    for name in kernels.SIGNATURES:
+        assert len(getattr(kernels, name).signatures) == 1
+    out = np.zeros(64, dtype=np.int64)
+    frame = np.frombuffer(DEPTH, dtype=np.uint8)
+    with pytest.raises(TypeError):
+        kernels.depth_frame(frame, b"BTCUSDT", out, 0, GRID)
+    assert len(kernels.depth_frame.signatures) == 1
 
 
 def test_binance_depth_layout_is_read_in_one_pass():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from engine.core.events import BookDelta, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
+from engine.venues.binance import protocol
 from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown, stream_names
 from tests.engine.venues.binance.captures import CRYPTOFEED_INSTRUMENTS, cryptofeed_session
 
@@ -25,6 +27,24 @@ ODD = Instrument(
     venue="binance", symbol="ODDUSDT", tick_size="0.05", lot_size="0.5", instrument_id=1
 )
 DEPTH = "btcusdt@depth@100ms"
+
+
+@pytest.fixture(autouse=True, scope="module", params=["general", "compiled"])
+def readers(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs twice: on the general path alone, then with the compiled readers.
+
+    The first is how every parser runs until the compiled readers are loaded.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "compiled":
+            protocol.use_compiled_readers()
+            assert protocol.compiled_readers()
+        else:
+            patch.setattr(protocol, "_depth_frame", protocol._decline_depth)
+            patch.setattr(protocol, "_trade_frame", protocol._decline_trade)
+            patch.setattr(protocol, "_levels_only", protocol._decline_levels)
+            assert not protocol.compiled_readers()
+        yield str(request.param)
 
 
 @pytest.fixture
