@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.book.order_book import OrderBook, warm_up
+from engine import jit
+from engine.book.order_book import OrderBook
 from engine.control.http import ControlPlane
 from engine.core.clock import Clock, LiveClock
 from engine.core.config import EngineConfig
@@ -99,7 +100,8 @@ class Engine:
     async def run(self, duration_s: float | None = None) -> None:
         """Start everything, run until stopped (or for ``duration_s``), then tear down."""
         cfg = self.config
-        warm_up()
+        # Kernels compile (or load from cache) in another process while the books and the parser
+        # run their pure-Python paths; the switch to compiled code keeps every book's state.
         self.publisher = EnginePublisher.create(
             cfg.engine.instance,
             [i.symbol for i in self.instruments],
@@ -107,6 +109,8 @@ class Engine:
             command_ring_bytes=cfg.ipc.command_ring_bytes,
             clock=self.clock,
         )
+        compile_job = jit.start_background_compile()
+        upgrade = asyncio.create_task(jit.upgrade_when_compiled(compile_job), name="jit")
         tasks: list[asyncio.Task[Any]] = []
         try:
             self.control = ControlPlane(self, cfg.control.host, cfg.control.port)
@@ -147,9 +151,11 @@ class Engine:
             waiters[0].cancel()
         finally:
             log.info("engine stopping", extra={"instance": cfg.engine.instance})
+            upgrade.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(upgrade, *tasks, return_exceptions=True)
+            compile_job.stop()
             if self.feed is not None:
                 await self.feed.stop()
             if self.control is not None:

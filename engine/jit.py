@@ -8,10 +8,10 @@ A fresh clone has no numba cache, and compiling every kernel takes seconds (numb
    cache. Meanwhile books run on their pure-Python backend and the Binance parser on its msgspec
    path, both correct from the first message, and neither imports numba.
 2. When :meth:`JitHandle.poll` says the process is done, :func:`activate` loads the kernels from
-   the cache into this process (about half a second, logged) and switches every live
+   the cache into this process (about 1.5 s with numba's import, logged) and switches every live
    :class:`~engine.book.order_book.OrderBook` and every parser to them in place, state intact.
-   :func:`load_compiled` can do the loading part first in a worker thread, so the switch itself
-   only moves the books; :func:`upgrade_when_compiled` runs the whole sequence as one task.
+   :func:`load_compiled` can do the loading first in a worker thread, so the loop pauses only
+   for the switch (milliseconds); :func:`upgrade_when_compiled` runs that sequence as one task.
 3. If the process fails, :meth:`JitHandle.poll` logs it loudly once and the engine stays on the
    pure-Python paths.
 
@@ -272,8 +272,9 @@ class JitHandle:
 def start_background_compile(*, cache_dir: str | os.PathLike[str] | None = None) -> JitHandle:
     """Start compiling every kernel in a separate process; returns at once.
 
-    From now until :func:`activate`, ``warm_up()`` calls in this process do nothing. When this
-    process already runs the compiled kernels, no process is started and the handle is ready.
+    From now until :func:`activate`, ``warm_up()`` calls in this process do nothing. When books
+    and parsers here already run compiled code (after ``warm_up()``, say), no process is started
+    and the handle is ready at once.
 
     Args:
         cache_dir: numba's cache folder for the process (``NUMBA_CACHE_DIR``); by default the
