@@ -167,6 +167,8 @@ class LadderBook(OrderBook):
         Returns:
             (bid levels written, ask levels written).
         """
+        if len(np.shape(out)) != 2 or np.shape(out)[0] != 4:  # the kernel does not bounds-check
+            raise ValueError(f"out must have 4 rows, got shape {np.shape(out)}")
         try:
             return k.top_levels(self._buf, n, out)
         except (TypeError, ValueError):  # numba refused the type of ``out``

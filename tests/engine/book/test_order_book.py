@@ -153,6 +153,13 @@ def test_top_arrays_accepts_other_integer_outputs(book):
         book.top_arrays(3, np.zeros((2, 3), dtype=np.int32))
 
 
+def test_top_arrays_refuses_a_short_int64_output(book):
+    """A C-contiguous int64 ``out`` with fewer than 4 rows is refused, never written past."""
+    book.apply_snapshot(*levels([(100, 1)], [(101, 2)]), update_id=1)
+    with pytest.raises(ValueError, match="4 rows"):
+        book.top_arrays(3, np.zeros((2, 3), dtype=np.int64))
+
+
 # ---- crossed books -------------------------------------------------------------------------
 
 
