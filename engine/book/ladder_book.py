@@ -167,8 +167,9 @@ class LadderBook(OrderBook):
         Returns:
             (bid levels written, ask levels written).
         """
-        if len(np.shape(out)) != 2 or np.shape(out)[0] != 4:  # the kernel does not bounds-check
-            raise ValueError(f"out must have 4 rows, got shape {np.shape(out)}")
+        shape = out.shape if isinstance(out, np.ndarray) else np.shape(out)
+        if len(shape) != 2 or shape[0] != 4:  # the kernel does not bounds-check
+            raise ValueError(f"out must have 4 rows, got shape {shape}")
         try:
             return k.top_levels(self._buf, n, out)
         except (TypeError, ValueError):  # numba refused the type of ``out``
