@@ -22,10 +22,11 @@ from textual.timer import Timer
 
 from engine.core.clock import Clock
 from engine.errors import EngineError
-from hft_tui.bridge import EngineBridge, Frame, StateReader
+from hft_tui.bridge import EngineBridge
 from hft_tui.messages import EngineAttached, EngineAttachFailed, StateRefreshed
 from hft_tui.screens.engine_lost import EngineLostScreen
 from hft_tui.screens.trade import TradeScreen
+from hft_tui.state_reader import Frame, StateReader
 
 
 class EngineSession(Protocol):

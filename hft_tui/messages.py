@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from hft_tui.bridge import EngineBridge, Frame
+from hft_tui.bridge import EngineBridge
+from hft_tui.state_reader import Frame
 
 
 @dataclass

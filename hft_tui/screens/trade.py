@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from hft_tui import format as fmt
-from hft_tui.bridge import Frame
 from hft_tui.format import book_text
+from hft_tui.state_reader import Frame
 from hft_tui.widgets import HaltBanner, Ladder, StatusBar, TradesTape
 
 #: the smallest terminal the screen is laid out for

@@ -18,7 +18,8 @@ from engine.core.clock import SimClock
 from engine.ipc.protocol import BookState, BookView, EngineView, RingView
 from engine.ipc.publisher import EnginePublisher
 from hft_tui.app import TradingApp, UiSettings
-from hft_tui.bridge import EngineBridge, StateReader
+from hft_tui.bridge import EngineBridge
+from hft_tui.state_reader import StateReader
 
 #: 65000.00 with a tick of 0.01
 BEST_BID = 6_500_000
