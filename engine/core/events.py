@@ -69,3 +69,30 @@ class Trade(msgspec.Struct, frozen=True, kw_only=True):
     """The taker's side (Binance ``m=true`` means the buyer was maker, so the taker sold)."""
     exch_ts: int
     recv_ts: int
+
+
+class Fill(msgspec.Struct, frozen=True, kw_only=True):
+    """One execution of one of our orders, as the venue reported it.
+
+    ``(venue, trade_id)`` identifies a fill: the same pair seen twice is the same fill.
+    """
+
+    venue: str
+    instrument: int
+    client_order_id: str
+    """Our id, ``<instance>-<counter>``."""
+    venue_order_id: str
+    trade_id: str
+    """The venue's execution id, unique per venue."""
+    side: Side
+    """Our side: BUY adds to the position, SELL takes from it."""
+    price: int
+    """Ticks."""
+    size: int
+    """Lots, always positive."""
+    fee: int
+    """Fee in fee units (10**-8 of the quote currency); negative for a rebate."""
+    liquidity: str = "taker"
+    """``maker`` or ``taker``."""
+    exch_ts: int = 0
+    recv_ts: int = 0

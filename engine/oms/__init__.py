@@ -1,0 +1,1 @@
+"""Order management: the order state machine, positions and PnL, the journal."""
