@@ -1,7 +1,8 @@
 """``python -m engine``: load the config, run one engine in the foreground, exit with a code.
 
 Exit codes: 0 clean stop, 2 configuration error, 3 instance already running, 1 anything else.
-SIGTERM and SIGINT stop it gracefully (segments removed, venue child stopped).
+SIGTERM and SIGINT stop it gracefully (segments removed, venue child stopped); SIGUSR1 is the
+kill switch (trading halts, the engine keeps running).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ async def _serve(config: EngineConfig, config_path: str | None, duration: float 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, engine.request_stop)
+    loop.add_signal_handler(signal.SIGUSR1, engine.kill, "SIGUSR1")
     await engine.run(duration)
 
 

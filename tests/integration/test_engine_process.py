@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,25 @@ def test_second_engine_with_the_same_instance_is_refused(engine_config, engine_e
     finally:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=20)
+
+
+def test_sigusr1_is_the_kill_switch(engine_config, engine_env, instance):
+    """SIGUSR1 halts trading and the engine keeps running and answering."""
+    proc = _start(engine_config, engine_env)
+    try:
+        info = _wait_announced(instance, proc)
+        proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while True:
+            with urllib.request.urlopen(info.control_url + "/status", timeout=5) as resp:
+                status = json.loads(resp.read())
+            if status["trading"] == "halted":
+                break
+            assert time.monotonic() < deadline, "SIGUSR1 did not halt trading"
+            time.sleep(0.05)
+        assert status["halt_reason"] == "kill switch (SIGUSR1)"
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
