@@ -121,6 +121,16 @@ class ControlSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """Name of the environment variable holding the control-plane token (never the token)."""
 
 
+class RedisSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Where live limits, parameters and circuit-breaker state are shared (optional)."""
+
+    url: Annotated[str, msgspec.Meta(pattern=r"^(|rediss?://[^\s]+)$")] = ""
+    """``redis://host:port/db``; empty keeps them in a local file instead. No password here: a
+    password comes from the environment variable named by ``password_env``."""
+    password_env: EnvName = "HFT_REDIS_PASSWORD"  # noqa: S105 - a variable name, not a secret
+    """Name of the environment variable holding the Redis password, if the server needs one."""
+
+
 class UiSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The terminal UI."""
 
@@ -137,6 +147,7 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     sim: SimSection = msgspec.field(default_factory=SimSection)
     ipc: IpcSection = msgspec.field(default_factory=IpcSection)
     control: ControlSection = msgspec.field(default_factory=ControlSection)
+    redis: RedisSection = msgspec.field(default_factory=RedisSection)
     ui: UiSection = msgspec.field(default_factory=UiSection)
 
     def __post_init__(self) -> None:
