@@ -37,6 +37,7 @@ from engine.ipc.protocol import (
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
+from engine.risk.circuit_breaker import UNCLEAN_STOP, CircuitBreaker
 from engine.sim.process import SimVenueProcess
 from engine.venues.base import Feed
 from engine.venues.binance.feed import BinanceSpotFeed
@@ -71,9 +72,7 @@ class Engine:
         self.books = {i.instrument_id: OrderBook(i.symbol) for i in self.instruments}
         self.book_states: dict[int, BookState] = dict.fromkeys(self.books, "syncing")
         self.link = LinkState.DISCONNECTED
-        self.trading = "running"
-        self.halt_reason = ""
-        self.halted_at_ns = 0
+        self.breaker = CircuitBreaker(config.state_dir(), self.clock)
         self.malformed = 0
         self.started_ns = self.clock.time_ns()
         self._config_path = config_path
@@ -109,11 +108,23 @@ class Engine:
             command_ring_bytes=cfg.ipc.command_ring_bytes,
             clock=self.clock,
         )
+        try:
+            self.breaker.open(os.getpid())
+        except BaseException:
+            self.publisher.close()
+            raise
+        if self.breaker.tripped:
+            reason = (
+                HaltReason.STARTUP if self.breaker.reason == UNCLEAN_STOP else HaltReason.OPERATOR
+            )
+            self.publisher.emit(pack(EventKind.HALTED, engine_ts=self.clock.time_ns(), aux=reason))
         compile_job = jit.start_background_compile()
         upgrade = asyncio.create_task(jit.upgrade_when_compiled(compile_job), name="jit")
         tasks: list[asyncio.Task[Any]] = []
         try:
-            self.control = ControlPlane(self, cfg.control.host, cfg.control.port)
+            self.control = ControlPlane(
+                self, cfg.control.host, cfg.control.port, cfg.control.token_env
+            )
             await self.control.start()
             self.publisher.announce(self.control.url)
             ws_url, rest_url = await self._venue()
@@ -163,6 +174,7 @@ class Engine:
             if self._sim is not None:
                 await self._sim.stop()
             self.publisher.close()
+            self.breaker.close()
             log.info("engine stopped", extra={"instance": cfg.engine.instance})
 
     async def _venue(self) -> tuple[str, str]:
@@ -205,24 +217,53 @@ class Engine:
     def _on_command(self, kind: int, aux: int) -> None:
         if kind == CommandKind.KILL:
             self.kill("ui")
+        elif kind == CommandKind.RESET:
+            self.reset("ui (confirmed)")
         elif kind == CommandKind.PING:
             log.debug("ping from ui")
         else:
             log.warning("unknown command on the command ring", extra={"kind": kind})
 
+    @property
+    def trading(self) -> str:
+        """``running`` or ``halted``: the circuit breaker decides."""
+        return "halted" if self.breaker.tripped else "running"
+
+    @property
+    def halt_reason(self) -> str:
+        """Why trading is halted; empty while running."""
+        return self.breaker.reason
+
+    @property
+    def halted_at_ns(self) -> int:
+        """When trading was halted; 0 while running."""
+        return self.breaker.since_ns
+
     def kill(self, source: str) -> None:
         """Halt trading now. Idempotent: a second kill keeps the first time and reason."""
-        if self.trading == "halted":
+        if not self.breaker.trip(f"kill switch ({source})"):
             return
-        self.trading = "halted"
-        self.halt_reason = f"kill switch ({source})"
-        self.halted_at_ns = self.clock.time_ns()
         log.warning("TRADING HALTED", extra={"source": source})
-        if self.publisher is not None:
-            self.publisher.emit(
-                pack(EventKind.HALTED, engine_ts=self.halted_at_ns, aux=HaltReason.OPERATOR)
-            )
-            self.publisher.publish_engine(self.engine_view(self.halted_at_ns))
+        self._announce(EventKind.HALTED, HaltReason.OPERATOR)
+
+    def reset(self, actor: str) -> bool:
+        """Re-enable trading; ``actor`` has been authenticated by the caller.
+
+        Returns:
+            False when trading was not halted.
+        """
+        if not self.breaker.reset(actor):
+            return False
+        log.warning("trading re-enabled", extra={"actor": actor})
+        self._announce(EventKind.RESUMED, 0)
+        return True
+
+    def _announce(self, kind: EventKind, aux: int) -> None:
+        if self.publisher is None:
+            return
+        now = self.clock.time_ns()
+        self.publisher.emit(pack(kind, engine_ts=now, aux=aux))
+        self.publisher.publish_engine(self.engine_view(now))
 
     # ---- feed listener -------------------------------------------------------------------------
 

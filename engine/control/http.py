@@ -1,13 +1,16 @@
-"""HTTP control plane on loopback: ``GET /health``, ``GET /status``, ``POST /kill``.
+"""HTTP control plane on loopback: health, status, the kill switch and the authenticated reset.
 
 ``POST /kill`` needs no token on purpose: halting is always safe and must never be slowed by an
-operator fumbling for a credential. Endpoints that re-enable or change trading will require the
-token named by ``control.token_env``.
+operator fumbling for a credential. ``POST /reset`` re-enables trading and needs
+``Authorization: Bearer <token>``, the token being the value of the environment variable named by
+``control.token_env`` (``HFT_CONTROL_TOKEN``); with that variable unset, reset over HTTP is off.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -20,7 +23,10 @@ log = logging.getLogger("engine.control")
 class Controllable(Protocol):
     """What the control plane needs from the engine."""
 
-    trading: str
+    @property
+    def trading(self) -> str:
+        """``running`` or ``halted``."""
+        ...
 
     def status(self) -> dict[str, Any]:
         """The ``/status`` document."""
@@ -28,6 +34,10 @@ class Controllable(Protocol):
 
     def kill(self, source: str) -> None:
         """Halt trading."""
+        ...
+
+    def reset(self, actor: str) -> bool:
+        """Re-enable trading; False when it was not halted."""
         ...
 
 
@@ -40,8 +50,15 @@ class ControlPlane:
         port: listen port; 0 picks a free one.
     """
 
-    def __init__(self, engine: Controllable, host: str, port: int) -> None:
+    def __init__(
+        self,
+        engine: Controllable,
+        host: str,
+        port: int,
+        token_env: str = "HFT_CONTROL_TOKEN",  # noqa: S107 - a variable name
+    ) -> None:
         self._engine = engine
+        self._token_env = token_env
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -52,6 +69,7 @@ class ControlPlane:
         app.router.add_get("/health", self._health)
         app.router.add_get("/status", self._status)
         app.router.add_post("/kill", self._kill)
+        app.router.add_post("/reset", self._reset)
         return app
 
     async def start(self) -> None:
@@ -95,3 +113,23 @@ class ControlPlane:
         log.warning("kill requested over http", extra={"peer": peer})
         self._engine.kill(f"http {peer}")
         return web.json_response({"trading": self._engine.trading})
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        peer = request.remote or "?"
+        token = os.environ.get(self._token_env, "")
+        if not token:
+            return web.json_response(
+                {"error": f"reset over HTTP is disabled: set {self._token_env} for the engine"},
+                status=403,
+            )
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
+            log.warning("reset refused: missing or wrong token", extra={"peer": peer})
+            return web.json_response(
+                {"error": "a valid bearer token is required"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        changed = self._engine.reset(f"http {peer}")
+        return web.json_response({"trading": self._engine.trading, "changed": changed})

@@ -39,6 +39,9 @@ class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """Trading mode. Paper and backtest modes come with the matching core."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Lowest level written to the log."""
+    state_dir: str = ""
+    """Where state that must survive restarts lives (circuit breaker); empty:
+    ``$XDG_STATE_HOME/hft-tui/<instance>`` or ``~/.local/state/hft-tui/<instance>``."""
 
 
 class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -159,6 +162,13 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
                     f"instrument {inst.symbol} is on venue {inst.venue!r}, "
                     f"but venue.name is {self.venue.name!r}"
                 )
+
+    def state_dir(self) -> Path:
+        """The instance's state folder, resolved."""
+        if self.engine.state_dir:
+            return Path(self.engine.state_dir).expanduser()
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "hft-tui" / self.engine.instance
 
     def instrument_list(self) -> list[Instrument]:
         """The configured instruments with dense ids in config order."""

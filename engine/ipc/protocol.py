@@ -47,6 +47,8 @@ class CommandKind(enum.IntEnum):
     """Halt trading now: ``aux`` = :class:`HaltReason` (the UI sends ``OPERATOR``)."""
     PING = 2
     """No-op used to measure the command path."""
+    RESET = 3
+    """Re-enable trading after a halt; the UI sends it only after the operator confirmed."""
 
 
 class Flag(enum.IntFlag):

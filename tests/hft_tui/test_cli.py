@@ -15,6 +15,7 @@ ENTRY = [sys.executable, "-m", "hft_tui"]
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HFT__")}
+    env["HFT__ENGINE__STATE_DIR"] = extra.pop("state_dir", "/nonexistent/hft-tui-test-state")
     env.update(extra)
     return env
 
@@ -69,7 +70,9 @@ def test_attach_without_a_running_engine_lists_what_runs():
 def test_no_ui_runs_headless_with_json_logs_and_answers_kill(tmp_path):
     """--no-ui runs the engine in the foreground with JSON log lines; `kill` halts it."""
     name = f"t{uuid.uuid4().hex[:10]}"
-    env = _env(HFT__ENGINE__INSTANCE=name, HFT__CONTROL__PORT="0")
+    env = _env(
+        HFT__ENGINE__INSTANCE=name, HFT__CONTROL__PORT="0", state_dir=str(tmp_path / "state")
+    )
     proc = subprocess.Popen(
         [*ENTRY, "--no-ui", "--duration", "60"],
         env=env,

@@ -29,8 +29,9 @@ def engine_config(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def engine_env(instance: str) -> Iterator[dict[str, str]]:
-    """The environment for an engine subprocess under test."""
+def engine_env(instance: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment for an engine subprocess under test, with its own state folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HFT__")}
     env["HFT__ENGINE__INSTANCE"] = instance
+    env["HFT__ENGINE__STATE_DIR"] = str(tmp_path / "state")
     return env

@@ -32,7 +32,7 @@ async def _until(condition, what: str) -> None:
 
 
 @pytest.fixture
-async def venue_and_engine():
+async def venue_and_engine(tmp_path):
     """A fast local venue in this process and an engine talking to it over real sockets."""
     instance = f"t{uuid.uuid4().hex[:10]}"
     config = load_config(
@@ -40,6 +40,7 @@ async def venue_and_engine():
         {
             "HFT__ENGINE__INSTANCE": instance,
             "HFT__CONTROL__PORT": "0",
+            "HFT__ENGINE__STATE_DIR": str(tmp_path / "state"),
             "HFT__SIM__DEPTH_INTERVAL_MS": "20",
         },
     )

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -98,6 +99,9 @@ def test_segments_of_a_crashed_engine_are_swept_on_next_start(engine_config, eng
         info2 = _wait_announced(instance, second)
         assert info2.pid != info.pid
         assert info2.pid == second.pid
+        status = _status(info2.control_url)
+        assert status["trading"] == "halted"  # an unclean stop always comes back halted
+        assert status["halt_reason"] == "unclean stop"
     finally:
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=20)
@@ -117,6 +121,79 @@ def test_second_engine_with_the_same_instance_is_refused(engine_config, engine_e
     finally:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=20)
+
+
+def _status(url: str) -> dict:
+    with urllib.request.urlopen(url + "/status", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def _reset(url: str, token: str | None) -> tuple[int, dict]:
+    req = urllib.request.Request(url + "/reset", method="POST")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_clean_start_trades_and_a_halt_survives_a_clean_restart(
+    engine_config, engine_env, instance
+):
+    """A first start trades; a kill is persisted, so the next start is still halted."""
+    proc = _start(engine_config, engine_env)
+    try:
+        info = _wait_announced(instance, proc)
+        assert _status(info.control_url)["trading"] == "running"
+        req = urllib.request.Request(info.control_url + "/kill", method="POST")
+        urllib.request.urlopen(req, timeout=5).close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    again = _start(engine_config, engine_env)
+    try:
+        info = _wait_announced(instance, again)
+        status = _status(info.control_url)
+        assert status["trading"] == "halted"
+        assert status["halt_reason"] == "kill switch (http 127.0.0.1)"
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=20)
+
+
+def test_reset_needs_the_bearer_token(engine_config, engine_env, instance):
+    """POST /reset refuses a missing or wrong token and re-enables trading with the right one."""
+    token = "t0k3n-" + instance
+    proc = _start(engine_config, {**engine_env, "HFT_CONTROL_TOKEN": token})
+    try:
+        info = _wait_announced(instance, proc)
+        req = urllib.request.Request(info.control_url + "/kill", method="POST")
+        urllib.request.urlopen(req, timeout=5).close()
+        assert _reset(info.control_url, None)[0] == 401
+        assert _reset(info.control_url, "wrong")[0] == 401
+        assert _status(info.control_url)["trading"] == "halted"
+        code, body = _reset(info.control_url, token)
+        assert (code, body["trading"], body["changed"]) == (200, "running", True)
+        assert _status(info.control_url)["trading"] == "running"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert token not in out  # the token never reaches the log
+
+
+def test_reset_over_http_is_off_without_a_token(engine_config, engine_env, instance):
+    """With no token configured, POST /reset answers 403 and says how to enable it."""
+    proc = _start(engine_config, engine_env)
+    try:
+        info = _wait_announced(instance, proc)
+        code, body = _reset(info.control_url, "anything")
+        assert code == 403
+        assert "HFT_CONTROL_TOKEN" in body["error"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
 
 
 def test_sigusr1_is_the_kill_switch(engine_config, engine_env, instance):
