@@ -24,6 +24,7 @@ from engine.core.clock import Clock
 from engine.errors import EngineError
 from hft_tui.bridge import EngineBridge
 from hft_tui.messages import EngineAttached, EngineAttachFailed, StateRefreshed
+from hft_tui.screens.confirm import ConfirmScreen
 from hft_tui.screens.engine_lost import EngineLostScreen
 from hft_tui.screens.trade import TradeScreen
 from hft_tui.state_reader import Frame, StateReader
@@ -75,12 +76,14 @@ class TradingApp(App[None]):
     DEFAULT_MODE = "trade"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill", "kill switch", priority=True),
+        Binding("ctrl+r", "reset", "reset breaker"),
         Binding("q", "quit", "quit"),
     ]
     """
     | key | action |
     |---|---|
     | `ctrl+k` | halt trading now, from any screen, no confirmation |
+    | `ctrl+r` | re-enable trading after a halt, after a y/n confirmation |
     | `q` | quit (the caller stops an engine this UI started) |
     """
 
@@ -225,3 +228,29 @@ class TradingApp(App[None]):
             self.notify(str(exc), title="KILL NOT SENT", severity="error", timeout=10)
             return
         reader.kill_sent()
+
+    def action_reset(self) -> None:
+        """Ask, then send RESET: trading resumes only after an explicit `y`."""
+        reader = self.reader
+        if reader is None:
+            self.notify("not attached to an engine", severity="error", timeout=10)
+            return
+        instance = reader.bridge.info.instance
+        self.push_screen(
+            ConfirmScreen(
+                "RE-ENABLE TRADING",
+                f"Reset the circuit breaker of engine {instance!r} and let orders out again?",
+            ),
+            self._reset_answered,
+        )
+
+    def _reset_answered(self, yes: bool | None) -> None:
+        reader = self.reader
+        if not yes or reader is None:
+            return
+        try:
+            reader.bridge.send_reset()
+        except EngineError as exc:
+            self.notify(str(exc), title="RESET NOT SENT", severity="error", timeout=10)
+            return
+        self.notify("reset sent", timeout=3)

@@ -193,7 +193,18 @@ class EngineBridge:
         Raises:
             RingFull: the engine has not taken commands for a while and the ring stayed full.
         """
-        record = pack(CommandKind.KILL, engine_ts=self._clock.time_ns(), aux=HaltReason.OPERATOR)
+        self._send(CommandKind.KILL, HaltReason.OPERATOR, "kill")
+
+    def send_reset(self) -> None:
+        """Put a RESET command on the command ring; send it only after the operator confirmed.
+
+        Raises:
+            RingFull: the engine has not taken commands for a while and the ring stayed full.
+        """
+        self._send(CommandKind.RESET, 0, "reset")
+
+    def _send(self, kind: CommandKind, aux: int, what: str) -> None:
+        record = pack(kind, engine_ts=self._clock.time_ns(), aux=aux)
         deadline = time.monotonic() + KILL_RETRY_S
         while True:
             try:
@@ -202,7 +213,7 @@ class EngineBridge:
                 if time.monotonic() >= deadline:
                     raise RingFull(
                         f"{self.info.instance}: command ring still full after {KILL_RETRY_S} s; "
-                        f"the engine is not taking commands, use `hft-tui kill`"
+                        f"the engine is not taking commands, use `hft-tui {what}`"
                     ) from None
                 time.sleep(0.002)
             else:

@@ -121,7 +121,9 @@ def attach(config: ConfigOpt = None, instance: InstanceOpt = None) -> None:
     _run_app(session, cfg)
 
 
-def _control(instance: str, method: str, path: str) -> dict[str, Any]:
+def _control(
+    instance: str, method: str, path: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     from engine.ipc.segments import list_instances, pid_alive, read_instance
 
     info = read_instance(instance)
@@ -129,11 +131,15 @@ def _control(instance: str, method: str, path: str) -> dict[str, Any]:
         names = ", ".join(i.instance for i in list_instances()) or "none"
         typer.echo(f"no engine {instance!r} is running (running: {names})", err=True)
         raise typer.Exit(1)
-    req = urllib.request.Request(info.control_url + path, method=method)  # noqa: S310 - loopback URL from our own record
+    req = urllib.request.Request(info.control_url + path, method=method, headers=headers or {})  # noqa: S310 - loopback URL from our own record
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
             doc: dict[str, Any] = json.loads(resp.read())
             return doc
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        typer.echo(f"engine {instance!r} refused: {detail}", err=True)
+        raise typer.Exit(1) from None
     except (urllib.error.URLError, OSError) as exc:
         typer.echo(f"engine {instance!r} did not answer at {info.control_url}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -145,6 +151,18 @@ def kill(config: ConfigOpt = None, instance: InstanceOpt = None) -> None:
     name = _instance_name(config, instance)
     doc = _control(name, "POST", "/kill")
     typer.echo(f"{name}: trading {doc.get('trading', '?').upper()}")
+
+
+@cli.command()
+def reset(config: ConfigOpt = None, instance: InstanceOpt = None) -> None:
+    """Re-enable trading after a halt; needs the control token in its environment variable."""
+    cfg = _load(config, instance)
+    token = os.environ.get(cfg.control.token_env, "")
+    if not token:
+        typer.echo(f"set {cfg.control.token_env} to the engine's control token first", err=True)
+        raise typer.Exit(1)
+    doc = _control(cfg.engine.instance, "POST", "/reset", {"Authorization": f"Bearer {token}"})
+    typer.echo(f"{cfg.engine.instance}: trading {doc.get('trading', '?').upper()}")
 
 
 @cli.command()

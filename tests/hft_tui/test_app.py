@@ -17,6 +17,7 @@ from engine.ipc.publisher import EnginePublisher
 from engine.ipc.segments import publish_instance
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.messages import EngineAttached, StateRefreshed
+from hft_tui.screens.confirm import ConfirmScreen
 from hft_tui.screens.trade import TradeScreen
 from tests.hft_tui.conftest import SYMBOL, LocalSession, book_view, engine_view
 from tests.hft_tui.pilot import (
@@ -75,6 +76,24 @@ async def test_ctrl_k_puts_a_kill_on_the_command_ring(app, publisher):
         commands = publisher.poll_commands()
         assert [(c.kind, c.aux) for c in commands] == [(CommandKind.KILL, HaltReason.OPERATOR)]
         await wait_until(pilot, lambda: "KILL SENT" in banner_text(pilot), "KILL SENT")
+
+
+async def test_ctrl_r_resets_only_after_an_explicit_yes(app, publisher):
+    """ctrl+r asks first: `n` sends nothing, `y` sends one RESET; ctrl+k works in the dialog."""
+    async with app.run_test() as pilot:
+        await _ready(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "it closed")
+        assert publisher.poll_commands() == []
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
+        await pilot.press("ctrl+k")  # the kill switch is never blocked by a dialog
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "it closed")
+        kinds = [c.kind for c in publisher.poll_commands()]
+        assert kinds == [CommandKind.KILL, CommandKind.RESET]
 
 
 async def test_halted_engine_view_shows_halted(app, publisher, sim_clock, instance):

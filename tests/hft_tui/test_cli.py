@@ -71,7 +71,10 @@ def test_no_ui_runs_headless_with_json_logs_and_answers_kill(tmp_path):
     """--no-ui runs the engine in the foreground with JSON log lines; `kill` halts it."""
     name = f"t{uuid.uuid4().hex[:10]}"
     env = _env(
-        HFT__ENGINE__INSTANCE=name, HFT__CONTROL__PORT="0", state_dir=str(tmp_path / "state")
+        HFT__ENGINE__INSTANCE=name,
+        HFT__CONTROL__PORT="0",
+        HFT_CONTROL_TOKEN="secret-" + name,
+        state_dir=str(tmp_path / "state"),
     )
     proc = subprocess.Popen(
         [*ENTRY, "--no-ui", "--duration", "60"],
@@ -94,10 +97,20 @@ def test_no_ui_runs_headless_with_json_logs_and_answers_kill(tmp_path):
         assert json.loads(_run("status", "--instance", name, env=env).stdout)["trading"] == "halted"
         listed = _run("instances", env=env)
         assert name in listed.stdout
+        no_token = _run("reset", "--instance", name, env={**env, "HFT_CONTROL_TOKEN": ""})
+        assert no_token.returncode == 1
+        assert "HFT_CONTROL_TOKEN" in no_token.stderr
+        wrong = _run("reset", "--instance", name, env={**env, "HFT_CONTROL_TOKEN": "nope"})
+        assert wrong.returncode == 1
+        assert "refused" in wrong.stderr
+        reset = _run("reset", "--instance", name, env=env)
+        assert reset.returncode == 0, reset.stderr
+        assert "RUNNING" in reset.stdout
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
+    assert "secret-" not in out  # the token never reaches the log
     for line in out.splitlines():
         doc = json.loads(line)  # every stdout line is a JSON log record
         assert {"ts", "level", "component", "event"} <= doc.keys()
