@@ -24,6 +24,7 @@ SUBJECTS: dict[str, str] = {
     "ipc": "engine.bench.ipc",
     "parse": "engine.bench.parse",
     "book": "engine.bench.book",
+    "risk": "engine.bench.risk",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

@@ -25,6 +25,7 @@ from fractions import Fraction
 
 import msgspec
 
+from engine.core.commands import OrderType, TimeInForce
 from engine.core.events import Fill, Side
 from engine.core.instruments import Instrument
 from engine.errors import EngineError, InstrumentError
@@ -62,22 +63,6 @@ class OrderEventKind(enum.StrEnum):
     REPLACED = "replaced"
     REPLACE_REJECTED = "replace_rejected"
     EXPIRED = "expired"
-
-
-class OrderType(enum.StrEnum):
-    """How the order prices itself."""
-
-    LIMIT = "limit"
-    MARKET = "market"
-
-
-class TimeInForce(enum.StrEnum):
-    """How long the order rests."""
-
-    GTC = "gtc"
-    IOC = "ioc"
-    FOK = "fok"
-    POST_ONLY = "post_only"
 
 
 class Resume(enum.Enum):
