@@ -13,6 +13,7 @@ import logging
 import os
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from engine import jit
@@ -37,7 +38,10 @@ from engine.ipc.protocol import (
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
+from engine.oms.positions import Portfolio
 from engine.risk.circuit_breaker import UNCLEAN_STOP, CircuitBreaker
+from engine.risk.limits import RiskLimits
+from engine.risk.pipeline import RiskPipeline
 from engine.sim.process import SimVenueProcess
 from engine.venues.base import Feed
 from engine.venues.binance.feed import BinanceSpotFeed
@@ -73,6 +77,8 @@ class Engine:
         self.book_states: dict[int, BookState] = dict.fromkeys(self.books, "syncing")
         self.link = LinkState.DISCONNECTED
         self.breaker = CircuitBreaker(config.state_dir(), self.clock)
+        self.portfolio = Portfolio(self.instruments, self.clock)
+        self.risk = RiskPipeline(self.instruments, config.risk, self.clock, self.portfolio)
         self.malformed = 0
         self.started_ns = self.clock.time_ns()
         self._config_path = config_path
@@ -114,6 +120,7 @@ class Engine:
             self.publisher.close()
             raise
         if self.breaker.tripped:
+            self.risk.halt(self.breaker.reason)
             reason = (
                 HaltReason.STARTUP if self.breaker.reason == UNCLEAN_STOP else HaltReason.OPERATOR
             )
@@ -243,6 +250,7 @@ class Engine:
         """Halt trading now. Idempotent: a second kill keeps the first time and reason."""
         if not self.breaker.trip(f"kill switch ({source})"):
             return
+        self.risk.halt(self.breaker.reason)
         log.warning("TRADING HALTED", extra={"source": source})
         self._announce(EventKind.HALTED, HaltReason.OPERATOR)
 
@@ -254,9 +262,31 @@ class Engine:
         """
         if not self.breaker.reset(actor):
             return False
+        self.risk.resume()
         log.warning("trading re-enabled", extra={"actor": actor})
         self._announce(EventKind.RESUMED, 0)
         return True
+
+    def risk_limits(self) -> RiskLimits:
+        """The pre-trade limits in force."""
+        return self.risk.limits
+
+    def set_risk_limits(self, limits: RiskLimits, actor: str) -> None:
+        """Validate and put new limits in force; invalid ones leave the old limits.
+
+        Raises:
+            LimitsError: naming the instrument, field and value that are wrong.
+        """
+        old = self.risk.limits
+        self.risk.set_limits(limits)
+        log.warning(
+            "risk limits changed",
+            extra={
+                "actor": actor,
+                "old": msgspec.json.encode(old).decode(),
+                "new": msgspec.json.encode(limits).decode(),
+            },
+        )
 
     def _announce(self, kind: EventKind, aux: int) -> None:
         if self.publisher is None:
@@ -432,4 +462,8 @@ class Engine:
                 "malformed": self.malformed,
             },
             "books": books,
+            "risk": {
+                "halted": self.risk.halted,
+                "rejections": {str(k): v for k, v in self.risk.rejections.items()},
+            },
         }

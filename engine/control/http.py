@@ -1,9 +1,11 @@
-"""HTTP control plane on loopback: health, status, the kill switch and the authenticated reset.
+"""HTTP control plane on loopback: health, status, kill, and token-guarded reset and risk limits.
 
 ``POST /kill`` needs no token on purpose: halting is always safe and must never be slowed by an
 operator fumbling for a credential. ``POST /reset`` re-enables trading and needs
 ``Authorization: Bearer <token>``, the token being the value of the environment variable named by
 ``control.token_env`` (``HFT_CONTROL_TOKEN``); with that variable unset, reset over HTTP is off.
+``GET /risk/limits`` shows the pre-trade limits in force; ``PUT /risk/limits`` (same token) replaces
+them after validation, and an invalid document leaves the old limits in force (answer 400).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import logging
 import os
 from typing import Any, Protocol
 
+import msgspec
 from aiohttp import web
 
 from engine.errors import ControlError
+from engine.risk.limits import LimitsError, RiskLimits
 
 log = logging.getLogger("engine.control")
 
@@ -38,6 +42,14 @@ class Controllable(Protocol):
 
     def reset(self, actor: str) -> bool:
         """Re-enable trading; False when it was not halted."""
+        ...
+
+    def risk_limits(self) -> RiskLimits:
+        """The pre-trade limits in force."""
+        ...
+
+    def set_risk_limits(self, limits: RiskLimits, actor: str) -> None:
+        """Validate and put new limits in force (raises LimitsError, keeping the old ones)."""
         ...
 
 
@@ -70,6 +82,8 @@ class ControlPlane:
         app.router.add_get("/status", self._status)
         app.router.add_post("/kill", self._kill)
         app.router.add_post("/reset", self._reset)
+        app.router.add_get("/risk/limits", self._get_limits)
+        app.router.add_put("/risk/limits", self._put_limits)
         return app
 
     async def start(self) -> None:
@@ -114,22 +128,49 @@ class ControlPlane:
         self._engine.kill(f"http {peer}")
         return web.json_response({"trading": self._engine.trading})
 
-    async def _reset(self, request: web.Request) -> web.Response:
-        peer = request.remote or "?"
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """None when the request carries the control token; otherwise the answer to send."""
         token = os.environ.get(self._token_env, "")
         if not token:
             return web.json_response(
-                {"error": f"reset over HTTP is disabled: set {self._token_env} for the engine"},
+                {"error": f"this endpoint is disabled: set {self._token_env} for the engine"},
                 status=403,
             )
-        given = request.headers.get("Authorization", "")
-        scheme, _, value = given.partition(" ")
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            log.warning("reset refused: missing or wrong token", extra={"peer": peer})
+            log.warning(
+                "request refused: missing or wrong token",
+                extra={"peer": request.remote or "?", "path": request.path},
+            )
             return web.json_response(
                 {"error": "a valid bearer token is required"},
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        changed = self._engine.reset(f"http {peer}")
+        return None
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        changed = self._engine.reset(f"http {request.remote or '?'}")
         return web.json_response({"trading": self._engine.trading, "changed": changed})
+
+    async def _get_limits(self, request: web.Request) -> web.Response:
+        body = msgspec.json.encode(self._engine.risk_limits())
+        return web.Response(body=body, content_type="application/json")
+
+    async def _put_limits(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        try:
+            limits = msgspec.json.decode(await request.read(), type=RiskLimits)
+            self._engine.set_risk_limits(limits, f"http {request.remote or '?'}")
+        except (msgspec.DecodeError, LimitsError) as exc:
+            return web.json_response(
+                {"error": f"limits not changed: {exc}", "limits": self._engine.risk_limits()},
+                status=400,
+                dumps=lambda doc: msgspec.json.encode(doc).decode(),
+            )
+        return await self._get_limits(request)

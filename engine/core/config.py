@@ -21,6 +21,7 @@ import msgspec
 
 from engine.core.instruments import DecimalGrid, Instrument
 from engine.errors import ConfigError, InstrumentError
+from engine.risk.limits import Limits, LimitsError, RiskLimits, validate_limits
 
 ENV_PREFIX = "HFT__"
 
@@ -151,11 +152,24 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     ipc: IpcSection = msgspec.field(default_factory=IpcSection)
     control: ControlSection = msgspec.field(default_factory=ControlSection)
     redis: RedisSection = msgspec.field(default_factory=RedisSection)
+    risk: RiskLimits = msgspec.field(default_factory=RiskLimits)
+    """Pre-trade risk limits: ``[risk.defaults]``, ``[risk.per_instrument."venue:SYMBOL"]`` and the
+    account-wide loss limits; validated against the instruments before anything starts."""
     ui: UiSection = msgspec.field(default_factory=UiSection)
 
     def __post_init__(self) -> None:
         if not self.instruments:
             raise ValueError("at least one [[instruments]] entry is required")
+        try:
+            validate_limits(self.risk, self.instrument_list())
+        except LimitsError as exc:
+            if exc.where in self.risk.per_instrument:
+                path = f"$.risk.per_instrument.{exc.where}.{exc.field}"
+            elif exc.field in Limits.__struct_fields__:
+                path = f"$.risk.defaults.{exc.field}"
+            else:
+                path = f"$.risk.{exc.field}"
+            raise ValueError(f"{exc} - at `{path}`") from None
         for inst in self.instruments:
             if inst.venue != self.venue.name:
                 raise ValueError(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from engine.core.config import load_config
+from engine.engine import Engine
+from engine.sim.server import SimVenue
 
 
 @pytest.fixture
@@ -35,3 +40,44 @@ def engine_env(instance: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     env["HFT__ENGINE__INSTANCE"] = instance
     env["HFT__ENGINE__STATE_DIR"] = str(tmp_path / "state")
     return env
+
+
+TIMEOUT_S = 20.0
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for ``condition`` on the running loop; fail naming ``what`` after TIMEOUT_S."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT_S
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def venue_and_engine(tmp_path: Path) -> AsyncIterator[tuple[SimVenue, Engine, str]]:
+    """A fast local venue in this process and an engine talking to it over real sockets."""
+    instance = f"t{uuid.uuid4().hex[:10]}"
+    config = load_config(
+        None,
+        {
+            "HFT__ENGINE__INSTANCE": instance,
+            "HFT__CONTROL__PORT": "0",
+            "HFT__ENGINE__STATE_DIR": str(tmp_path / "state"),
+            "HFT__SIM__DEPTH_INTERVAL_MS": "20",
+        },
+    )
+    venue = SimVenue(
+        config.instrument_list(), seed=5, events_per_second=2000.0, depth_interval_ms=20
+    )
+    await venue.start()
+    engine = Engine(config, venue_urls=(venue.ws_url, venue.rest_url))
+    task = asyncio.create_task(engine.run())
+    try:
+        await until(lambda: engine.book_states.get(0) == "live", "the book to go live")
+        yield venue, engine, instance
+    finally:
+        engine.request_stop()
+        await asyncio.wait_for(task, TIMEOUT_S)
+        await venue.stop()

@@ -5,58 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-import uuid
 from decimal import Decimal
 
 import pytest
 
-from engine.core.config import load_config
 from engine.engine import Engine
 from engine.ipc.protocol import decode_book
 from engine.ipc.segments import segment_name
 from engine.ipc.state_page import StatePage
 from engine.sim.server import SimVenue
+from tests.integration.conftest import until as _until
 
 pytestmark = pytest.mark.integration
-
-TIMEOUT_S = 20.0
-
-
-async def _until(condition, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT_S
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-async def venue_and_engine(tmp_path):
-    """A fast local venue in this process and an engine talking to it over real sockets."""
-    instance = f"t{uuid.uuid4().hex[:10]}"
-    config = load_config(
-        None,
-        {
-            "HFT__ENGINE__INSTANCE": instance,
-            "HFT__CONTROL__PORT": "0",
-            "HFT__ENGINE__STATE_DIR": str(tmp_path / "state"),
-            "HFT__SIM__DEPTH_INTERVAL_MS": "20",
-        },
-    )
-    venue = SimVenue(
-        config.instrument_list(), seed=5, events_per_second=2000.0, depth_interval_ms=20
-    )
-    await venue.start()
-    engine = Engine(config, venue_urls=(venue.ws_url, venue.rest_url))
-    task = asyncio.create_task(engine.run())
-    try:
-        await _until(lambda: engine.book_states.get(0) == "live", "the book to go live")
-        yield venue, engine, instance
-    finally:
-        engine.request_stop()
-        await asyncio.wait_for(task, TIMEOUT_S)
-        await venue.stop()
 
 
 async def _quiesce(venue: SimVenue, engine: Engine) -> None:

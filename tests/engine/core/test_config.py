@@ -118,3 +118,14 @@ def test_shipped_examples_load():
     assert examples
     for path in examples:
         load_config(path, {})
+
+
+def test_invalid_risk_limit_names_its_key_path_and_source(tmp_path):
+    """A bad risk limit is refused at load time, naming the env variable or file line and key."""
+    with pytest.raises(ConfigError) as err:
+        load_config(None, {"HFT__RISK__DEFAULTS__MAX_POSITION": "-1"})
+    assert str(err.value).startswith("HFT__RISK__DEFAULTS__MAX_POSITION:")
+    assert "$.risk.defaults.max_position" in str(err.value)
+    path = _write(tmp_path, "[risk]\ndaily_loss_limit = 'lots'\n")
+    with pytest.raises(ConfigError, match=rf"{path}:2: .*daily_loss_limit"):
+        load_config(path, {})
