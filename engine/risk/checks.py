@@ -323,57 +323,57 @@ def check_position(
     return None
 
 
+def _count_over(
+    reason: RejectReason, count: int, limit: int, what: str, limits: InstrumentLimits
+) -> Rejection | None:
+    """A rejection when ``count`` (this order included) is above ``limit``; at the limit passes."""
+    if count <= limit:
+        return None
+    return Rejection(
+        reason=reason,
+        message=f"{limits.key}: {count} {what} with this one exceeds {limit}",
+        limit=limit,
+        value=count,
+    )
+
+
 def check_open_orders(
     order: SubmitOrder, state: CheckState, limits: InstrumentLimits
 ) -> Rejection | None:
     """Refuse when this order would make more open orders than the limit."""
-    count = state.open_orders + 1
-    if count > limits.max_open_orders:
-        return Rejection(
-            reason=RejectReason.OPEN_ORDERS,
-            message=(
-                f"{limits.key}: {count} open orders with this one exceeds {limits.max_open_orders}"
-            ),
-            limit=limits.max_open_orders,
-            value=count,
-        )
-    return None
+    return _count_over(
+        RejectReason.OPEN_ORDERS,
+        state.open_orders + 1,
+        limits.max_open_orders,
+        "open orders",
+        limits,
+    )
 
 
 def check_rate_per_second(
     order: SubmitOrder, state: CheckState, limits: InstrumentLimits
 ) -> Rejection | None:
     """Refuse when this order would make more orders in the sliding second than the limit."""
-    count = state.sent_last_second + 1
-    if count > limits.max_orders_per_second:
-        return Rejection(
-            reason=RejectReason.RATE_PER_SECOND,
-            message=(
-                f"{limits.key}: {count} orders in the last second with this one exceeds "
-                f"{limits.max_orders_per_second}"
-            ),
-            limit=limits.max_orders_per_second,
-            value=count,
-        )
-    return None
+    return _count_over(
+        RejectReason.RATE_PER_SECOND,
+        state.sent_last_second + 1,
+        limits.max_orders_per_second,
+        "orders in the last second",
+        limits,
+    )
 
 
 def check_rate_per_minute(
     order: SubmitOrder, state: CheckState, limits: InstrumentLimits
 ) -> Rejection | None:
     """Refuse when this order would make more orders in the sliding minute than the limit."""
-    count = state.sent_last_minute + 1
-    if count > limits.max_orders_per_minute:
-        return Rejection(
-            reason=RejectReason.RATE_PER_MINUTE,
-            message=(
-                f"{limits.key}: {count} orders in the last minute with this one exceeds "
-                f"{limits.max_orders_per_minute}"
-            ),
-            limit=limits.max_orders_per_minute,
-            value=count,
-        )
-    return None
+    return _count_over(
+        RejectReason.RATE_PER_MINUTE,
+        state.sent_last_minute + 1,
+        limits.max_orders_per_minute,
+        "orders in the last minute",
+        limits,
+    )
 
 
 CHECKS: tuple[Check, ...] = (
