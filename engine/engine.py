@@ -74,6 +74,7 @@ class Engine:
         self.clock = clock or LiveClock()
         self.instruments: list[Instrument] = config.instrument_list()
         self.books = {i.instrument_id: OrderBook(i.symbol) for i in self.instruments}
+        self._grids = [(i.price_grid(), i.size_grid()) for i in self.instruments]
         self.book_states: dict[int, BookState] = dict.fromkeys(self.books, "syncing")
         self.link = LinkState.DISCONNECTED
         self.breaker = CircuitBreaker(config.state_dir(), self.clock)
@@ -365,13 +366,18 @@ class Engine:
         while self._dirty:
             self.publisher.publish_book(self.book_view(self._dirty.pop()))
 
+    def shown_state(self, instrument: int) -> BookState:
+        """The book's state as shown anywhere: a live book that is crossed shows as crossed."""
+        state = self.book_states[instrument]
+        if state == "live" and self.books[instrument].is_crossed():
+            return "crossed"
+        return state
+
     def book_view(self, instrument: int) -> BookView:
         """The top of one book as the UI sees it."""
         inst = self.instruments[instrument]
         book = self.books[instrument]
-        state = self.book_states[instrument]
-        if state == "live" and book.is_crossed():
-            state = "crossed"
+        state = self.shown_state(instrument)
         depth = self.config.ipc.book_depth
         top = self._top
         n_bids, n_asks = book.top_arrays(depth, top)
@@ -426,22 +432,11 @@ class Engine:
         books = {}
         for inst in self.instruments:
             book = self.books[inst.instrument_id]
-            px, sz = inst.price_grid(), inst.size_grid()
-            state = self.book_states[inst.instrument_id]
-            if state == "live" and book.is_crossed():
-                state = "crossed"
-
-            def level(
-                best: tuple[int, int] | None, px: DecimalGrid = px, sz: DecimalGrid = sz
-            ) -> dict[str, str] | None:
-                if best is None:
-                    return None
-                return {"price": px.to_text(best[0]), "size": sz.to_text(best[1])}
-
+            grids = self._grids[inst.instrument_id]
             books[inst.symbol] = {
-                "state": state,
-                "best_bid": level(book.best_bid()),
-                "best_ask": level(book.best_ask()),
+                "state": self.shown_state(inst.instrument_id),
+                "best_bid": _level_text(book.best_bid(), grids),
+                "best_ask": _level_text(book.best_ask(), grids),
                 "update_id": book.update_id,
                 "update_count": book.update_count,
             }
@@ -467,3 +462,12 @@ class Engine:
                 "rejections": {str(k): v for k, v in self.risk.rejections.items()},
             },
         }
+
+
+def _level_text(
+    level: tuple[int, int] | None, grids: tuple[DecimalGrid, DecimalGrid]
+) -> dict[str, str] | None:
+    """A (ticks, lots) level as exact price and size text, or None for an empty side."""
+    if level is None:
+        return None
+    return {"price": grids[0].to_text(level[0]), "size": grids[1].to_text(level[1])}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -17,6 +15,7 @@ from engine.ipc.segments import read_instance
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.launcher import AttachedSession
 from tests.hft_tui.pilot import banner_text, ladder_lines, status_text, wait_until
+from tests.integration.control import get_status
 
 pytestmark = pytest.mark.integration
 
@@ -43,18 +42,13 @@ def running_engine(engine_config, engine_env, instance):
             time.sleep(0.05)
         # A fresh checkout compiles the book kernels first; wait for a live book, not a fixed time.
         deadline = time.monotonic() + 120
-        while _status(info.control_url)["books"]["BTCUSDT"]["state"] != "live":
+        while get_status(info.control_url)["books"]["BTCUSDT"]["state"] != "live":
             assert time.monotonic() < deadline, "the engine's book never went live"
             time.sleep(0.1)
         yield info
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
-
-
-def _status(url: str) -> dict:
-    with urllib.request.urlopen(url + "/status", timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_engine, instance):
@@ -67,11 +61,11 @@ async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_en
             "20 priced ladder rows",
         )
         assert "live" in status_text(pilot)
-        assert _status(running_engine.control_url)["trading"] == "running"
+        assert get_status(running_engine.control_url)["trading"] == "running"
         await pilot.press("ctrl+k")
         await wait_until(pilot, lambda: "HALTED" in banner_text(pilot), "the HALTED banner")
         assert app.get_screen_stack("trade")[0].has_class("-halted")
-        assert _status(running_engine.control_url)["trading"] == "halted"
+        assert get_status(running_engine.control_url)["trading"] == "halted"
         await pilot.press("q")
     # Quitting an attached UI leaves the engine running.
-    assert _status(running_engine.control_url)["trading"] == "halted"
+    assert get_status(running_engine.control_url)["trading"] == "halted"

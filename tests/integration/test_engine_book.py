@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 from decimal import Decimal
 
 import pytest
@@ -15,6 +13,7 @@ from engine.ipc.segments import segment_name
 from engine.ipc.state_page import StatePage
 from engine.sim.server import SimVenue
 from tests.integration.conftest import until as _until
+from tests.integration.control import control, get_status
 
 pytestmark = pytest.mark.integration
 
@@ -25,13 +24,6 @@ async def _quiesce(venue: SimVenue, engine: Engine) -> None:
     _, _, true_id = venue.true_book("BTCUSDT")
     await _until(lambda: engine.books[0].update_id == true_id, "the last diff")
     await asyncio.sleep(0.05)  # one publishing cycle
-
-
-def _call(url: str, method: str = "GET") -> dict:
-    """One control-plane request; run it in a thread, the engine shares this event loop."""
-    req = urllib.request.Request(url, method=method)
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 async def test_engine_book_equals_the_venue_true_book(venue_and_engine):
@@ -64,7 +56,7 @@ async def test_state_page_and_status_show_the_true_top(venue_and_engine):
     assert view.asks == asks[: len(view.asks)]
     assert len(view.bids) == engine.config.ipc.book_depth
 
-    status = await asyncio.to_thread(_call, engine.control.url + "/status")
+    status = await asyncio.to_thread(get_status, engine.control.url)
     book = status["books"]["BTCUSDT"]
     assert status["trading"] == "running"
     assert status["venue"]["link"] == "live"
@@ -89,11 +81,11 @@ async def test_injected_gap_resyncs_and_the_book_is_right_again(venue_and_engine
 async def test_kill_over_http_halts_and_is_idempotent(venue_and_engine):
     """POST /kill halts trading; a second kill keeps the first reason and time."""
     _, engine, _ = venue_and_engine
-    answer = await asyncio.to_thread(_call, engine.control.url + "/kill", "POST")
-    assert answer["trading"] == "halted"
+    code, answer = await asyncio.to_thread(control, engine.control.url, "/kill", "POST")
+    assert (code, answer["trading"]) == (200, "halted")
     first = engine.halted_at_ns
     engine.kill("again")
     assert engine.halted_at_ns == first
-    status = await asyncio.to_thread(_call, engine.control.url + "/status")
+    status = await asyncio.to_thread(get_status, engine.control.url)
     assert status["trading"] == "halted"
     assert status["halt_reason"].startswith("kill switch (http")

@@ -7,13 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from engine.ipc.segments import read_instance, segment_name
+from tests.integration.control import control, get_status
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +98,7 @@ def test_segments_of_a_crashed_engine_are_swept_on_next_start(engine_config, eng
         info2 = _wait_announced(instance, second)
         assert info2.pid != info.pid
         assert info2.pid == second.pid
-        status = _status(info2.control_url)
+        status = get_status(info2.control_url)
         assert status["trading"] == "halted"  # an unclean stop always comes back halted
         assert status["halt_reason"] == "unclean stop"
     finally:
@@ -123,22 +122,6 @@ def test_second_engine_with_the_same_instance_is_refused(engine_config, engine_e
         first.communicate(timeout=20)
 
 
-def _status(url: str) -> dict:
-    with urllib.request.urlopen(url + "/status", timeout=5) as resp:
-        return json.loads(resp.read())
-
-
-def _reset(url: str, token: str | None) -> tuple[int, dict]:
-    req = urllib.request.Request(url + "/reset", method="POST")
-    if token is not None:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_clean_start_trades_and_a_halt_survives_a_clean_restart(
     engine_config, engine_env, instance
 ):
@@ -146,16 +129,15 @@ def test_clean_start_trades_and_a_halt_survives_a_clean_restart(
     proc = _start(engine_config, engine_env)
     try:
         info = _wait_announced(instance, proc)
-        assert _status(info.control_url)["trading"] == "running"
-        req = urllib.request.Request(info.control_url + "/kill", method="POST")
-        urllib.request.urlopen(req, timeout=5).close()
+        assert get_status(info.control_url)["trading"] == "running"
+        assert control(info.control_url, "/kill", "POST")[0] == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
     again = _start(engine_config, engine_env)
     try:
         info = _wait_announced(instance, again)
-        status = _status(info.control_url)
+        status = get_status(info.control_url)
         assert status["trading"] == "halted"
         assert status["halt_reason"] == "kill switch (http 127.0.0.1)"
     finally:
@@ -169,14 +151,13 @@ def test_reset_needs_the_bearer_token(engine_config, engine_env, instance):
     proc = _start(engine_config, {**engine_env, "HFT_CONTROL_TOKEN": token})
     try:
         info = _wait_announced(instance, proc)
-        req = urllib.request.Request(info.control_url + "/kill", method="POST")
-        urllib.request.urlopen(req, timeout=5).close()
-        assert _reset(info.control_url, None)[0] == 401
-        assert _reset(info.control_url, "wrong")[0] == 401
-        assert _status(info.control_url)["trading"] == "halted"
-        code, body = _reset(info.control_url, token)
+        assert control(info.control_url, "/kill", "POST")[0] == 200
+        assert control(info.control_url, "/reset", "POST")[0] == 401
+        assert control(info.control_url, "/reset", "POST", token="wrong")[0] == 401
+        assert get_status(info.control_url)["trading"] == "halted"
+        code, body = control(info.control_url, "/reset", "POST", token=token)
         assert (code, body["trading"], body["changed"]) == (200, "running", True)
-        assert _status(info.control_url)["trading"] == "running"
+        assert get_status(info.control_url)["trading"] == "running"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
@@ -188,7 +169,7 @@ def test_reset_over_http_is_off_without_a_token(engine_config, engine_env, insta
     proc = _start(engine_config, engine_env)
     try:
         info = _wait_announced(instance, proc)
-        code, body = _reset(info.control_url, "anything")
+        code, body = control(info.control_url, "/reset", "POST", token="anything")
         assert code == 403
         assert "HFT_CONTROL_TOKEN" in body["error"]
     finally:
@@ -204,13 +185,12 @@ def test_sigusr1_is_the_kill_switch(engine_config, engine_env, instance):
         proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + 10
         while True:
-            with urllib.request.urlopen(info.control_url + "/status", timeout=5) as resp:
-                status = json.loads(resp.read())
-            if status["trading"] == "halted":
+            doc = get_status(info.control_url)
+            if doc["trading"] == "halted":
                 break
             assert time.monotonic() < deadline, "SIGUSR1 did not halt trading"
             time.sleep(0.05)
-        assert status["halt_reason"] == "kill switch (SIGUSR1)"
+        assert doc["halt_reason"] == "kill switch (SIGUSR1)"
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
