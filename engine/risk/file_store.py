@@ -12,13 +12,13 @@ from pathlib import Path
 from engine.risk.store import (
     BREAKER,
     Fields,
+    StoreBase,
     StoreUnavailable,
-    _StoreBase,
     logger,
 )
 
 
-class FileStore(_StoreBase):
+class FileStore(StoreBase):
     """The store as one JSON file, for engines without Redis.
 
     Args:

@@ -15,16 +15,16 @@ from redis.exceptions import RedisError
 from engine.risk.store import (
     BREAKER,
     Fields,
+    StoreBase,
     StoreUnavailable,
-    _reason,
-    _StoreBase,
+    error_text,
     logger,
     redact_url,
 )
 from engine.venues.backoff import Backoff
 
 
-class RedisStore(_StoreBase):
+class RedisStore(StoreBase):
     """The store in Redis hashes, shared by every engine and operator of one instance.
 
     Args:
@@ -118,7 +118,7 @@ class RedisStore(_StoreBase):
                 logger.warning(
                     "redis at %s unreachable, keeping the last known values: %s",
                     self._where,
-                    _reason(failure) if failure is not None else "connection ended",
+                    error_text(failure) if failure is not None else "connection ended",
                 )
             await asyncio.sleep(self._backoff.next_delay(time.monotonic() - up_since))
 
@@ -199,8 +199,9 @@ class RedisStore(_StoreBase):
                 pipe.publish(self.channel, note)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
+            why = error_text(exc)
             raise StoreUnavailable(
-                f"redis at {self._where} unreachable, {section}/{name} not changed: {_reason(exc)}"
+                f"redis at {self._where} unreachable, {section}/{name} not changed: {why}"
             ) from None
         self._apply(section, name, new, actor)
 

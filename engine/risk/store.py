@@ -146,7 +146,7 @@ def _describe(old: Fields | None, new: Fields) -> str:
     return ", ".join(changes)
 
 
-class _StoreBase:
+class StoreBase:
     """Last known values, callbacks and change logging shared by both backends."""
 
     def __init__(self, instance: str) -> None:
@@ -229,9 +229,10 @@ class _StoreBase:
         return set(self._known) | set(self._watchers)
 
 
-def _reason(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """One line naming a connection failure (the first of a group), for logs and errors."""
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        return _reason(exc.exceptions[0])
+        return error_text(exc.exceptions[0])
     return f"{type(exc).__name__}: {exc}"
 
 
