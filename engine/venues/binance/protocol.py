@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
 import numpy as np
@@ -267,6 +268,10 @@ def stream_names(instruments: list[Instrument], depth_interval_ms: int = 100) ->
     return names
 
 
+_F = TypeVar("_F", _DepthFrame, _TradeFrame)
+"""A frame type the general path decodes."""
+
+
 class BinanceSpotParser:
     """Turns Binance spot frames and snapshots for a set of instruments into events.
 
@@ -400,20 +405,37 @@ class BinanceSpotParser:
             recv_ts=recv_ts,
         )
 
+    def _decode(self, decoder: msgspec.json.Decoder[_F], data: bytes, name: str) -> _F:
+        """Typed decode on the general path; any failure is a MalformedMessage on ``name``."""
+        try:
+            return decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedMessage(self.venue, name, str(exc), data) from None
+
+    def _check_event(
+        self,
+        name: str,
+        data: bytes,
+        stream: str,
+        event: str,
+        expected: str,
+        symbol: str,
+        inst: Instrument,
+    ) -> None:
+        """Refuse a frame whose event type, stream or symbol is not the one it arrived as."""
+        if event != expected or stream != name:
+            raise MalformedMessage(self.venue, name, f"unexpected event {event!r}", data)
+        if symbol != inst.symbol:
+            raise MalformedMessage(self.venue, name, f"symbol {symbol!r} on this stream", data)
+
     def _parse_depth_general(
         self, data: bytes, stream: bytes, index: int, recv_ts: int
     ) -> BookDelta:
         name = stream.decode()
-        try:
-            frame = self._depth.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise MalformedMessage(self.venue, name, str(exc), data) from None
+        frame = self._decode(self._depth, data, name)
         upd = frame.data
         inst = self.instruments[index]
-        if upd.event != "depthUpdate" or frame.stream != name:
-            raise MalformedMessage(self.venue, name, f"unexpected event {upd.event!r}", data)
-        if upd.symbol != inst.symbol:
-            raise MalformedMessage(self.venue, name, f"symbol {upd.symbol!r} on this stream", data)
+        self._check_event(name, data, frame.stream, upd.event, "depthUpdate", upd.symbol, inst)
         if not 0 < upd.first_id <= upd.last_id:
             raise MalformedMessage(
                 self.venue, name, f"update ids U={upd.first_id} u={upd.last_id} out of order", data
@@ -453,18 +475,10 @@ class BinanceSpotParser:
 
     def _parse_trade_general(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade:
         name = stream.decode()
-        try:
-            frame = self._trade.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise MalformedMessage(self.venue, name, str(exc), data) from None
+        frame = self._decode(self._trade, data, name)
         trade = frame.data
         inst = self.instruments[index]
-        if trade.event != "trade" or frame.stream != name:
-            raise MalformedMessage(self.venue, name, f"unexpected event {trade.event!r}", data)
-        if trade.symbol != inst.symbol:
-            raise MalformedMessage(
-                self.venue, name, f"symbol {trade.symbol!r} on this stream", data
-            )
+        self._check_event(name, data, frame.stream, trade.event, "trade", trade.symbol, inst)
         grids = self._grids[index]
         price = _steps(trade.price, grids.price, self.venue, name, "trade")
         size = _steps(trade.quantity, grids.size, self.venue, name, "trade")
