@@ -14,7 +14,15 @@ EngineError
 │   ├── RingFull                    push_nowait on a full ring (our WouldBlock); retry or drop
 │   ├── SegmentError (OSError)      a shared-memory segment is missing, foreign or malformed
 │   └── InstanceRunning             another live engine already owns this instance name
-└── ControlError                    the HTTP control plane could not start or answer
+├── ControlError                    the HTTP control plane could not start or answer
+└── GatewayError                    an order request to a venue did not complete as asked
+    ├── OrderRejected               the venue refused the order or request (its code and text)
+    ├── RateLimited                 429 / limit reached: wait ``retry_after_s``, then retry
+    ├── IpBanned                    418: the venue banned this address; stop sending until then
+    ├── AuthError                   bad key, signature or permissions: a configuration problem
+    ├── ClockSkew                   the request's timestamp fell outside the venue's window
+    ├── StatusUnknown               timeout, 5xx or "send status unknown": reconcile, never retry
+    └── VenueGarbage (ValueError)   the venue answered something we cannot parse: link marked bad
 ```
 
 Each class carries the structured fields that say where the problem is (venue, symbol, sequence
@@ -117,3 +125,54 @@ class InstanceRunning(IpcError):
 
 class ControlError(EngineError):
     """The HTTP control plane could not start or could not answer."""
+
+
+class GatewayError(EngineError):
+    """An order request to a venue did not complete as asked.
+
+    ``venue`` names the venue, ``code`` is the venue's own error code (0 when it gave none) and
+    ``reason`` its own text, so a reject shown to a trader says what the venue said.
+    """
+
+    def __init__(self, venue: str, reason: str, code: int = 0) -> None:
+        self.venue = venue
+        self.reason = reason
+        self.code = code
+        tag = f" ({code})" if code else ""
+        super().__init__(f"{venue}: {reason}{tag}")
+
+
+class OrderRejected(GatewayError):
+    """The venue refused an order, cancel or replace; the request must not be retried as is."""
+
+
+class RateLimited(GatewayError):
+    """The venue's rate limit is reached (HTTP 429 or a too-many-orders code)."""
+
+    def __init__(self, venue: str, reason: str, code: int = 0, retry_after_s: float = 1.0) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(venue, reason, code)
+
+
+class IpBanned(RateLimited):
+    """HTTP 418: the venue banned this address for ``retry_after_s``; nothing may be sent."""
+
+
+class AuthError(GatewayError):
+    """The key, the signature or the key's permissions were refused: fix the configuration."""
+
+
+class ClockSkew(GatewayError):
+    """The request's timestamp was outside the venue's receive window; resync the clock."""
+
+
+class StatusUnknown(GatewayError):
+    """The venue may or may not have acted (timeout, 5xx, -1007): reconcile, do not resend."""
+
+
+class VenueGarbage(GatewayError, ValueError):
+    """The venue answered bytes we cannot parse; the link is marked bad until reconciled."""
+
+    def __init__(self, venue: str, reason: str, raw: bytes | str = b"") -> None:
+        self.raw = raw[:200]
+        super().__init__(venue, reason)

@@ -48,6 +48,8 @@ class SubmitOrder(msgspec.Struct, frozen=True, kw_only=True):
     """LIMIT or MARKET."""
     time_in_force: TimeInForce = TimeInForce.GTC
     """GTC, IOC, FOK or POST_ONLY."""
+    reduce_only: bool = False
+    """Only ever shrink the position: refused (or cut) when it would grow or flip it."""
     strategy: str = ""
     """The strategy that sent it, or empty for an operator's manual order."""
 
@@ -59,3 +61,29 @@ class CancelOrder(msgspec.Struct, frozen=True, kw_only=True):
     """The order to cancel."""
     instrument: int
     """Dense instrument id of the order."""
+
+
+class ReplaceOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """Change the price and/or size of one of our open orders.
+
+    Keeping the price and lowering the size keeps the order's queue position where the venue
+    supports it; any other change is a cancel and a new order at the back of the queue.
+    """
+
+    client_order_id: str
+    """The order to change."""
+    instrument: int
+    """Dense instrument id of the order."""
+    price_ticks: int
+    """The new limit price in ticks."""
+    size_lots: int
+    """The new total size in lots (filled lots included); must exceed the lots already filled."""
+
+
+class CancelAll(msgspec.Struct, frozen=True, kw_only=True):
+    """Cancel every open order of ours, on one instrument or (``instrument`` = -1) on all."""
+
+    instrument: int = -1
+    """Dense instrument id, or -1 for every instrument."""
+    reason: str = ""
+    """Why, for the log and the journal (``kill switch (ui)``, ``strategy stopped``)."""

@@ -96,3 +96,49 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     """``maker`` or ``taker``."""
     exch_ts: int = 0
     recv_ts: int = 0
+
+
+class OrderUpdateKind(enum.StrEnum):
+    """What a venue (or the matching core) said about one of our orders, fills aside."""
+
+    ACCEPTED = "accepted"
+    """The order is working on the venue's book (or was taken in and is being matched)."""
+    REJECTED = "rejected"
+    """The venue refused the order; ``reason`` says why in the venue's words."""
+    CANCELED = "canceled"
+    """The order is gone: we asked, or the venue canceled it (IOC rest, STP, cancel-all)."""
+    CANCEL_REJECTED = "cancel_rejected"
+    """A cancel was refused: usually the order was already final ("Unknown order sent.")."""
+    REPLACED = "replaced"
+    """A replace (amend or cancel-replace) took effect: new ``price_ticks`` and ``size_lots``."""
+    REPLACE_REJECTED = "replace_rejected"
+    """A replace was refused; the order works on unchanged."""
+    EXPIRED = "expired"
+    """The venue ended the order itself: IOC/FOK remainder, post-only that would take, STP."""
+
+
+class OrderUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """A change of state of one of our orders reported by a venue or the matching core.
+
+    Fills are reported separately as :class:`Fill`; an update never carries lots traded.
+    """
+
+    venue: str
+    instrument: int
+    client_order_id: str
+    """Our id, ``<instance>-<counter>``."""
+    kind: OrderUpdateKind
+    venue_order_id: str = ""
+    """The venue's id for the order, once it has one."""
+    reason: str = ""
+    """The venue's own text for a reject, cancel-reject, expiry or unsolicited cancel."""
+    code: int = 0
+    """The venue's error code with a reject, 0 when none."""
+    price_ticks: int = 0
+    """The order's limit price after the update (the new price for REPLACED)."""
+    size_lots: int = 0
+    """The order's total size after the update (the new size for REPLACED)."""
+    filled_lots: int = 0
+    """Lots filled so far, as the venue counts them."""
+    exch_ts: int = 0
+    recv_ts: int = 0

@@ -1,8 +1,12 @@
-"""The seam between venue feeds and the engine: what a feed reports and how it is driven.
+"""The seams between venues and the engine: market-data feeds and order-entry gateways.
 
 A feed owns one venue connection and keeps a set of :class:`~engine.book.order_book.OrderBook`
 objects in sync with the venue. It reports through a :class:`FeedListener` (the engine) and counts
 what happened in :class:`FeedStats`. Every venue's feed implements :class:`Feed`.
+
+A gateway sends our orders to one venue (or to the simulated matching core in paper mode and
+backtests) and reports acks, rejects, cancels and fills to a :class:`GatewayListener` (the OMS).
+Every venue's gateway implements :class:`Gateway`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from engine.core.commands import (
+    CancelOrder,
+    OrderType,
+    ReplaceOrder,
+    SubmitOrder,
+    TimeInForce,
+)
+from engine.core.events import Fill, OrderUpdate, Side
 from engine.ipc.protocol import BookState, LinkState, ResyncReason
 
 if TYPE_CHECKING:
@@ -79,4 +91,125 @@ class Feed(Protocol):
 
     async def stop(self) -> None:
         """Close the connection and release resources; ``run`` returns soon after."""
+        ...
+
+
+# ---- order entry ---------------------------------------------------------------------------------
+
+
+class GatewayListener(Protocol):
+    """What a gateway tells the OMS. Callbacks run on the engine's loop and must not block.
+
+    The gateway reports a venue's ack before any fill of the same order; fills may still arrive
+    after a cancel was requested. Unknown ids, duplicates and out-of-order reports are passed on
+    as they came: the OMS decides (reconcile, alert), the gateway never drops them silently.
+    """
+
+    def on_order_update(self, update: OrderUpdate) -> None:
+        """An order was accepted, rejected, canceled, replaced or expired."""
+        ...
+
+    def on_fill(self, fill: Fill) -> None:
+        """One execution of one of our orders."""
+        ...
+
+    def on_gateway_link(self, venue: str, healthy: bool, reason: str) -> None:
+        """The order link became usable, or bad (garbage answers, user stream lost, banned).
+
+        While a link is bad no new order is sent on it; it turns healthy again only after a
+        reconciliation succeeded.
+        """
+        ...
+
+
+class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """One open order as the venue reports it, for reconciliation (the venue is the truth)."""
+
+    instrument: int
+    client_order_id: str
+    venue_order_id: str
+    side: Side
+    price_ticks: int
+    size_lots: int
+    filled_lots: int
+    order_type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.GTC
+
+
+class VenuePosition(msgspec.Struct, frozen=True, kw_only=True):
+    """The venue's view of our net position in one instrument, in lots (spot: base balance)."""
+
+    instrument: int
+    net_lots: int
+
+
+class RateUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """One rate limiter's use: ``used`` of ``limit`` in the current window of ``window_s``."""
+
+    name: str
+    used: int
+    limit: int
+    window_s: float
+    queued: int = 0
+    """Requests waiting for budget right now."""
+
+
+class GatewayStats(msgspec.Struct, kw_only=True):
+    """Running counters of one gateway, read by ``/status``, metrics and the TUI."""
+
+    requests: int = 0
+    """Requests sent to the venue."""
+    rejects: int = 0
+    """Orders, cancels and replaces the venue refused."""
+    errors: int = 0
+    """Requests that failed otherwise (rate limit, unknown status, garbage, network)."""
+    healthy: bool = False
+    """True while orders may be sent on this link."""
+    reason: str = ""
+    """Why the link is not healthy."""
+    rate: list[RateUsage] = msgspec.field(default_factory=list)
+    """Every rate limiter's current use."""
+
+
+class Gateway(Protocol):
+    """Order entry on one venue: the same calls for a real venue and the simulated matching core.
+
+    ``submit``, ``cancel`` and ``replace`` never block: they start the request and return; the
+    outcome comes back through the :class:`GatewayListener`. ``cancel_all`` and the queries
+    return when the venue has answered.
+    """
+
+    venue: str
+    stats: GatewayStats
+
+    async def start(self) -> None:
+        """Connect (user stream, clock sync) and become healthy."""
+        ...
+
+    async def stop(self) -> None:
+        """Close connections; pending requests are abandoned (reconciliation finds them)."""
+        ...
+
+    def submit(self, order: SubmitOrder) -> None:
+        """Send a new order that has passed every risk check."""
+        ...
+
+    def cancel(self, cancel: CancelOrder) -> None:
+        """Ask the venue to cancel one order."""
+        ...
+
+    def replace(self, replace: ReplaceOrder) -> None:
+        """Ask the venue to change one order's price and/or size."""
+        ...
+
+    async def cancel_all(self, instrument: int = -1) -> None:
+        """Cancel every open order of ours on one instrument (-1: all) and wait for the answer."""
+        ...
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """Every order the venue holds open for us."""
+        ...
+
+    async def positions(self) -> list[VenuePosition]:
+        """The venue's net position per instrument we trade."""
         ...
