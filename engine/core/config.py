@@ -29,6 +29,8 @@ Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 InstanceName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
+"""Exact decimal text, e.g. ``"0.0001"`` or ``"-0.00005"``; never a float."""
 
 
 class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -36,8 +38,9 @@ class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
     instance: InstanceName = "default"
     """Names this engine's shared-memory segments; ``hft-tui attach --instance`` finds it by it."""
-    mode: Literal["live"] = "live"
-    """Trading mode. Paper and backtest modes come with the matching core."""
+    mode: Literal["live", "paper"] = "live"
+    """``live`` sends orders to the venue; ``paper`` matches them in-process against the live
+    book (queue position, latency, fees) through the same risk checks and OMS."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Lowest level written to the log."""
     state_dir: str = ""
@@ -142,6 +145,41 @@ class UiSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     """Most screen refreshes per second; the UI skips to the latest state in between."""
 
 
+class OmsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Order management: the journal, reconciliation and cancel-all on a trip."""
+
+    journal_fsync: Literal["always", "batch", "never"] = "batch"
+    """When journal records reach the disk: every record, every ``journal_batch_ms``, or never
+    forced (survives a process crash, not a power cut)."""
+    journal_batch_ms: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50
+    """Longest time between journal fsyncs under ``batch``."""
+    reconcile_max_position_diff: DecimalText = "0"
+    """Largest difference between the venue's position and ours, in base currency, that
+    reconciliation corrects quietly; a larger one trips the circuit breaker."""
+    cancel_all_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    """Rounds of cancel-all plus verification on a trip before raising a critical alert."""
+    cancel_all_retry_ms: Annotated[int, msgspec.Meta(ge=1, le=60_000)] = 200
+    """Pause between those rounds."""
+
+
+class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The in-process matching used by ``mode = "paper"``."""
+
+    maker_fee: DecimalText = "0.0001"
+    """Fee rate on resting fills (negative for a rebate)."""
+    taker_fee: DecimalText = "0.0002"
+    """Fee rate on aggressive fills."""
+    queue_model: Literal["conservative", "power"] = "conservative"
+    """How our resting orders move up their queue: ``conservative`` assumes cancels come from
+    behind us; ``power`` shares them between ahead and behind (power-law, ``queue_power``)."""
+    queue_power: Annotated[float, msgspec.Meta(gt=0, le=10)] = 2.0
+    """The exponent of the ``power`` queue model."""
+    entry_latency_us: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 500
+    """Time from our order leaving to it reaching the simulated matching engine."""
+    response_latency_us: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 500
+    """Time from the matching engine's answer to it reaching us."""
+
+
 class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration of one engine instance."""
 
@@ -156,6 +194,8 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Pre-trade risk limits: ``[risk.defaults]``, ``[risk.per_instrument."venue:SYMBOL"]`` and the
     account-wide loss limits; validated against the instruments before anything starts."""
     ui: UiSection = msgspec.field(default_factory=UiSection)
+    oms: OmsSection = msgspec.field(default_factory=OmsSection)
+    paper: PaperSection = msgspec.field(default_factory=PaperSection)
 
     def __post_init__(self) -> None:
         if not self.instruments:

@@ -142,3 +142,26 @@ class OrderUpdate(msgspec.Struct, frozen=True, kw_only=True):
     """Lots filled so far, as the venue counts them."""
     exch_ts: int = 0
     recv_ts: int = 0
+
+
+class AlertLevel(enum.StrEnum):
+    """How urgent an alert is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    """Something needs a look: a reject storm, an anomaly reconciled away."""
+    CRITICAL = "critical"
+    """Trading stopped or money is at risk: breaker tripped, reconciliation mismatch."""
+
+
+class Alert(msgspec.Struct, frozen=True, kw_only=True):
+    """Something an operator must know about, raised by risk, the OMS or a gateway."""
+
+    ts_ns: int
+    level: AlertLevel
+    source: str
+    """Who raised it: ``oms``, ``risk``, ``breaker``, ``gateway:<venue>``, ``reconcile``."""
+    message: str
+    """What happened and where, in one line with the numbers."""
+    client_order_id: str = ""
+    """The order concerned, when there is one."""

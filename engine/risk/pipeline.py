@@ -50,6 +50,11 @@ def _pnl_units(value: Decimal) -> int:
     return int((value / PNL_UNIT).to_integral_value(rounding=ROUND_FLOOR))
 
 
+def _quote(units: int) -> str:
+    """PNL units as quote-currency text."""
+    return f"{(Decimal(units) * PNL_UNIT).normalize():f}"
+
+
 class _InstrumentBook:
     """One instrument's bookkeeping: the check state plus the send times of the rate windows."""
 
@@ -282,6 +287,26 @@ class RiskPipeline:
             peaks.pop()
         peaks.append((now, net))
         self._drawdown(now)
+
+    def loss_breach(self) -> str:
+        """Why the account's loss limits say trading must stop, or empty while within them.
+
+        Daily loss breaches at the limit (as the daily-loss check rejects at it); drawdown
+        breaches beyond it. The circuit breaker trips on a non-empty answer.
+        """
+        account = self._compiled.account
+        if self._daily <= -account.daily_loss_limit:
+            return (
+                f"daily loss limit: daily PnL {_quote(self._daily)} is at or below "
+                f"-{_quote(account.daily_loss_limit)}"
+            )
+        drawdown = self._drawdown(self._clock.monotonic_ns())
+        if drawdown > account.max_drawdown:
+            return (
+                f"drawdown limit: {_quote(drawdown)} below the window's peak exceeds "
+                f"{_quote(account.max_drawdown)}"
+            )
+        return ""
 
     def _drawdown(self, now: int) -> int:
         """The drop of net PnL from its peak within the window ending now (never negative)."""
