@@ -238,9 +238,9 @@ class MatchingCore(Matcher):
         self._cancel(order, ts, out)
         return out
 
-    def cancel_all(self, command: CancelAll | None = None, ts: int = 0) -> list[Report]:
-        """Cancel every open order (when the command names this instrument, or all, -1)."""
-        if command is not None and command.instrument not in (-1, self.instrument_id):
+    def cancel_all(self, command: CancelAll, ts: int) -> list[Report]:
+        """Cancel every open order, oldest first, when the command names this instrument (or -1)."""
+        if command.instrument not in (-1, self.instrument_id):
             return []
         out: list[Report] = []
         for order in list(self._open.values()):
