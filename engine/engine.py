@@ -1,9 +1,11 @@
-"""The Engine: composition root wiring feed -> books -> IPC pages and rings -> control plane.
+"""The Engine: composition root wiring feed -> books -> risk -> OMS -> gateway, IPC and control.
 
 One asyncio loop runs everything. Market data is applied to the books as it arrives; what the UI
 sees is published from a periodic task (latest state wins), so no UI can slow the feed. Commands
 (kill) arrive on the lossless command ring, the HTTP control plane and the CLI, and all take the
-same path: :meth:`Engine.kill`.
+same path: :meth:`Engine.kill`, which trips the breaker and cancels every open order (verified).
+The gateway is the venue's own in ``live`` mode and the in-process matching core on the live book
+in ``paper`` mode; everything else is the same objects in both.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Coroutine
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -21,9 +25,10 @@ from engine.book.order_book import OrderBook
 from engine.control.http import ControlPlane
 from engine.core.clock import Clock, LiveClock
 from engine.core.config import EngineConfig
-from engine.core.events import Side, Trade
+from engine.core.events import Alert, AlertLevel, BookDelta, Side, Trade
 from engine.core.instruments import DecimalGrid, Instrument
 from engine.errors import MalformedMessage
+from engine.gateways import make_gateway
 from engine.ipc.protocol import (
     BookState,
     BookView,
@@ -38,18 +43,25 @@ from engine.ipc.protocol import (
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
+from engine.oms.ids import ClientOrderIds
+from engine.oms.journal import FsyncPolicy, Journal
+from engine.oms.manager import OrderManager
 from engine.oms.positions import Portfolio
+from engine.oms.views import alert_doc, order_doc, orders_doc, parse_order_request, portfolio_doc
+from engine.risk.checks import MarketState
 from engine.risk.circuit_breaker import UNCLEAN_STOP, CircuitBreaker
 from engine.risk.limits import RiskLimits
 from engine.risk.pipeline import RiskPipeline
+from engine.sim.paper import PaperGateway
 from engine.sim.process import SimVenueProcess
-from engine.venues.base import Feed
+from engine.venues.base import Feed, Gateway
 from engine.venues.binance.feed import BinanceSpotFeed
 
 log = logging.getLogger("engine")
 
 _NS = 1_000_000_000
 _PUBLISH_INTERVAL_S = 0.01  # book pages at most 100 times a second; the UI reads at ~20 Hz
+_ALERT_LEVELS = {AlertLevel.INFO: 1, AlertLevel.WARNING: 2, AlertLevel.CRITICAL: 3}
 
 
 class Engine:
@@ -80,6 +92,29 @@ class Engine:
         self.breaker = CircuitBreaker(config.state_dir(), self.clock)
         self.portfolio = Portfolio(self.instruments, self.clock)
         self.risk = RiskPipeline(self.instruments, config.risk, self.clock, self.portfolio)
+        state = config.state_dir()
+        self.journal = Journal(
+            state / "journal",
+            config.engine.instance,
+            FsyncPolicy(config.oms.journal_fsync),
+            config.oms.journal_batch_ms,
+        )
+        self.oms = OrderManager(
+            self.instruments,
+            clock=self.clock,
+            risk=self.risk,
+            portfolio=self.portfolio,
+            ids=ClientOrderIds(config.engine.instance, state / "order_ids.json"),
+            journal=self.journal,
+            market=self.market_state,
+            breaker_tripped=lambda: self.breaker.tripped,
+            on_trip=self.trip,
+            on_alert=self._on_alert,
+        )
+        self.gateway: Gateway | None = None
+        self._paper: PaperGateway | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._instrument_by_id = {i.instrument_id: i for i in self.instruments}
         self.malformed = 0
         self.started_ns = self.clock.time_ns()
         self._config_path = config_path
@@ -120,6 +155,12 @@ class Engine:
         except BaseException:
             self.publisher.close()
             raise
+        try:
+            self.oms.replay(self.journal.directory, cfg.engine.instance)
+        except BaseException:
+            self.publisher.close()
+            self.breaker.close()
+            raise
         if self.breaker.tripped:
             self.risk.halt(self.breaker.reason)
             reason = (
@@ -147,6 +188,7 @@ class Engine:
                 venue=cfg.venue.name,
                 clock=self.clock,
             )
+            await self._start_gateway(ws_url, rest_url)
             log.info(
                 "engine started",
                 extra={
@@ -175,12 +217,18 @@ class Engine:
                 task.cancel()
             await asyncio.gather(upgrade, *tasks, return_exceptions=True)
             compile_job.stop()
+            for job in list(self._background):
+                job.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            if self.gateway is not None:
+                await self.gateway.stop()
             if self.feed is not None:
                 await self.feed.stop()
             if self.control is not None:
                 await self.control.stop()
             if self._sim is not None:
                 await self._sim.stop()
+            self.journal.close()
             self.publisher.close()
             self.breaker.close()
             log.info("engine stopped", extra={"instance": cfg.engine.instance})
@@ -199,6 +247,65 @@ class Engine:
             return self._sim.ws_url, self._sim.rest_url
         return venue.ws_url, venue.rest_url
 
+    async def _start_gateway(self, ws_url: str, rest_url: str) -> None:
+        """Build the mode's gateway, start it, and reconcile with it before any order goes out."""
+        self.gateway = make_gateway(self, ws_url, rest_url)
+        if self.gateway is None:
+            return
+        if isinstance(self.gateway, PaperGateway):
+            self._paper = self.gateway
+        self.oms.attach(self.gateway)
+        await self.gateway.start()
+        await self.reconcile(self.gateway)
+
+    async def reconcile(self, gateway: Gateway) -> None:
+        """Make our open orders and positions agree with the venue's (the venue is the truth).
+
+        A position difference above ``oms.reconcile_max_position_diff`` trips the breaker.
+        """
+        try:
+            theirs = await gateway.open_orders()
+            positions = await gateway.positions()
+        except Exception as exc:
+            self.oms.on_gateway_link(gateway.venue, False, f"reconciliation failed: {exc!r}")
+            return
+        adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs)
+        threshold = {
+            i.instrument_id: _lots_or_zero(i, self.config.oms.reconcile_max_position_diff)
+            for i in self.instruments
+        }
+        problems = self.oms.position_mismatches(
+            gateway.venue, {p.instrument: p.net_lots for p in positions}, threshold
+        )
+        log.info(
+            "reconciled",
+            extra={"venue": gateway.venue, "adopted": adopted, "closed": closed},
+        )
+        if problems:
+            self.trip(f"reconciliation mismatch: {'; '.join(problems)}")
+
+    def market_state(self, instrument: int) -> MarketState:
+        """The market an order on ``instrument`` is checked against."""
+        book = self.books[instrument]
+        bid, ask = book.best_bid(), book.best_ask()
+        return MarketState(
+            best_bid=bid[0] if bid else 0,
+            best_ask=ask[0] if ask else 0,
+            live=self.shown_state(instrument) == "live",
+            recv_ts=self._book_ts[instrument][1],
+        )
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _on_alert(self, alert: Alert) -> None:
+        if self.publisher is not None:
+            self.publisher.emit(
+                pack(EventKind.ALERT, engine_ts=alert.ts_ns, aux=_ALERT_LEVELS[alert.level])
+            )
+
     async def _housekeeping(self) -> None:
         """Commands, heartbeats, rates and state pages, on a short fixed cadence."""
         assert self.publisher is not None
@@ -212,6 +319,7 @@ class Engine:
                 elapsed = (now - self._rate_window_start) / _NS
                 self._updates_per_s = self._rate_window_count / elapsed
                 self._rate_window_start, self._rate_window_count = now, 0
+            self._mark_books()
             self._publish_books()
             if now - last_beat >= beat_every:
                 last_beat = now
@@ -248,12 +356,72 @@ class Engine:
         return self.breaker.since_ns
 
     def kill(self, source: str) -> None:
-        """Halt trading now. Idempotent: a second kill keeps the first time and reason."""
+        """Halt trading now and cancel every open order. Idempotent (first time and reason kept).
+
+        A second kill while halted sends cancel-all again: an operator pressing it twice wants
+        the orders gone.
+        """
         if not self.breaker.trip(f"kill switch ({source})"):
+            self.cancel_all_orders(f"kill switch again ({source})")
             return
         self.risk.halt(self.breaker.reason)
         log.warning("TRADING HALTED", extra={"source": source})
         self._announce(EventKind.HALTED, HaltReason.OPERATOR)
+        self.cancel_all_orders(f"kill switch ({source})")
+
+    def trip(self, reason: str) -> None:
+        """The circuit breaker trips on its own (loss limit, reconciliation): halt, cancel all."""
+        if not self.breaker.trip(reason):
+            return
+        self.risk.halt(self.breaker.reason)
+        log.error("TRADING HALTED by the circuit breaker", extra={"reason": reason})
+        self._announce(EventKind.HALTED, HaltReason.BREAKER)
+        self.cancel_all_orders(reason)
+
+    def cancel_all_orders(self, source: str) -> None:
+        """Cancel every open order on every venue, verified with retries in the background."""
+        if not self.oms.gateways:
+            return
+        oms = self.config.oms
+        try:
+            self._spawn(
+                self.oms.cancel_all(
+                    source, attempts=oms.cancel_all_attempts, retry_s=oms.cancel_all_retry_ms / 1000
+                ),
+                "cancel-all",
+            )
+        except RuntimeError:  # no running loop (a signal before start): nothing can be open yet
+            log.warning("cancel-all skipped: the engine is not running", extra={"source": source})
+
+    # ---- orders (control plane) ------------------------------------------------------------------
+
+    def orders_doc(self, include_closed: bool) -> list[Any]:
+        """Open orders (and, asked, every order this run knows) with exact text."""
+        orders = self.oms.orders.values() if include_closed else self.oms.open_orders()
+        return orders_doc(orders, self._instrument_by_id)
+
+    def positions_doc(self) -> dict[str, Any]:
+        """Positions and PnL with exact text."""
+        return portfolio_doc(self.portfolio.snapshot(), self._instrument_by_id)
+
+    def place_order(self, doc: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Place an operator's order through the full path (risk, OMS, gateway).
+
+        Raises:
+            OrderRequestError: the document is missing a field or is off the grid.
+        """
+        cmd = parse_order_request(doc, self.instruments, self.oms.new_id())
+        order = self.oms.submit(cmd)
+        log.info(
+            "operator order",
+            extra={"actor": actor, "client_order_id": cmd.client_order_id, "status": order.status},
+        )
+        return order_doc(order, self._instrument_by_id[cmd.instrument])
+
+    def cancel_order(self, client_order_id: str, actor: str) -> bool:
+        """Cancel one order; False when it is unknown or already final."""
+        log.info("operator cancel", extra={"actor": actor, "client_order_id": client_order_id})
+        return self.oms.cancel(client_order_id, f"operator ({actor})")
 
     def reset(self, actor: str) -> bool:
         """Re-enable trading; ``actor`` has been authenticated by the caller.
@@ -305,8 +473,17 @@ class Engine:
         self._book_updates += 1
         self._dirty.add(instrument)
 
+    def on_book_delta(self, delta: BookDelta) -> None:
+        """A diff was applied to a live book (before :meth:`on_book` for the same diff)."""
+        paper = self._paper
+        if paper is not None:
+            paper.on_delta(delta)
+
     def on_trade(self, trade: Trade) -> None:
-        """Forward a public trade to the UI tape."""
+        """Forward a public trade to the paper matching core and the UI tape."""
+        paper = self._paper
+        if paper is not None:
+            paper.on_trade(trade)
         if self.publisher is None:
             return
         flag = Flag.BUY if trade.aggressor == Side.BUY else Flag.SELL
@@ -338,9 +515,12 @@ class Engine:
         assert state in ("syncing", "live", "crossed", "stale")
         self.book_states[instrument] = state  # type: ignore[assignment]
         self._dirty.add(instrument)
+        now = self.clock.time_ns()
+        if state == "live" and self._paper is not None:
+            bids, asks = self.books[instrument].levels()
+            self._paper.on_snapshot(instrument, bids, asks)
         if self.publisher is None:
             return
-        now = self.clock.time_ns()
         if state == "live":
             seq = self.books[instrument].update_id
             self.publisher.emit(
@@ -360,6 +540,17 @@ class Engine:
             )
 
     # ---- views --------------------------------------------------------------------------------
+
+    def _mark_books(self) -> None:
+        """Mark positions to the mid of every changed book, then check the loss limits."""
+        if not self._dirty:
+            return
+        for instrument in self._dirty:
+            mid_x2 = self.books[instrument].mid_x2()
+            if mid_x2 is not None and self.book_states[instrument] == "live":
+                self.portfolio.mark(instrument, mid_x2)
+        self.risk.on_pnl()
+        self.oms.check_loss_limits()
 
     def _publish_books(self) -> None:
         assert self.publisher is not None
@@ -461,7 +652,41 @@ class Engine:
                 "halted": self.risk.halted,
                 "rejections": {str(k): v for k, v in self.risk.rejections.items()},
             },
+            "orders": {
+                "open": len(self.oms.open_orders()),
+                "known": len(self.oms.orders),
+                "duplicates_ignored": self.oms.duplicates,
+                "unknown_reports": self.oms.unknown_reports,
+            },
+            "gateway": self._gateway_status(),
+            "pnl": self.positions_doc(),
+            "alerts": [alert_doc(a) for a in list(self.oms.alerts)[-20:]],
         }
+
+    def _gateway_status(self) -> dict[str, Any] | None:
+        gateway = self.gateway
+        if gateway is None:
+            return None
+        stats = gateway.stats
+        return {
+            "venue": gateway.venue,
+            "kind": type(gateway).__name__,
+            "healthy": stats.healthy and self.oms.link_ok.get(gateway.venue, True),
+            "reason": stats.reason,
+            "requests": stats.requests,
+            "rejects": stats.rejects,
+            "errors": stats.errors,
+            "rate": [msgspec.structs.asdict(r) for r in stats.rate],
+        }
+
+
+def _lots_or_zero(instrument: Instrument, size_text: str) -> int:
+    """A base-currency amount in the instrument's lots (rounded down), 0 when not representable."""
+    grid = instrument.size_grid()
+    try:
+        return int(Decimal(size_text) / grid.step)
+    except (ArithmeticError, ValueError):
+        return 0
 
 
 def _level_text(

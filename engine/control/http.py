@@ -6,6 +6,7 @@ operator fumbling for a credential. ``POST /reset`` re-enables trading and needs
 ``control.token_env`` (``HFT_CONTROL_TOKEN``); with that variable unset, reset over HTTP is off.
 ``GET /risk/limits`` shows the pre-trade limits in force; ``PUT /risk/limits`` (same token) replaces
 them after validation, and an invalid document leaves the old limits in force (answer 400).
+Orders and positions are served by :mod:`engine.control.orders`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import msgspec
 from aiohttp import web
 
+from engine.control.orders import Trading, add_order_routes
 from engine.errors import ControlError
 from engine.risk.limits import LimitsError, RiskLimits
 
@@ -84,6 +86,8 @@ class ControlPlane:
         app.router.add_post("/reset", self._reset)
         app.router.add_get("/risk/limits", self._get_limits)
         app.router.add_put("/risk/limits", self._put_limits)
+        if hasattr(self._engine, "place_order"):  # an engine that trades (every real one)
+            add_order_routes(app, cast(Trading, self._engine), self._refused)
         return app
 
     async def start(self) -> None:

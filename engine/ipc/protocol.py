@@ -38,6 +38,8 @@ class EventKind(enum.IntEnum):
     """A venue link changed state; ``aux`` = :class:`LinkState`."""
     MALFORMED = 7
     """A frame could not be parsed; ``aux`` = running count of malformed frames."""
+    ALERT = 8
+    """An alert was raised; ``aux`` = 1 info, 2 warning, 3 critical (text in ``/status``)."""
 
 
 class CommandKind(enum.IntEnum):
@@ -68,6 +70,8 @@ class HaltReason(enum.IntEnum):
     """Kill switch from the UI, CLI or HTTP control plane."""
     STARTUP = 2
     """The engine started halted after an unclean stop."""
+    BREAKER = 3
+    """The circuit breaker tripped on its own: a loss limit or a reconciliation mismatch."""
 
 
 class ResyncReason(enum.IntEnum):

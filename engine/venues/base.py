@@ -22,7 +22,7 @@ from engine.core.commands import (
     SubmitOrder,
     TimeInForce,
 )
-from engine.core.events import Fill, OrderUpdate, Side
+from engine.core.events import BookDelta, Fill, OrderUpdate, Side
 from engine.ipc.protocol import BookState, LinkState, ResyncReason
 
 if TYPE_CHECKING:
@@ -41,6 +41,14 @@ class FeedListener(Protocol):
         carries none); ``recv_ts`` is when its frame arrived.
 
         Called only while the book is live and uncrossed.
+        """
+        ...
+
+    def on_book_delta(self, delta: BookDelta) -> None:
+        """A diff was applied to a live book; called just before :meth:`on_book` for it.
+
+        Diffs replayed while a book syncs are not passed: the book going live is reported by
+        :meth:`on_book_state` and the whole book can be read then.
         """
         ...
 

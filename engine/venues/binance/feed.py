@@ -311,6 +311,7 @@ class BinanceSpotFeed:
             self._resync(iid, ResyncReason.MALFORMED)
             return
         if outcome is DeltaOutcome.APPLIED:
+            self.listener.on_book_delta(delta)
             self.listener.on_book(iid, sync.book, delta.exch_ts, delta.recv_ts)
         elif outcome is DeltaOutcome.WENT_LIVE:
             self._went_live(iid, delta.exch_ts, delta.recv_ts)

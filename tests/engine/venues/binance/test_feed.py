@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from engine.book.order_book import OrderBook
-from engine.core.events import Trade
+from engine.core.events import BookDelta, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.ipc.protocol import LinkState, ResyncReason
@@ -49,12 +49,17 @@ class Recorder:
         self.trades: list[Trade] = []
         self.malformed: list[tuple[str, MalformedMessage]] = []
         self.book_updates: Counter[int] = Counter()
+        self.deltas: Counter[int] = Counter()
         self.crossed_seen = 0
 
     def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
         """Count the update and whether the book was crossed (it never may be)."""
         self.book_updates[instrument] += 1
         self.crossed_seen += book.is_crossed()
+
+    def on_book_delta(self, delta: BookDelta) -> None:
+        """Count the applied diff."""
+        self.deltas[delta.instrument] += 1
 
     def on_trade(self, trade: Trade) -> None:
         """Keep the trade."""

@@ -1,0 +1,142 @@
+"""Orders, positions and PnL as JSON-ready documents with exact decimal text (control plane, CLI).
+
+Integers leave the engine here as the venue would write them: prices on the tick grid, sizes on
+the lot grid, money as exact decimals; no float is ever produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from engine.core.commands import OrderType, SubmitOrder, TimeInForce
+from engine.core.events import Alert, Side
+from engine.core.instruments import Instrument
+from engine.errors import InstrumentError
+from engine.oms.order import Order, validate_order
+from engine.oms.positions import PortfolioView
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value else "0"
+
+
+def order_doc(order: Order, instrument: Instrument) -> dict[str, Any]:
+    """One order with exact price and size text."""
+    prices, sizes = instrument.price_grid(), instrument.size_grid()
+    avg = order.avg_price
+    return {
+        "client_order_id": order.client_order_id,
+        "venue_order_id": order.venue_order_id,
+        "symbol": instrument.symbol,
+        "venue": order.venue,
+        "side": order.side.name.lower(),
+        "type": str(order.order_type),
+        "time_in_force": str(order.time_in_force),
+        "price": prices.to_text(order.price_ticks) if order.price_ticks else None,
+        "size": sizes.to_text(order.size_lots),
+        "filled": sizes.to_text(order.filled_lots),
+        "avg_price": (
+            _money(Decimal(avg.numerator) / Decimal(avg.denominator) * prices.step)
+            if avg is not None
+            else None
+        ),
+        "status": str(order.status),
+        "reason": order.reason,
+        "needs_reconcile": order.needs_reconcile,
+    }
+
+
+def orders_doc(orders: Iterable[Order], instruments: Mapping[int, Instrument]) -> list[Any]:
+    """Many orders, oldest first."""
+    return [order_doc(o, instruments[o.instrument]) for o in orders]
+
+
+def portfolio_doc(view: PortfolioView, instruments: Mapping[int, Instrument]) -> dict[str, Any]:
+    """Positions and totals with exact text."""
+    positions = []
+    for pos in view.positions:
+        inst = instruments[pos.instrument]
+        positions.append(
+            {
+                "symbol": inst.symbol,
+                "venue": inst.venue,
+                "net": inst.size_grid().to_text(pos.net_lots),
+                "avg_entry": _money(pos.avg_entry) if pos.avg_entry is not None else None,
+                "realised": _money(pos.realised),
+                "unrealised": _money(pos.unrealised),
+                "fees": _money(pos.fees),
+            }
+        )
+    return {
+        "positions": positions,
+        "realised": _money(view.realised),
+        "unrealised": _money(view.unrealised),
+        "fees": _money(view.fees),
+        "net": _money(view.net),
+        "daily": _money(view.daily),
+    }
+
+
+def alert_doc(alert: Alert) -> dict[str, Any]:
+    """One alert."""
+    return {
+        "ts_ns": alert.ts_ns,
+        "level": str(alert.level),
+        "source": alert.source,
+        "message": alert.message,
+        "client_order_id": alert.client_order_id,
+    }
+
+
+class OrderRequestError(InstrumentError):
+    """An order request document is missing a field, names an unknown symbol or is off-grid."""
+
+
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+
+
+def parse_order_request(
+    doc: Mapping[str, Any], instruments: Iterable[Instrument], client_order_id: str
+) -> SubmitOrder:
+    """An operator's order document (exact decimal text) as a command, refused when off-grid.
+
+    Fields: ``symbol``, ``side`` (buy/sell), ``size``, ``price`` (omit for market), ``type``
+    (limit/market), ``time_in_force`` (gtc/ioc/fok/post_only), ``reduce_only``.
+
+    Raises:
+        OrderRequestError: naming the field that is missing or wrong.
+    """
+    symbol = doc.get("symbol")
+    inst = next((i for i in instruments if i.symbol == symbol), None)
+    if inst is None:
+        raise OrderRequestError(f"order request: unknown symbol {symbol!r}")
+    side = _SIDES.get(str(doc.get("side", "")).lower())
+    if side is None:
+        raise OrderRequestError(f"order request: side must be buy or sell, not {doc.get('side')!r}")
+    try:
+        order_type = OrderType(str(doc.get("type", "limit")).lower())
+        tif = TimeInForce(str(doc.get("time_in_force", "gtc")).lower())
+    except ValueError as exc:
+        raise OrderRequestError(f"order request: {exc}") from None
+    size = doc.get("size")
+    price = doc.get("price")
+    if not isinstance(size, str) or (price is not None and not isinstance(price, str)):
+        raise OrderRequestError("order request: size and price must be decimal text strings")
+    if order_type is OrderType.LIMIT and price is None:
+        raise OrderRequestError("order request: a limit order needs a price")
+    try:
+        lots, ticks = validate_order(inst, size, price if order_type is OrderType.LIMIT else None)
+    except InstrumentError as exc:
+        raise OrderRequestError(str(exc)) from None
+    return SubmitOrder(
+        client_order_id=client_order_id,
+        instrument=inst.instrument_id,
+        side=side,
+        size_lots=lots,
+        price_ticks=ticks,
+        order_type=order_type,
+        time_in_force=tif,
+        reduce_only=bool(doc.get("reduce_only", False)),
+    )
