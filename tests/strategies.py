@@ -12,6 +12,9 @@ import numpy as np
 import numpy.typing as npt
 from hypothesis import strategies as st
 
+from engine.core.commands import CancelOrder, OrderType, ReplaceOrder, SubmitOrder, TimeInForce
+from engine.core.events import Side
+
 Int64Array = npt.NDArray[np.int64]
 
 MAX_TICKS = 10**12
@@ -146,3 +149,90 @@ def bad_levels() -> st.SearchStrategy[tuple[int, int]]:
         st.tuples(st.integers(2**62 + 1, INT64_MAX), lot_sizes()),
         st.tuples(tick_prices(), st.integers(INT64_MIN, -1)),
     )
+
+
+# ---------------------------------------------------------------- matching core scripts
+
+
+class LevelReport(NamedTuple):
+    """A public level's new absolute size (0 deletes), for the matching core's mirror."""
+
+    side: Side
+    """``BUY`` for a bid level, ``SELL`` for an ask level."""
+    price: int
+    size: int
+
+
+class TradePrint(NamedTuple):
+    """A public trade, for the matching core."""
+
+    price: int
+    size: int
+    aggressor: Side
+    """The taker's side."""
+
+
+@st.composite
+def sim_commands(
+    draw: st.DrawFn, *, ids: list[str], centre: int, width: int
+) -> SubmitOrder | CancelOrder | ReplaceOrder:
+    """One order command for the matching core: submit (every type and flag), cancel, replace.
+
+    Client ids come from the small pool ``ids`` so cancels, replaces and duplicates hit open
+    orders; prices cluster within ``width`` ticks of ``centre``; sizes are 1 to 8 lots.
+    """
+    cid = draw(st.sampled_from(ids))
+    price = draw(st.integers(centre - width, centre + width))
+    size = draw(st.integers(1, 8))
+    kind = draw(st.sampled_from(["submit", "submit", "cancel", "replace"]))
+    if kind == "cancel":
+        return CancelOrder(client_order_id=cid, instrument=0)
+    if kind == "replace":
+        return ReplaceOrder(client_order_id=cid, instrument=0, price_ticks=price, size_lots=size)
+    order_type = draw(st.sampled_from([OrderType.LIMIT] * 7 + [OrderType.MARKET]))
+    tifs = [TimeInForce.IOC, TimeInForce.FOK]
+    if order_type is OrderType.LIMIT:  # mostly orders that rest, so cancels and replaces hit
+        tifs += [TimeInForce.GTC] * 4 + [TimeInForce.POST_ONLY] * 2
+    side = draw(st.sampled_from([Side.BUY, Side.SELL]))
+    if draw(st.booleans()):  # passive: on our own side of the centre
+        price = centre - abs(price - centre) if side is Side.BUY else centre + abs(price - centre)
+    return SubmitOrder(
+        client_order_id=cid,
+        instrument=0,
+        side=side,
+        size_lots=size,
+        price_ticks=0 if order_type is OrderType.MARKET else price,
+        order_type=order_type,
+        time_in_force=draw(st.sampled_from(tifs)),
+        reduce_only=draw(st.integers(0, 4)) == 0,
+    )
+
+
+@st.composite
+def sim_market_events(draw: st.DrawFn, *, centre: int, width: int) -> LevelReport | TradePrint:
+    """A level report (bids mostly below ``centre``, asks mostly above) or a public trade."""
+    if draw(st.integers(0, 2)) == 0:
+        return TradePrint(
+            price=draw(st.integers(centre - width, centre + width)),
+            size=draw(st.integers(1, 12)),
+            aggressor=draw(st.sampled_from([Side.BUY, Side.SELL])),
+        )
+    side = draw(st.sampled_from([Side.BUY, Side.SELL]))
+    if side is Side.BUY:
+        near = st.integers(centre - width, centre - 1)
+    else:
+        near = st.integers(centre + 1, centre + width)
+    price = draw(st.one_of(near, st.integers(centre - width, centre + width)))
+    return LevelReport(side=side, price=price, size=draw(st.integers(0, 12)))
+
+
+def sim_scripts(
+    *, centre: int = 1_000, width: int = 6, max_steps: int = 40, ids: int = 6
+) -> st.SearchStrategy[list[object]]:
+    """A run for the matching core: commands and market events interleaved, in order."""
+    pool = [f"o{n}" for n in range(ids)]
+    step = st.one_of(
+        sim_commands(ids=pool, centre=centre, width=width),
+        sim_market_events(centre=centre, width=width),
+    )
+    return st.lists(step, min_size=1, max_size=max_steps)
