@@ -25,6 +25,7 @@ SUBJECTS: dict[str, str] = {
     "parse": "engine.bench.parse",
     "book": "engine.bench.book",
     "risk": "engine.bench.risk",
+    "matching": "engine.bench.matching",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 
