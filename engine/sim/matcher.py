@@ -170,7 +170,7 @@ class Matcher:
                 break
             total += book.available(price)
         if self.stp is StpMode.NONE:
-            total += sum(maker.leaves for price in own_prices for maker in own.levels[price])
+            total += sum(self._room(maker) for price in own_prices for maker in own.levels[price])
         room = self._room(order)
         return total if total < room else room
 
@@ -190,8 +190,6 @@ class Matcher:
             stp = self.stp
             if stp is StpMode.NONE:
                 self._self_match(order, book, own, price, makers, ts, out)
-                if own.at(price) is not None:
-                    return  # makers left there cannot fill (reduce-only): the walk ends here
                 continue
             if stp is not StpMode.EXPIRE_TAKER:
                 for maker in list(makers):
@@ -210,15 +208,24 @@ class Matcher:
         ts: int,
         out: list[Report],
     ) -> None:
-        """STP off: take the public lots ahead of each of our makers, then the maker itself."""
+        """STP off: take the public lots ahead of each of our makers, then the maker itself.
+
+        A reduce-only maker the position does not allow to fill expires when it is met. Rooms of
+        the makers only grow during a walk (the taker's public fills move the position their
+        way; a self-match leaves it unchanged), which keeps :meth:`_fillable` a lower bound.
+        """
         for maker in list(makers):
             lots = min(self._room(order), maker.ahead, book.available(price))
             if lots > 0:
                 self._take_public(order, book, own, price, lots, ts, out)
+            if not self._room(order):
+                return
             lots = min(self._room(order), self._room(maker))
             if lots > 0:
                 self._fill(order, price, lots, False, ts, out)
                 self._fill(maker, price, lots, True, ts, out)
+            else:
+                self._expire(maker, REDUCE_ONLY_EXPIRED, ts, out)
             if not self._room(order):
                 return
         lots = min(self._room(order), book.available(price))

@@ -58,10 +58,7 @@ from engine.core.events import (
     Side,
     Trade,
 )
-from engine.core.instruments import Instrument
-from engine.oms.order import OrderStatus
-from engine.sim import SimError
-from engine.sim.execution import (
+from engine.sim.matcher import (
     LIVE,
     REDUCE_ONLY_EXPIRED,
     SELF_TRADE,
@@ -70,7 +67,8 @@ from engine.sim.execution import (
     StpMode,
     opposite,
 )
-from engine.sim.resting import SimOrder
+from engine.sim.mirror import MarketDataError, check_level, checked_levels
+from engine.sim.resting import OrderView, SimOrder, view
 
 __all__ = [
     "DUPLICATE_ORDER",
@@ -97,30 +95,6 @@ DUPLICATE_ORDER = "Duplicate order sent."
 REDUCE_ONLY_REFUSED = "Reduce-only order would grow or flip the position."
 
 _K = OrderUpdateKind
-
-
-class MarketDataError(SimError):
-    """A level or trade fed to the core had an impossible price, size or shape."""
-
-
-class OrderView(msgspec.Struct, frozen=True, kw_only=True):
-    """A read-only look at one of our orders inside the core."""
-
-    client_order_id: str
-    venue_order_id: str
-    side: Side
-    price: int
-    """Limit price in ticks; 0 for a market order."""
-    size: int
-    filled: int
-    leaves: int
-    """Lots still working; 0 once the order is done."""
-    ahead: int
-    """Public lots ahead of the order in its level's queue (resting orders)."""
-    status: OrderStatus
-    order_type: OrderType
-    time_in_force: TimeInForce
-    reduce_only: bool
 
 
 class MatchingStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,11 +154,11 @@ class MatchingCore(Matcher):
     def order(self, client_order_id: str) -> OrderView | None:
         """One open or recently finished order, or None when the core does not know it."""
         order = self._open.get(client_order_id) or self._closed.get(client_order_id)
-        return None if order is None else _view(order)
+        return None if order is None else view(order)
 
     def open_orders(self) -> list[OrderView]:
         """Every open order, oldest first."""
-        return [_view(order) for order in self._open.values()]
+        return [view(order) for order in self._open.values()]
 
     # ---------------------------------------------------------------- commands
 
@@ -275,7 +249,7 @@ class MatchingCore(Matcher):
 
     def on_level(self, side: Side, price: int, size: int, ts: int) -> list[Report]:
         """One public level's new absolute size (0 deletes it)."""
-        _check_level(self.instrument, side, price, size)
+        check_level(self.instrument.key, side, price, size)
         self._events += 1
         out: list[Report] = []
         self._level(side, price, size, ts, out)
@@ -295,8 +269,8 @@ class MatchingCore(Matcher):
         Raises:
             MarketDataError: arrays of unequal length, a price <= 0 or a negative size.
         """
-        bids = _pairs(self.instrument, Side.BUY, bid_px, bid_sz)
-        asks = _pairs(self.instrument, Side.SELL, ask_px, ask_sz)
+        bids = checked_levels(self.instrument.key, Side.BUY, bid_px, bid_sz)
+        asks = checked_levels(self.instrument.key, Side.SELL, ask_px, ask_sz)
         self._events += 1
         out: list[Report] = []
         for price, size in bids:
@@ -320,8 +294,8 @@ class MatchingCore(Matcher):
             MarketDataError: arrays of unequal length, a price <= 0 or a negative size.
         """
         sides = (
-            (Side.BUY, _pairs(self.instrument, Side.BUY, bid_px, bid_sz)),
-            (Side.SELL, _pairs(self.instrument, Side.SELL, ask_px, ask_sz)),
+            (Side.BUY, checked_levels(self.instrument.key, Side.BUY, bid_px, bid_sz)),
+            (Side.SELL, checked_levels(self.instrument.key, Side.SELL, ask_px, ask_sz)),
         )
         self._events += 1
         for side, levels in sides:
@@ -344,7 +318,7 @@ class MatchingCore(Matcher):
 
     def on_trade(self, price: int, size: int, aggressor: Side, ts: int) -> list[Report]:
         """A public trade: fills resting orders it reaches or trades through."""
-        _check_level(self.instrument, aggressor, price, size)
+        check_level(self.instrument.key, aggressor, price, size)
         self._events += 1
         passive = opposite(aggressor)
         self.mirror.side(passive).add_traded(price, size)
@@ -433,41 +407,3 @@ class MatchingCore(Matcher):
             mine = self._resting[other].best()
             if mine is not None and (mine >= price if side is Side.SELL else mine <= price):
                 self._fill_crossed(other, price, ts, out)
-
-
-def _view(order: SimOrder) -> OrderView:
-    live = order.status in LIVE
-    return OrderView(
-        client_order_id=order.client_order_id,
-        venue_order_id=order.venue_order_id,
-        side=order.side,
-        price=order.price,
-        size=order.size,
-        filled=order.filled,
-        leaves=order.leaves if live else 0,
-        ahead=order.ahead if live else 0,
-        status=order.status,
-        order_type=order.order_type,
-        time_in_force=order.time_in_force,
-        reduce_only=order.reduce_only,
-    )
-
-
-def _check_level(instrument: Instrument, side: Side, price: int, size: int) -> None:
-    if price <= 0 or size < 0:
-        raise MarketDataError(
-            f"{instrument.key}: impossible {side.name} level {size} lots @ {price} ticks"
-        )
-
-
-def _pairs(
-    instrument: Instrument, side: Side, prices: Int64Array, sizes: Int64Array
-) -> list[tuple[int, int]]:
-    if len(prices) != len(sizes):
-        raise MarketDataError(
-            f"{instrument.key}: {side.name} side has {len(prices)} prices but {len(sizes)} sizes"
-        )
-    pairs = list(zip(prices.tolist(), sizes.tolist(), strict=True))
-    for price, size in pairs:
-        _check_level(instrument, side, price, size)
-    return pairs

@@ -8,6 +8,9 @@ reports the level (the report is the market's new word on it):
   a book we do not change is never double-dipped.
 * ``traded``: lots printed there (public trades, and our own takes) since the last report, which
   the queue models subtract from a size decrease so a trade is not counted twice.
+
+Levels are checked on the way in (:func:`check_level`, :func:`checked_levels`): a price must be
+positive and a size not negative, or :class:`MarketDataError` names the instrument and the level.
 """
 
 from __future__ import annotations
@@ -15,7 +18,40 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 
-from engine.core.events import Side
+from engine.core.events import Int64Array, Side
+from engine.sim import SimError
+
+
+class MarketDataError(SimError):
+    """A level or trade fed to the matching core had an impossible price, size or shape."""
+
+
+def check_level(where: str, side: Side, price: int, size: int) -> None:
+    """Refuse a level (or trade) with a price <= 0 or a negative size.
+
+    Raises:
+        MarketDataError: naming ``where`` (the instrument), the side, price and size.
+    """
+    if price <= 0 or size < 0:
+        raise MarketDataError(f"{where}: impossible {side.name} level {size} lots @ {price} ticks")
+
+
+def checked_levels(
+    where: str, side: Side, prices: Int64Array, sizes: Int64Array
+) -> list[tuple[int, int]]:
+    """One side of a snapshot or delta as checked ``(price, size)`` pairs.
+
+    Raises:
+        MarketDataError: the arrays differ in length, or a level is impossible.
+    """
+    if len(prices) != len(sizes):
+        raise MarketDataError(
+            f"{where}: {side.name} side has {len(prices)} prices but {len(sizes)} sizes"
+        )
+    pairs = list(zip(prices.tolist(), sizes.tolist(), strict=True))
+    for price, size in pairs:
+        check_level(where, side, price, size)
+    return pairs
 
 
 class BookSide:

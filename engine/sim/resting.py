@@ -2,7 +2,8 @@
 
 Only our orders are individual orders in the simulation; the public book is levels
 (:mod:`engine.sim.mirror`). A :class:`SimOrder` carries its queue estimate ``ahead`` (public lots in
-front of it at its price). :class:`RestingSide` keeps one side's resting orders by price, each
+front of it at its price) and :class:`OrderView` is its read-only copy for callers.
+:class:`RestingSide` keeps one side's resting orders by price, each
 price level first in, first out, with the prices sorted for best-first walks.
 """
 
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 
+import msgspec
+
 from engine.core.commands import OrderType, TimeInForce
 from engine.core.events import Side
 from engine.oms.order import OrderStatus
+
+_LIVE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
 
 class SimOrder:
@@ -70,6 +75,45 @@ class SimOrder:
             f"SimOrder({self.client_order_id} {self.side.name} {self.filled}/{self.size}"
             f" @ {self.price} ahead={self.ahead} {self.status})"
         )
+
+
+class OrderView(msgspec.Struct, frozen=True, kw_only=True):
+    """A read-only look at one of our orders inside the core."""
+
+    client_order_id: str
+    venue_order_id: str
+    side: Side
+    price: int
+    """Limit price in ticks; 0 for a market order."""
+    size: int
+    filled: int
+    leaves: int
+    """Lots still working; 0 once the order is done."""
+    ahead: int
+    """Public lots ahead of the order in its level's queue (resting orders)."""
+    status: OrderStatus
+    order_type: OrderType
+    time_in_force: TimeInForce
+    reduce_only: bool
+
+
+def view(order: SimOrder) -> OrderView:
+    """A read-only copy of one order's state."""
+    live = order.status in _LIVE
+    return OrderView(
+        client_order_id=order.client_order_id,
+        venue_order_id=order.venue_order_id,
+        side=order.side,
+        price=order.price,
+        size=order.size,
+        filled=order.filled,
+        leaves=order.leaves if live else 0,
+        ahead=order.ahead if live else 0,
+        status=order.status,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+        reduce_only=order.reduce_only,
+    )
 
 
 class RestingSide:
