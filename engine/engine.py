@@ -40,6 +40,7 @@ from engine.ipc.protocol import (
     LinkState,
     ResyncReason,
     RingView,
+    TradingView,
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
@@ -47,7 +48,14 @@ from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import FsyncPolicy, Journal
 from engine.oms.manager import OrderManager
 from engine.oms.positions import Portfolio
-from engine.oms.views import alert_doc, order_doc, orders_doc, parse_order_request, portfolio_doc
+from engine.oms.views import (
+    alert_doc,
+    order_doc,
+    orders_doc,
+    parse_order_request,
+    portfolio_doc,
+    trading_view,
+)
 from engine.risk.checks import MarketState
 from engine.risk.circuit_breaker import UNCLEAN_STOP, CircuitBreaker
 from engine.risk.limits import RiskLimits
@@ -326,6 +334,7 @@ class Engine:
                 wall = self.clock.time_ns()
                 self.publisher.heartbeat(wall)
                 self.publisher.publish_engine(self.engine_view(wall))
+                self.publisher.publish_trading(self.trading_view())
             await asyncio.sleep(_PUBLISH_INTERVAL_S)
 
     # ---- commands ----------------------------------------------------------------------------
@@ -616,6 +625,19 @@ class Engine:
                 depth=cmd.depth, capacity=cmd.capacity, peak=cmd.peak, dropped=cmd.dropped
             ),
             control_url=self.control.url if self.control else "",
+        )
+
+    def trading_view(self) -> TradingView:
+        """Orders, positions, PnL, alerts and the order link as the UI sees them."""
+        gateway = self.gateway
+        return trading_view(
+            self.oms.orders.values(),
+            self.portfolio.snapshot(),
+            self.oms.alerts,
+            daily_loss_limit=self.risk.limits.daily_loss_limit,
+            gateway=type(gateway).__name__ if gateway is not None else "",
+            stats=gateway.stats if gateway is not None else None,
+            link_ok=self.oms.link_ok.get(gateway.venue, True) if gateway is not None else False,
         )
 
     def status(self) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from engine.ipc.state_page import StatePage
 
 _Seg = TypeVar("_Seg", Ring, StatePage)
 
-#: bytes per state page: a 100-level BookView or an EngineView fits with room to spare
-PAGE_BYTES = 16 * 1024
+#: bytes per state page: a 100-level BookView, an EngineView or a TradingView of 60 orders and
+#: 20 alerts fits with room to spare
+PAGE_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,12 @@ class InstanceSegments:
     """The latest :class:`~engine.ipc.protocol.EngineView`."""
     books: list[StatePage]
     """The latest :class:`~engine.ipc.protocol.BookView` per instrument id."""
+    trading: StatePage
+    """The latest :class:`~engine.ipc.protocol.TradingView`: orders, positions, PnL, alerts."""
 
     def all(self) -> list[Ring | StatePage]:
         """Every segment, rings first."""
-        return [self.events, self.commands, self.engine, *self.books]
+        return [self.events, self.commands, self.engine, *self.books, self.trading]
 
     def close(self, *, unlink: bool = False) -> None:
         """Detach from every segment, and remove them when ``unlink`` (the owner, on exit)."""
@@ -64,13 +67,14 @@ def _open_all(
         commands = keep(ring(segment_name(instance, "commands")))
         engine = keep(page(segment_name(instance, "engine")))
         books = [keep(page(segment_name(instance, f"book-{n}"))) for n in range(n_books)]
+        trading = keep(page(segment_name(instance, "trading")))
     except BaseException:
         for seg in opened:
             seg.close()
             if unlink_on_error:
                 seg.unlink()
         raise
-    return InstanceSegments(events, commands, engine, books)
+    return InstanceSegments(events, commands, engine, books, trading)
 
 
 def create_segments(

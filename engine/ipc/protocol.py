@@ -195,12 +195,94 @@ class EngineView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """Where the HTTP control plane listens."""
 
 
+class OrderRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One of our orders as the UI lists it (integers; the UI formats with the book's grid)."""
+
+    client_order_id: str
+    instrument: int
+    side: int
+    """:class:`~engine.core.events.Side` value: 1 buy, 2 sell."""
+    order_type: str
+    time_in_force: str
+    price_ticks: int
+    """0 for a market order."""
+    size_lots: int
+    filled_lots: int
+    status: str
+    """Lower-case :class:`~engine.oms.order.OrderStatus` value."""
+    reason: str
+    """The venue's or our own reason for a reject, cancel or expiry."""
+    ts_ns: int
+    """When the order last changed."""
+
+
+class PositionRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One instrument's position with its PnL as exact quote-currency text."""
+
+    instrument: int
+    net_lots: int
+    avg_entry: str
+    """Empty when flat."""
+    realised: str
+    unrealised: str
+    fees: str
+
+
+class AlertRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One alert."""
+
+    ts_ns: int
+    level: str
+    """``info``, ``warning`` or ``critical``."""
+    source: str
+    message: str
+
+
+class RateRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One venue rate limiter's use."""
+
+    name: str
+    used: int
+    limit: int
+
+
+class TradingView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """Orders, positions, PnL, alerts and the order link, as published to the trading page."""
+
+    orders: list[OrderRow]
+    """Open orders first (oldest first), then the most recently finished ones."""
+    open_orders: int
+    positions: list[PositionRow]
+    realised: str
+    unrealised: str
+    fees: str
+    net: str
+    daily: str
+    """Net PnL since 00:00 UTC."""
+    daily_loss_limit: str
+    """The account's daily loss limit in quote currency (trading stops at minus this)."""
+    alerts: list[AlertRow]
+    """Newest last."""
+    gateway: str
+    """The gateway's kind (``PaperGateway``, ``BinanceSpotGateway``) or empty when none."""
+    gateway_healthy: bool
+    gateway_reason: str
+    rejects: int
+    rate: list[RateRow]
+
+
 _view_encoder = msgspec.msgpack.Encoder()
 _book_decoder = msgspec.msgpack.Decoder(BookView)
 _engine_decoder = msgspec.msgpack.Decoder(EngineView)
+_trading_decoder = msgspec.msgpack.Decoder(TradingView)
 
 
-def encode_view(view: BookView | EngineView) -> bytes:
+def decode_trading(data: bytes | memoryview) -> TradingView:
+    """Decode a trading page payload."""
+    return _trading_decoder.decode(data)
+
+
+def encode_view(view: BookView | EngineView | TradingView) -> bytes:
     """Encode a view as the msgpack bytes of a state page."""
     return _view_encoder.encode(view)
 

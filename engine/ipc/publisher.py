@@ -12,7 +12,7 @@ import os
 
 from engine.core.clock import Clock, LiveClock
 from engine.ipc.layout import InstanceSegments, create_segments
-from engine.ipc.protocol import RECORD, BookView, EngineView, Record, encode_view
+from engine.ipc.protocol import RECORD, BookView, EngineView, Record, TradingView, encode_view
 from engine.ipc.ring import RingStats
 from engine.ipc.segments import (
     InstanceInfo,
@@ -96,6 +96,10 @@ class EnginePublisher:
     def publish_engine(self, view: EngineView) -> None:
         """Replace the latest engine view."""
         self._engine_page.write(encode_view(view))
+
+    def publish_trading(self, view: TradingView) -> None:
+        """Replace the latest orders, positions and PnL."""
+        self._segments.trading.write(encode_view(view))
 
     def emit(self, record: bytes) -> bool:
         """Send one event to the UI; drops (and counts) instead of waiting when the UI lags."""

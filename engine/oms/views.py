@@ -14,8 +14,10 @@ from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.events import Alert, Side
 from engine.core.instruments import Instrument
 from engine.errors import InstrumentError
+from engine.ipc.protocol import AlertRow, OrderRow, PositionRow, RateRow, TradingView
 from engine.oms.order import Order, validate_order
 from engine.oms.positions import PortfolioView
+from engine.venues.base import GatewayStats
 
 
 def _money(value: Decimal) -> str:
@@ -139,4 +141,80 @@ def parse_order_request(
         order_type=order_type,
         time_in_force=tif,
         reduce_only=bool(doc.get("reduce_only", False)),
+    )
+
+
+MAX_ORDER_ROWS = 60
+"""Orders on the trading page: every open one first (up to this many), then the latest closed."""
+MAX_ALERT_ROWS = 20
+"""Alerts on the trading page, newest last."""
+_MAX_TEXT = 200
+
+
+def trading_view(
+    orders: Iterable[Order],
+    portfolio: PortfolioView,
+    alerts: Iterable[Alert],
+    *,
+    daily_loss_limit: str,
+    gateway: str,
+    stats: GatewayStats | None,
+    link_ok: bool,
+) -> TradingView:
+    """The trading page: orders, positions, PnL, alerts and the order link, bounded in size."""
+    everything = list(orders)
+    open_ = [o for o in everything if o.is_open]
+    closed = [o for o in everything if not o.is_open]
+    rows = open_[:MAX_ORDER_ROWS]
+    rows += closed[-max(0, MAX_ORDER_ROWS - len(rows)) :] if len(rows) < MAX_ORDER_ROWS else []
+    return TradingView(
+        orders=[_order_row(o) for o in rows],
+        open_orders=len(open_),
+        positions=[
+            PositionRow(
+                instrument=p.instrument,
+                net_lots=p.net_lots,
+                avg_entry=_money(p.avg_entry) if p.avg_entry is not None else "",
+                realised=_money(p.realised),
+                unrealised=_money(p.unrealised),
+                fees=_money(p.fees),
+            )
+            for p in portfolio.positions
+        ],
+        realised=_money(portfolio.realised),
+        unrealised=_money(portfolio.unrealised),
+        fees=_money(portfolio.fees),
+        net=_money(portfolio.net),
+        daily=_money(portfolio.daily),
+        daily_loss_limit=daily_loss_limit,
+        alerts=[
+            AlertRow(
+                ts_ns=a.ts_ns, level=str(a.level), source=a.source, message=a.message[:_MAX_TEXT]
+            )
+            for a in list(alerts)[-MAX_ALERT_ROWS:]
+        ],
+        gateway=gateway,
+        gateway_healthy=bool(stats and stats.healthy and link_ok),
+        gateway_reason=(stats.reason if stats else "")[:_MAX_TEXT],
+        rejects=stats.rejects if stats else 0,
+        rate=[
+            RateRow(name=r.name, used=r.used, limit=r.limit) for r in (stats.rate if stats else [])
+        ],
+    )
+
+
+def _order_row(order: Order) -> OrderRow:
+    last = order.history[-1].ts_ns if order.history else 0
+    return OrderRow(
+        client_order_id=order.client_order_id,
+        instrument=order.instrument,
+        side=int(order.side),
+        order_type=str(order.order_type),
+        time_in_force=str(order.time_in_force),
+        price_ticks=order.price_ticks,
+        size_lots=order.size_lots,
+        filled_lots=order.filled_lots,
+        status=str(order.status),
+        reason=order.reason[:_MAX_TEXT],
+        ts_ns=last,
     )

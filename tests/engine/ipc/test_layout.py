@@ -23,10 +23,12 @@ def test_created_set_is_attachable_and_removed_on_close(instance):
     """A UI attaches to the segments the engine created; closing with unlink removes them."""
     owned = create_segments(instance, 2, event_ring_bytes=8192, command_ring_bytes=4096)
     names = [seg.name for seg in owned.all()]
-    assert len(names) == 5
+    assert len(names) == 6  # two rings, the engine page, two book pages, the trading page
     seen = attach_segments(instance, 2)
     owned.books[1].write(b"book one")
     assert seen.books[1].read() == b"book one"
+    owned.trading.write(b"orders")
+    assert seen.trading.read() == b"orders"
     seen.close()
     owned.close(unlink=True)
     assert not any((SHM / name).exists() for name in names)
