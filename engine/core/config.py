@@ -59,6 +59,16 @@ class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """REST base URL; empty with ``sim`` means the local venue's own address."""
     depth_limit: Annotated[int, msgspec.Meta(ge=5, le=5000)] = 1000
     """Levels per side requested in REST book snapshots."""
+    ws_api_url: str = ""
+    """WebSocket-API URL for order entry's user data stream (Binance ``.../ws-api/v3``); empty
+    with ``sim`` means the local venue's own."""
+    api_key_env: EnvName = "BINANCE_API_KEY"
+    """Name of the environment variable holding the venue API key (never the key); needed for
+    ``live`` mode on a real venue, never for ``sim`` or ``paper``."""
+    api_secret_env: EnvName = "BINANCE_API_SECRET"  # noqa: S105 - a variable name, not a secret
+    """Name of the environment variable holding the venue API secret (never the secret)."""
+    recv_window_ms: Annotated[int, msgspec.Meta(ge=1, le=60_000)] = 5000
+    """How long after its timestamp the venue may still accept a signed request."""
 
 
 class InstrumentSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -332,10 +342,11 @@ def load_config(
         if "instruments" in user:
             doc.pop("instruments", None)  # a file that lists instruments replaces the list
         doc = _merge(doc, user)
-    env_tree, env_origin = _env_overrides(os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    env_tree, env_origin = _env_overrides(env)
     doc = _merge(doc, env_tree)
     try:
-        return msgspec.convert(doc, type=EngineConfig, strict=False)
+        config = msgspec.convert(doc, type=EngineConfig, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
         match = _PATH_RE.search(message)
@@ -351,3 +362,28 @@ def load_config(
             if line is not None:
                 source = f"{user_path}:{line}"
         raise ConfigError(source, message, key_path) from None
+    check_venue_keys(config, env)
+    return config
+
+
+def check_venue_keys(config: EngineConfig, environ: Mapping[str, str]) -> None:
+    """Live trading on a real venue needs its API key and secret in the environment.
+
+    Only the variables' presence is checked here (their values are read by the gateway and
+    never stored in the config). ``sim`` and ``paper`` need none.
+
+    Raises:
+        ConfigError: naming the unset variable and the key that names it.
+    """
+    venue = config.venue
+    if config.engine.mode != "live" or venue.name == "sim":
+        return
+    for key, name in (("api_key_env", venue.api_key_env), ("api_secret_env", venue.api_secret_env)):
+        if not environ.get(name):
+            raise ConfigError(
+                name,
+                f"is unset: live trading on {venue.name} needs the API "
+                f"{'key' if key == 'api_key_env' else 'secret'} in ${name} "
+                f'(named by venue.{key}); use mode = "paper" or the sim venue to run without',
+                f"$.venue.{key}",
+            )

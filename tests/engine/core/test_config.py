@@ -116,8 +116,13 @@ def test_shipped_examples_load():
     """Every example config in config/examples loads without error."""
     examples = sorted((Path(__file__).resolve().parents[3] / "config" / "examples").glob("*.toml"))
     assert examples
+    keys = {
+        f"BINANCE{net}_API_{part}": f"made-up-{part.lower()}"
+        for net in ("", "_TESTNET")
+        for part in ("KEY", "SECRET")
+    }
     for path in examples:
-        load_config(path, {})
+        load_config(path, keys)
 
 
 def test_invalid_risk_limit_names_its_key_path_and_source(tmp_path):
@@ -129,3 +134,45 @@ def test_invalid_risk_limit_names_its_key_path_and_source(tmp_path):
     path = _write(tmp_path, "[risk]\ndaily_loss_limit = 'lots'\n")
     with pytest.raises(ConfigError, match=rf"{path}:2: .*daily_loss_limit"):
         load_config(path, {})
+
+
+def _live_binance(tmp_path: Path) -> Path:
+    return _write(
+        tmp_path,
+        "[venue]\nname = 'binance'\n[[instruments]]\nvenue = 'binance'\nsymbol = 'BTCUSDT'\n"
+        "tick_size = '0.01'\nlot_size = '0.00001'\n",
+    )
+
+
+def test_live_trading_on_a_real_venue_needs_both_key_variables(tmp_path):
+    """Live mode on Binance stops at start-up naming the unset key variable and its config key."""
+    path = _live_binance(tmp_path)
+    with pytest.raises(ConfigError, match=r"BINANCE_API_KEY.*is unset") as err:
+        load_config(path, {})
+    assert err.value.key_path == "$.venue.api_key_env"
+    with pytest.raises(ConfigError, match="BINANCE_API_SECRET") as err:
+        load_config(path, {"BINANCE_API_KEY": "made-up-key"})
+    assert err.value.key_path == "$.venue.api_secret_env"
+
+
+def test_key_variables_are_named_by_the_config_and_their_values_never_kept(tmp_path):
+    """The config names the variables; their values are checked for presence, never kept."""
+    path = _live_binance(tmp_path)
+    path.write_text(
+        path.read_text().replace(
+            "name = 'binance'\n",
+            "name = 'binance'\napi_key_env = 'DESK_KEY'\napi_secret_env = 'DESK_SECRET'\n",
+        )
+    )
+    cfg = load_config(path, {"DESK_KEY": "made-up-key", "DESK_SECRET": "made-up-secret"})
+    assert (cfg.venue.api_key_env, cfg.venue.api_secret_env) == ("DESK_KEY", "DESK_SECRET")
+    assert "made-up" not in repr(cfg)
+
+
+def test_sim_and_paper_need_no_keys(tmp_path):
+    """Neither the local venue nor paper trading on a real venue needs API keys."""
+    load_config(None, {})
+    text = (
+        _live_binance(tmp_path).read_text().replace("[venue]", "[engine]\nmode = 'paper'\n[venue]")
+    )
+    load_config(_write(tmp_path, text), {})
