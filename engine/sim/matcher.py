@@ -361,7 +361,14 @@ class Matcher:
         )
 
     def _update(
-        self, client_order_id: str, kind: OrderUpdateKind, ts: int, *, reason: str
+        self,
+        client_order_id: str,
+        kind: OrderUpdateKind,
+        ts: int,
+        *,
+        reason: str,
+        price: int = 0,
+        size: int = 0,
     ) -> OrderUpdate:
         """An update about an order id the core has no order for (rejects, unknown ids)."""
         return OrderUpdate(
@@ -370,5 +377,7 @@ class Matcher:
             client_order_id=client_order_id,
             kind=kind,
             reason=reason,
+            price_ticks=price,
+            size_lots=size,
             exch_ts=ts,
         )

@@ -179,7 +179,16 @@ class MatchingCore(Matcher):
         reason = self._refusal(command)
         if reason:
             self._rejects += 1
-            out.append(self._update(command.client_order_id, _K.REJECTED, ts, reason=reason))
+            out.append(
+                self._update(
+                    command.client_order_id,
+                    _K.REJECTED,
+                    ts,
+                    reason=reason,
+                    price=command.price_ticks,
+                    size=command.size_lots,
+                )
+            )
             return out
         is_market = command.order_type is OrderType.MARKET
         order = SimOrder(
@@ -318,7 +327,7 @@ class MatchingCore(Matcher):
 
     def on_trade(self, price: int, size: int, aggressor: Side, ts: int) -> list[Report]:
         """A public trade: fills resting orders it reaches or trades through."""
-        check_level(self.instrument.key, aggressor, price, size)
+        check_level(self.instrument.key, aggressor, price, size, "trade")
         self._events += 1
         passive = opposite(aggressor)
         self.mirror.side(passive).add_traded(price, size)

@@ -26,14 +26,14 @@ class MarketDataError(SimError):
     """A level or trade fed to the matching core had an impossible price, size or shape."""
 
 
-def check_level(where: str, side: Side, price: int, size: int) -> None:
-    """Refuse a level (or trade) with a price <= 0 or a negative size.
+def check_level(where: str, side: Side, price: int, size: int, what: str = "level") -> None:
+    """Refuse a level (or a trade, ``what``) with a price <= 0 or a negative size.
 
     Raises:
         MarketDataError: naming ``where`` (the instrument), the side, price and size.
     """
     if price <= 0 or size < 0:
-        raise MarketDataError(f"{where}: impossible {side.name} level {size} lots @ {price} ticks")
+        raise MarketDataError(f"{where}: impossible {side.name} {what} {size} lots @ {price} ticks")
 
 
 def checked_levels(

@@ -511,6 +511,156 @@ def test_fees_follow_the_schedule_for_maker_and_taker():
     assert maker.fee == -2  # 110 * 20 * 10 * -0.0001 = -2.2, toward zero
 
 
+# ------------------------------------------------------------------ the sell side and book events
+
+
+def test_market_sell_sweeps_bids_best_first():
+    """A market sell takes the bids from the highest down, one fill per level."""
+    core = book()
+    out = core.submit(order("m", SELL, 12), 5)
+    assert kinds(out) == [K.ACCEPTED, ("fill", 100, 5), ("fill", 99, 5), ("fill", 98, 2)]
+    assert core.position_lots == -12
+
+
+def test_ask_fills_on_trades_through_and_on_a_crossing_bid():
+    """A buy trade above our ask fills it all; a bid reported at our ask fills another."""
+    core = book()
+    core.submit(order("a", SELL, 2, 104), 5)
+    core.submit(order("b", SELL, 3, 106), 5)
+    assert kinds(core.on_trade(105, 1, BUY, 6)) == [("fill", 104, 2)]
+    assert kinds(core.on_level(BUY, 107, 1, 7)) == [("fill", 106, 3)]
+
+
+def test_snapshot_caps_queue_positions_and_fills_crossed_orders():
+    """A new snapshot shortens our queue to the new level size and fills orders it crosses."""
+    core = book()
+    core.submit(order("a", BUY, 1, 99), 5)
+    core.submit(order("b", SELL, 1, 104), 5)
+    out = core.on_snapshot(arr(99, 98), arr(2, 7), arr(103, 104), arr(1, 1), 6)
+    assert kinds(out) == []
+    assert core.order("a").ahead == 2
+    out = core.on_snapshot(arr(105), arr(1), arr(106), arr(1), 7)
+    assert [(f.client_order_id, f.price) for f in fills(out)] == [("b", 104)]
+
+
+def test_delta_applies_bids_then_asks_and_fills_crossed_orders():
+    """A delta moving the asks down to our bid fills it at our price."""
+    core = book()
+    core.submit(order("a", BUY, 2, 100), 5)
+    out = core.on_delta(arr(100), arr(9), arr(101, 100), arr(0, 4), 6)
+    assert kinds(out) == [("fill", 100, 2)]
+    assert (core.best_bid, core.best_ask) == (100, 100)
+
+
+def test_several_of_our_orders_at_one_price_fill_in_arrival_order():
+    """Two of our bids at one price share a trade's excess, the earlier one first."""
+    core = book()
+    core.submit(order("a", BUY, 2, 100), 5)
+    core.on_level(BUY, 100, 8, 6)
+    core.submit(order("b", BUY, 2, 100), 7)
+    assert (core.order("a").ahead, core.order("b").ahead) == (5, 8)
+    out = core.on_trade(100, 9, SELL, 8)
+    assert [(f.client_order_id, f.size) for f in fills(out)] == [("a", 2)]
+    assert core.order("b").ahead == 1
+
+
+def test_market_post_only_is_rejected():
+    """A post-only order needs a limit price."""
+    core = book()
+    out = core.submit(order("m", BUY, 1, time_in_force=TimeInForce.POST_ONLY), 5)
+    assert kinds(out) == [K.REJECTED]
+
+
+def test_rejects_carry_the_order_price_and_size():
+    """A refused order's update still names the price and size asked for."""
+    core = book()
+    out = core.submit(order("p", BUY, 3, 101, time_in_force=TimeInForce.POST_ONLY), 5)
+    assert (out[0].price_ticks, out[0].size_lots, out[0].venue_order_id) == (101, 3, "")
+
+
+def test_fok_stops_at_our_own_resting_order_under_expire_taker():
+    """A FOK that could only fill by trading with our own ask expires without a fill."""
+    core = book()
+    core.submit(order("ask", SELL, 1, 102), 5)
+    out = core.submit(order("f", BUY, 5, 103, time_in_force=TimeInForce.FOK), 6)
+    assert kinds(out) == [K.ACCEPTED, K.EXPIRED]
+    assert core.order("ask").status is OrderStatus.ACCEPTED
+
+
+def test_post_only_would_meet_our_own_order_is_rejected():
+    """A post-only bid at our own resting ask would take, so it is refused."""
+    core = book()
+    core.submit(order("ask", SELL, 1, 100 + 2), 5)
+    core.on_level(SELL, 101, 0, 6)
+    out = core.submit(order("p", BUY, 1, 102, time_in_force=TimeInForce.POST_ONLY), 7)
+    assert out[0].reason == POST_ONLY_WOULD_TAKE
+
+
+def test_post_only_replace_that_would_take_is_rejected():
+    """Re-pricing a post-only order through the ask is refused; it works on unchanged."""
+    core = book()
+    core.submit(order("p", BUY, 1, 100, time_in_force=TimeInForce.POST_ONLY), 5)
+    out = core.replace(
+        ReplaceOrder(client_order_id="p", instrument=0, price_ticks=101, size_lots=1), 6
+    )
+    assert out[0].kind is K.REPLACE_REJECTED
+    assert out[0].reason == POST_ONLY_WOULD_TAKE
+    assert core.order("p").price == 100
+
+
+def test_reduce_only_replace_beyond_the_position_is_rejected():
+    """A reduce-only order cannot be enlarged past the position it reduces."""
+    core = book()
+    core.submit(order("long", BUY, 3, 101), 5)
+    core.submit(order("ro", SELL, 2, 110, reduce_only=True), 6)
+    out = core.replace(
+        ReplaceOrder(client_order_id="ro", instrument=0, price_ticks=110, size_lots=4), 7
+    )
+    assert out[0].reason == REDUCE_ONLY_REFUSED
+
+
+def test_reduce_only_orders_expire_when_the_position_closes():
+    """Once the position is flat, resting reduce-only orders expire."""
+    core = book()
+    core.submit(order("long", BUY, 3, 101), 5)
+    core.submit(order("ro", SELL, 3, 110, reduce_only=True), 6)
+    out = core.submit(order("flat", SELL, 3, 100), 7)
+    assert kinds(out) == [K.ACCEPTED, ("fill", 100, 3), K.EXPIRED]
+    assert out[-1].client_order_id == "ro"
+
+
+def test_finished_orders_stay_visible_up_to_the_limit():
+    """The core answers for the last ``keep_closed`` finished orders and forgets older ones."""
+    core = book(keep_closed=2)
+    for n in range(3):
+        core.submit(order(f"o{n}", BUY, 1, 90), 5)
+        core.cancel(CancelOrder(client_order_id=f"o{n}", instrument=0), 6)
+    assert core.order("o0") is None
+    assert core.order("o2").status is OrderStatus.CANCELED
+    assert core.order("o2").leaves == 0
+
+
+def test_cancel_for_another_instrument_is_unknown():
+    """A cancel naming another instrument does not touch this core's order."""
+    core = book()
+    core.submit(order("a", BUY, 1, 90), 5)
+    out = core.cancel(CancelOrder(client_order_id="a", instrument=5), 6)
+    assert out[0].kind is K.CANCEL_REJECTED
+    assert core.order("a").status is OrderStatus.ACCEPTED
+
+
+def test_handle_dispatches_every_command():
+    """``handle`` routes submits, replaces, cancels and cancel-all to their entry points."""
+    core = book()
+    out = core.handle(order("a", BUY, 2, 90), 5)
+    out += core.handle(
+        ReplaceOrder(client_order_id="a", instrument=0, price_ticks=90, size_lots=1), 6
+    )
+    out += core.handle(CancelOrder(client_order_id="a", instrument=0), 7)
+    out += core.handle(CancelAll(), 8)
+    assert kinds(out) == [K.ACCEPTED, K.REPLACED, K.CANCELED]
+
+
 # ------------------------------------------------------------------ properties
 
 E = OrderEventKind
