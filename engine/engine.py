@@ -24,8 +24,9 @@ from engine import jit
 from engine.book.order_book import OrderBook
 from engine.control.http import ControlPlane
 from engine.core.clock import Clock, LiveClock
+from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.config import EngineConfig
-from engine.core.events import Alert, AlertLevel, BookDelta, Side, Trade
+from engine.core.events import Alert, AlertLevel, BookDelta, Fill, Side, Trade
 from engine.core.instruments import DecimalGrid, Instrument
 from engine.errors import MalformedMessage
 from engine.gateways import make_gateway
@@ -38,9 +39,11 @@ from engine.ipc.protocol import (
     Flag,
     HaltReason,
     LinkState,
+    Record,
     ResyncReason,
     RingView,
     TradingView,
+    order_style_of,
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
@@ -118,6 +121,7 @@ class Engine:
             breaker_tripped=lambda: self.breaker.tripped,
             on_trip=self.trip,
             on_alert=self._on_alert,
+            on_booked=self._on_booked,
         )
         self.gateway: Gateway | None = None
         self._paper: PaperGateway | None = None
@@ -308,6 +312,25 @@ class Engine:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _on_booked(self, fill: Fill) -> None:
+        if self.publisher is None:
+            return
+        counter = self.oms.ids.counter_of(fill.client_order_id) or 0
+        self.publisher.emit(
+            pack(
+                EventKind.FILL,
+                Flag.BUY if fill.side is Side.BUY else Flag.SELL,
+                fill.instrument,
+                fill.exch_ts,
+                fill.recv_ts,
+                self.clock.time_ns(),
+                fill.price,
+                fill.size,
+                counter,
+                1 if fill.liquidity == "maker" else 2,
+            )
+        )
+
     def _on_alert(self, alert: Alert) -> None:
         if self.publisher is not None:
             self.publisher.emit(
@@ -321,7 +344,7 @@ class Engine:
         last_beat = 0
         while True:
             for cmd in self.publisher.poll_commands():
-                self._on_command(cmd.kind, cmd.aux)
+                self._on_command(cmd)
             now = self.clock.monotonic_ns()
             if now - self._rate_window_start >= _NS:
                 elapsed = (now - self._rate_window_start) / _NS
@@ -339,15 +362,52 @@ class Engine:
 
     # ---- commands ----------------------------------------------------------------------------
 
-    def _on_command(self, kind: int, aux: int) -> None:
+    def _on_command(self, cmd: Record) -> None:
+        kind = cmd.kind
         if kind == CommandKind.KILL:
             self.kill("ui")
         elif kind == CommandKind.RESET:
             self.reset("ui (confirmed)")
+        elif kind == CommandKind.SUBMIT:
+            self._ui_submit(cmd)
+        elif kind == CommandKind.CANCEL:
+            self.cancel_order(f"{self.config.engine.instance}-{cmd.seq}", "ui")
+        elif kind == CommandKind.CANCEL_ALL:
+            self._ui_cancel_all(cmd.instrument if cmd.aux != 1 else -1)
         elif kind == CommandKind.PING:
             log.debug("ping from ui")
         else:
             log.warning("unknown command on the command ring", extra={"kind": kind})
+
+    def _ui_submit(self, cmd: Record) -> None:
+        """An order from the UI's ticket: the same path and checks as every other order."""
+        try:
+            order_type, tif = order_style_of(cmd.aux)
+            if cmd.instrument not in self._instrument_by_id or cmd.flags not in (1, 2):
+                raise ValueError(f"instrument {cmd.instrument} / side flags {cmd.flags}")
+        except ValueError as exc:
+            self.oms.alert(AlertLevel.WARNING, "ui", f"order from the UI refused: {exc}")
+            return
+        order = self.oms.submit(
+            SubmitOrder(
+                client_order_id=self.oms.new_id(),
+                instrument=cmd.instrument,
+                side=Side.BUY if cmd.flags == Flag.BUY else Side.SELL,
+                size_lots=cmd.size,
+                price_ticks=cmd.price if order_type == "limit" else 0,
+                order_type=OrderType(order_type),
+                time_in_force=TimeInForce(tif),
+            )
+        )
+        log.info(
+            "ui order",
+            extra={"client_order_id": order.client_order_id, "status": str(order.status)},
+        )
+
+    def _ui_cancel_all(self, instrument: int) -> None:
+        """Cancel every open order on one instrument (or all) from the UI."""
+        for order in self.oms.open_orders(instrument):
+            self.oms.cancel(order.client_order_id, "ui cancel-all")
 
     @property
     def trading(self) -> str:

@@ -38,6 +38,9 @@ class EventKind(enum.IntEnum):
     """A venue link changed state; ``aux`` = :class:`LinkState`."""
     MALFORMED = 7
     """A frame could not be parsed; ``aux`` = running count of malformed frames."""
+    FILL = 9
+    """One of our orders filled: ``price`` ticks, ``size`` lots, ``flags`` = our side, ``seq`` =
+    the counter of its client order id, ``aux`` = 1 maker, 2 taker."""
     ALERT = 8
     """An alert was raised; ``aux`` = 1 info, 2 warning, 3 critical (text in ``/status``)."""
 
@@ -51,6 +54,14 @@ class CommandKind(enum.IntEnum):
     """No-op used to measure the command path."""
     RESET = 3
     """Re-enable trading after a halt; the UI sends it only after the operator confirmed."""
+    SUBMIT = 4
+    """Place an order: ``instrument``, ``flags`` = side (:attr:`Flag.BUY`/``SELL``), ``price``
+    ticks (0 for market), ``size`` lots, ``aux`` = :func:`order_style` of type and time in force,
+    ``seq`` = the UI's request number. It passes every risk check like any other order."""
+    CANCEL = 5
+    """Cancel one order: ``seq`` = the counter of its client order id ``<instance>-<counter>``."""
+    CANCEL_ALL = 6
+    """Cancel every open order on ``instrument``, or on all when ``aux`` = 1."""
 
 
 class Flag(enum.IntFlag):
@@ -61,6 +72,33 @@ class Flag(enum.IntFlag):
     """The aggressor bought (taker side)."""
     SELL = 2
     """The aggressor sold."""
+
+
+ORDER_TYPES = ("limit", "market")
+"""Order types by code, as packed by :func:`order_style`."""
+TIMES_IN_FORCE = ("gtc", "ioc", "fok", "post_only")
+"""Times in force by code, as packed by :func:`order_style`."""
+
+
+def order_style(order_type: str, time_in_force: str) -> int:
+    """Pack an order type and time in force (their lower-case names) into a SUBMIT's ``aux``.
+
+    Raises:
+        ValueError: an unknown type or time in force.
+    """
+    return ORDER_TYPES.index(order_type) * 16 + TIMES_IN_FORCE.index(time_in_force)
+
+
+def order_style_of(aux: int) -> tuple[str, str]:
+    """Unpack a SUBMIT's ``aux`` into (order type, time in force).
+
+    Raises:
+        ValueError: a code out of range.
+    """
+    kind, tif = divmod(aux, 16)
+    if not (0 <= kind < len(ORDER_TYPES) and 0 <= tif < len(TIMES_IN_FORCE)):
+        raise ValueError(f"order style {aux} is not a known type and time in force")
+    return ORDER_TYPES[kind], TIMES_IN_FORCE[tif]
 
 
 class HaltReason(enum.IntEnum):

@@ -79,6 +79,7 @@ class OrderManager:
         breaker_tripped: the circuit breaker's own flag, checked again just before sending.
         on_trip: called with a reason when a loss limit or reconciliation says trading must stop.
         on_alert: called with every alert raised (the engine publishes them).
+        on_booked: called with every fill booked into a position (the engine publishes them).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class OrderManager:
         breaker_tripped: Callable[[], bool],
         on_trip: Callable[[str], None],
         on_alert: Callable[[Alert], None] | None = None,
+        on_booked: Callable[[Fill], None] | None = None,
     ) -> None:
         self.instruments = {i.instrument_id: i for i in instruments}
         self.clock = clock
@@ -105,6 +107,7 @@ class OrderManager:
         self._breaker_tripped = breaker_tripped
         self._on_trip = on_trip
         self._on_alert = on_alert
+        self._on_booked = on_booked
         self.gateways: dict[str, Gateway] = {}
         self.orders: dict[str, Order] = {}
         """Every order this engine knows, by client order id (replayed ones included)."""
@@ -426,6 +429,8 @@ class OrderManager:
         if order is not None and not order.is_open:
             self.risk.on_done(order.client_order_id)
         self.risk.on_pnl()
+        if self._on_booked is not None:
+            self._on_booked(fill)
 
     def check_loss_limits(self) -> None:
         """Trip the breaker when daily loss or drawdown is past its limit (after fills, marks)."""

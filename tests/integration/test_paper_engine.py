@@ -81,6 +81,8 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+    if proc.stderr is not None:
+        proc.stderr.close()
 
 
 def test_orders_fill_kill_cancels_and_a_sigkill_restart_replays(engine_config, paper_env, instance):
@@ -102,7 +104,7 @@ def test_orders_fill_kill_cancels_and_a_sigkill_restart_replays(engine_config, p
         code, doc = control(url, "/positions")
         assert doc["positions"][0]["net"] == "0.01000"
         resting = []
-        for side, price in (("buy", "60000.00"), ("sell", "70000.00")):
+        for side, price in (("buy", "63000.00"), ("sell", "67000.00")):
             code, placed = _order(url, symbol="BTCUSDT", side=side, size="0.00100", price=price)
             assert code == 201, placed
             resting.append(placed["client_order_id"])
@@ -116,12 +118,13 @@ def test_orders_fill_kill_cancels_and_a_sigkill_restart_replays(engine_config, p
             "kill to cancel every resting order",
             lambda: all(_orders(url)[c]["status"] == "canceled" for c in resting),
         )
-        code, refused = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="60000.00")
+        code, refused = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
         assert code == 422
         assert refused["reason"].startswith("halted")
         before = _orders(url)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        _stop(proc)
 
         proc = _start(engine_config, paper_env)
         url = _url(instance, proc)
