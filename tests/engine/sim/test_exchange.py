@@ -6,6 +6,7 @@ from engine.core.events import (
     BookDelta,
     BookSnapshot,
     Fill,
+    Int64Array,
     OrderUpdate,
     OrderUpdateKind,
     Side,
@@ -13,8 +14,8 @@ from engine.core.events import (
 )
 from engine.core.instruments import Instrument
 from engine.sim.exchange import ExchangeSetupError, SimulatedExchange
-from engine.sim.latency import ConstantLatency, SampledLatency
-from engine.sim.matching import MatchingCore
+from engine.sim.latency import ConstantLatency, LatencyModel, SampledLatency
+from engine.sim.matching import MatchingCore, Report
 
 K = OrderUpdateKind
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001")
@@ -23,12 +24,18 @@ ETH = Instrument(
 )
 
 
-def arr(*values):
+def arr(*values: int) -> Int64Array:
     """An int64 array."""
     return np.array(values, dtype=np.int64)
 
 
-def snapshot(instrument=0, ts=0):
+def updates(reports: list[Report]) -> list[OrderUpdate]:
+    """The reports, which must all be order updates."""
+    assert all(isinstance(r, OrderUpdate) for r in reports), reports
+    return [r for r in reports if isinstance(r, OrderUpdate)]
+
+
+def snapshot(instrument: int = 0, ts: int = 0) -> BookSnapshot:
     """Bids 100 (5 lots), asks 101 (3 lots) at exchange time ``ts``."""
     return BookSnapshot(
         instrument=instrument,
@@ -41,7 +48,7 @@ def snapshot(instrument=0, ts=0):
     )
 
 
-def exchange(latency=None):
+def exchange(latency: LatencyModel | None = None) -> SimulatedExchange:
     """Two instruments behind ``latency`` (100 ns in, 50 ns back, 30 ns feed by default)."""
     latency = latency or ConstantLatency(entry=100, response=50, feed=30)
     ex = SimulatedExchange({0: MatchingCore(BTC), 1: MatchingCore(ETH)}, latency)
@@ -50,7 +57,13 @@ def exchange(latency=None):
     return ex
 
 
-def buy(cid, size=1, price=101, instrument=0, tif=TimeInForce.GTC):
+def buy(
+    cid: str,
+    size: int = 1,
+    price: int = 101,
+    instrument: int = 0,
+    tif: TimeInForce = TimeInForce.GTC,
+) -> SubmitOrder:
     """A limit buy."""
     return SubmitOrder(
         client_order_id=cid,
@@ -62,7 +75,7 @@ def buy(cid, size=1, price=101, instrument=0, tif=TimeInForce.GTC):
     )
 
 
-def level(ts, price=101, size=0, side=Side.SELL):
+def level(ts: int, price: int = 101, size: int = 0, side: Side = Side.SELL) -> BookDelta:
     """A delta changing one level at exchange time ``ts``."""
     bids = (arr(price), arr(size)) if side is Side.BUY else (arr(), arr())
     asks = (arr(price), arr(size)) if side is Side.SELL else (arr(), arr())
@@ -125,7 +138,7 @@ def test_commands_keep_their_order_whatever_latency_is_drawn():
     for n in range(20):
         ex.send(buy(f"o{n}", price=90), n)
         ex.send(CancelOrder(client_order_id=f"o{n}", instrument=0), n)
-    reports = ex.poll(10**9)
+    reports = updates(ex.poll(10**9))
     assert [r.kind for r in reports] == [K.ACCEPTED, K.CANCELED] * 20
     assert [r.client_order_id for r in reports][::2] == [f"o{n}" for n in range(20)]
 
@@ -173,7 +186,8 @@ def test_cancel_all_reaches_every_core():
     ex.send(buy("a", price=90), 0)
     ex.send(buy("b", price=90, instrument=1), 0)
     ex.send(CancelAll(reason="kill switch"), 0)
-    cancels = [(r.instrument, r.client_order_id) for r in ex.poll(1_000) if r.kind is K.CANCELED]
+    reports = updates(ex.poll(1_000))
+    cancels = [(r.instrument, r.client_order_id) for r in reports if r.kind is K.CANCELED]
     assert cancels == [(0, "a"), (1, "b")]
 
 
@@ -182,7 +196,7 @@ def test_a_command_for_an_instrument_without_a_core_is_rejected_after_the_round_
     ex = exchange()
     ex.send(buy("a", instrument=9), 0)
     ex.send(CancelOrder(client_order_id="a", instrument=9), 0)
-    reports = ex.poll(150)
+    reports = updates(ex.poll(150))
     assert [r.kind for r in reports] == [K.REJECTED, K.CANCEL_REJECTED]
     assert "Unknown instrument 9" in reports[0].reason
 
@@ -215,7 +229,7 @@ def test_a_core_under_the_wrong_id_is_refused():
 def test_same_seed_gives_the_same_reports():
     """Two runs with the same inputs and latency seed produce identical report streams."""
 
-    def run():
+    def run() -> list[Report]:
         ex = exchange(SampledLatency.lognormal(500, 500, 500, sigma=1.0, seed=9))
         for n in range(10):
             ex.send(buy(f"o{n}", size=2, price=100 + n % 2), n * 300)

@@ -2,10 +2,10 @@ import statistics
 
 import pytest
 
-from engine.sim.latency import ConstantLatency, LatencyError, SampledLatency
+from engine.sim.latency import ConstantLatency, LatencyError, LatencyModel, SampledLatency
 
 
-def draws(model, count=500):
+def draws(model: LatencyModel, count: int = 500) -> tuple[list[int], list[int], list[int]]:
     """``count`` draws of each leg, in entry/response/feed order."""
     return (
         [model.entry_ns() for _ in range(count)],
