@@ -16,8 +16,9 @@ Commands: :meth:`~MatchingCore.submit`, :meth:`~MatchingCore.cancel`,
 for any of them. The rules:
 
 * An order is ACCEPTED before any fill; refusals are REJECTED (``"Duplicate order sent."`` for the
-  client id of an open order; post-only that would take: ``"Order would immediately match and
-  take."``; a reduce-only order that would grow or flip the position).
+  client id of an open order; post-only that would take, from the public book or from one of our
+  own opposite orders: ``"Order would immediately match and take."``; a reduce-only order that
+  would grow or flip the position, i.e. flat, the wrong way, or larger than the position).
 * Aggressive orders walk the mirror best-first up to their limit (a market order has none), one
   taker Fill per level at the level's price. Lots taken are remembered per level and not taken
   again until the feed next reports that level. IOC and market remainders EXPIRE; FOK fills all at
@@ -35,7 +36,9 @@ for any of them. The rules:
 * Replace: the same price and a smaller size keeps the queue position; any other change re-enters
   at the back at the new price and may take. Unknown ids get ``"Unknown order sent."``.
 
-``venue_order_id`` and ``trade_id`` are decimal strings from per-core counters.
+``venue_order_id`` and ``trade_id`` are decimal strings from per-core counters. The mechanics
+(taker walk, maker fills, endings) live in :mod:`engine.sim.matcher`, the public-book mirror in
+:mod:`engine.sim.mirror`, our resting orders in :mod:`engine.sim.resting`.
 """
 
 from __future__ import annotations
