@@ -27,7 +27,7 @@ from engine.core.clock import Clock, LiveClock
 from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.config import EngineConfig
 from engine.core.events import Alert, AlertLevel, BookDelta, Fill, Side, Trade
-from engine.core.instruments import DecimalGrid, Instrument
+from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.gateways import make_gateway
 from engine.ipc.protocol import (
@@ -52,7 +52,6 @@ from engine.oms.journal import FsyncPolicy, Journal
 from engine.oms.manager import OrderManager
 from engine.oms.positions import Portfolio
 from engine.oms.views import (
-    alert_doc,
     order_doc,
     orders_doc,
     parse_order_request,
@@ -65,6 +64,7 @@ from engine.risk.limits import RiskLimits
 from engine.risk.pipeline import RiskPipeline
 from engine.sim.paper import PaperGateway
 from engine.sim.process import SimVenueProcess
+from engine.status import status_document
 from engine.venues.base import Feed, Gateway
 from engine.venues.binance.feed import BinanceSpotFeed
 
@@ -97,7 +97,7 @@ class Engine:
         self.clock = clock or LiveClock()
         self.instruments: list[Instrument] = config.instrument_list()
         self.books = {i.instrument_id: OrderBook(i.symbol) for i in self.instruments}
-        self._grids = [(i.price_grid(), i.size_grid()) for i in self.instruments]
+        self.grids = [(i.price_grid(), i.size_grid()) for i in self.instruments]
         self.book_states: dict[int, BookState] = dict.fromkeys(self.books, "syncing")
         self.link = LinkState.DISCONNECTED
         self.breaker = CircuitBreaker(config.state_dir(), self.clock)
@@ -702,64 +702,7 @@ class Engine:
 
     def status(self) -> dict[str, Any]:
         """The ``GET /status`` document: exact decimal text for every price and size."""
-        books = {}
-        for inst in self.instruments:
-            book = self.books[inst.instrument_id]
-            grids = self._grids[inst.instrument_id]
-            books[inst.symbol] = {
-                "state": self.shown_state(inst.instrument_id),
-                "best_bid": _level_text(book.best_bid(), grids),
-                "best_ask": _level_text(book.best_ask(), grids),
-                "update_id": book.update_id,
-                "update_count": book.update_count,
-            }
-        stats = self.feed.stats if self.feed is not None else None
-        return {
-            "instance": self.config.engine.instance,
-            "mode": self.config.engine.mode,
-            "pid": os.getpid(),
-            "trading": self.trading,
-            "halt_reason": self.halt_reason,
-            "venue": {
-                "name": self.config.venue.name,
-                "link": self.link.name.lower(),
-                "frames": stats.frames if stats else 0,
-                "gaps": stats.gaps if stats else 0,
-                "resyncs": stats.resyncs if stats else 0,
-                "reconnects": stats.reconnects if stats else 0,
-                "malformed": self.malformed,
-            },
-            "books": books,
-            "risk": {
-                "halted": self.risk.halted,
-                "rejections": {str(k): v for k, v in self.risk.rejections.items()},
-            },
-            "orders": {
-                "open": len(self.oms.open_orders()),
-                "known": len(self.oms.orders),
-                "duplicates_ignored": self.oms.duplicates,
-                "unknown_reports": self.oms.unknown_reports,
-            },
-            "gateway": self._gateway_status(),
-            "pnl": self.positions_doc(),
-            "alerts": [alert_doc(a) for a in list(self.oms.alerts)[-20:]],
-        }
-
-    def _gateway_status(self) -> dict[str, Any] | None:
-        gateway = self.gateway
-        if gateway is None:
-            return None
-        stats = gateway.stats
-        return {
-            "venue": gateway.venue,
-            "kind": type(gateway).__name__,
-            "healthy": stats.healthy and self.oms.link_ok.get(gateway.venue, True),
-            "reason": stats.reason,
-            "requests": stats.requests,
-            "rejects": stats.rejects,
-            "errors": stats.errors,
-            "rate": [msgspec.structs.asdict(r) for r in stats.rate],
-        }
+        return status_document(self)
 
 
 def _lots_or_zero(instrument: Instrument, size_text: str) -> int:
@@ -769,12 +712,3 @@ def _lots_or_zero(instrument: Instrument, size_text: str) -> int:
         return int(Decimal(size_text) / grid.step)
     except (ArithmeticError, ValueError):
         return 0
-
-
-def _level_text(
-    level: tuple[int, int] | None, grids: tuple[DecimalGrid, DecimalGrid]
-) -> dict[str, str] | None:
-    """A (ticks, lots) level as exact price and size text, or None for an empty side."""
-    if level is None:
-        return None
-    return {"price": grids[0].to_text(level[0]), "size": grids[1].to_text(level[1])}

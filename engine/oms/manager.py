@@ -199,13 +199,13 @@ class OrderManager:
         return None
 
     def cancel(self, client_order_id: str, reason: str = "") -> bool:
-        """Ask the venue to cancel one open order; False when it is unknown or already final."""
+        """Ask the venue to cancel one open order; False when it is unknown or already final.
+
+        An order not yet acknowledged (or with a request pending) is asked for anyway: the venue
+        may hold it, and its answer decides.
+        """
         order = self.orders.get(client_order_id)
-        if order is None or not order.is_open or order.status is OrderStatus.SUBMITTED:
-            if order is not None and order.status is OrderStatus.SUBMITTED:
-                # Not acknowledged yet: ask anyway (the venue may have it), keep the state.
-                self._send_cancel(order, reason)
-                return True
+        if order is None or not order.is_open:
             return False
         if order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
             order.apply(OrderEventKind.CANCEL_REQUEST, self.clock.time_ns())
