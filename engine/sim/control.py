@@ -13,6 +13,16 @@
 | ``POST /sim/faults/slow-rest?delay_s=0.5&count=1`` | REST answers arrive late |
 | ``POST /sim/faults/stale-snapshot`` | the next depth snapshot is from the past |
 | ``POST /sim/faults/clear`` | disarm the counted faults |
+| ``POST /sim/faults/order-rate-limit?count=1&retry_after_s=1&banned=false`` | orders get 429/418 |
+| ``POST /sim/faults/status-unknown?count=1&placed=true&answer=timeout&delay_s=0`` | 408/503 |
+| ``POST /sim/faults/garbage-rest?count=1`` | the next REST bodies are not JSON |
+| ``POST /sim/faults/slow-orders?delay_s=0.5&count=1`` | order answers arrive late |
+| ``POST /sim/faults/malformed-user-stream?count=1`` | broken frames ahead of user-stream events |
+| ``POST /sim/faults/disconnect-user-streams`` | cut every WebSocket-API connection |
+| ``POST /sim/faults/terminate-user-streams`` | end every subscription (``eventStreamTerminated``) |
+| ``GET /sim/orders[?symbol=BTCUSDT&account=alice&open=true]`` | the venue's true orders |
+| ``GET /sim/accounts`` | every account's balances (never its key) |
+| ``POST /sim/market-order?symbol=BTCUSDT&side=SELL&quantity=0.5`` | a public market order sweeps |
 
 Answers are JSON; a bad argument gets HTTP 400 and ``{"error": "..."}``.
 """
@@ -25,7 +35,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from engine.core.events import Side
+from engine.errors import InstrumentError
 from engine.sim import SimError, wire
+from engine.sim.accounts import amount_text
+from engine.sim.ledger import OrderRecord
 
 if TYPE_CHECKING:
     from engine.sim.server import SimVenue
@@ -50,6 +64,16 @@ def add_control_routes(app: web.Application, venue: SimVenue) -> None:
         ("POST", "/sim/faults/slow-rest", controls.slow_rest),
         ("POST", "/sim/faults/stale-snapshot", controls.stale_snapshot),
         ("POST", "/sim/faults/clear", controls.clear),
+        ("POST", "/sim/faults/order-rate-limit", controls.order_rate_limit),
+        ("POST", "/sim/faults/status-unknown", controls.status_unknown),
+        ("POST", "/sim/faults/garbage-rest", controls.garbage_rest),
+        ("POST", "/sim/faults/slow-orders", controls.slow_orders),
+        ("POST", "/sim/faults/malformed-user-stream", controls.malformed_user_stream),
+        ("POST", "/sim/faults/disconnect-user-streams", controls.disconnect_user_streams),
+        ("POST", "/sim/faults/terminate-user-streams", controls.terminate_user_streams),
+        ("GET", "/sim/orders", controls.orders),
+        ("GET", "/sim/accounts", controls.accounts),
+        ("POST", "/sim/market-order", controls.market_order),
     ]
     for method, path, action in routes:
         app.router.add_route(method, path, _answer(action))
@@ -109,6 +133,7 @@ class _Controls:
             "connections": venue.connections,
             "symbols": symbols,
             "faults": msgspec.to_builtins(self.faults.armed()),
+            "tradingFaults": msgspec.to_builtins(self.faults.trading.armed()),
         }
 
     async def gap(self, request: web.Request) -> dict[str, Any]:
@@ -137,6 +162,113 @@ class _Controls:
     async def clear(self, _request: web.Request) -> dict[str, Any]:
         self.faults.clear()
         return _OK
+
+    # ---- the order side --------------------------------------------------------------------------
+
+    async def order_rate_limit(self, request: web.Request) -> dict[str, Any]:
+        self.faults.trading.order_rate_limit_next(
+            _int(request, "count", 1),
+            _int(request, "retry_after_s", 1),
+            banned=_bool(request, "banned", default=False),
+        )
+        return _OK
+
+    async def status_unknown(self, request: web.Request) -> dict[str, Any]:
+        answer = request.query.get("answer", "timeout")
+        if answer not in ("timeout", "unavailable"):
+            raise SimError(f"answer must be 'timeout' or 'unavailable', not {answer!r}")
+        self.faults.trading.status_unknown_next(
+            _int(request, "count", 1),
+            placed=_bool(request, "placed", default=True),
+            answer="timeout" if answer == "timeout" else "unavailable",
+            delay_s=_float(request, "delay_s", 0.0),
+        )
+        return _OK
+
+    async def garbage_rest(self, request: web.Request) -> dict[str, Any]:
+        self.faults.trading.garbage_rest_next(_int(request, "count", 1))
+        return _OK
+
+    async def slow_orders(self, request: web.Request) -> dict[str, Any]:
+        self.faults.trading.slow_orders(_float(request, "delay_s", None), _int(request, "count", 1))
+        return _OK
+
+    async def malformed_user_stream(self, request: web.Request) -> dict[str, Any]:
+        self.faults.trading.malformed_user_stream_next(_int(request, "count", 1))
+        return _OK
+
+    async def disconnect_user_streams(self, _request: web.Request) -> dict[str, Any]:
+        return {"disconnected": self.faults.trading.disconnect_user_streams()}
+
+    async def terminate_user_streams(self, _request: web.Request) -> dict[str, Any]:
+        return {"terminated": self.faults.trading.terminate_user_streams()}
+
+    async def orders(self, request: web.Request) -> dict[str, Any]:
+        symbol = request.query.get("symbol") or None
+        if symbol is not None and not self.venue.has_symbol(symbol):
+            raise SimError(f"unknown symbol {symbol!r}")
+        name = request.query.get("account") or None
+        account = self.venue.desk.accounts.by_name(name) if name else None
+        if name and account is None:
+            raise SimError(f"no account is named {name!r}")
+        only_open = _bool(request, "open", default=False)
+        records = self.venue.desk.orders(account, symbol)
+        return {"orders": [self._order(r) for r in records if r.is_open or not only_open]}
+
+    def _order(self, record: OrderRecord) -> dict[str, Any]:
+        text = self.venue.desk.text(record.symbol)
+        return {
+            "account": record.account.name,
+            "symbol": record.symbol,
+            "orderId": record.order_id,
+            "clientOrderId": record.client_order_id,
+            "side": record.side.name,
+            "type": record.order_type,
+            "timeInForce": record.time_in_force,
+            "price": text.price(record.price),
+            "origQty": text.size(record.quantity),
+            "executedQty": text.size(record.executed),
+            "cummulativeQuoteQty": text.quote(record.cum_quote),
+            "status": record.status,
+            "isWorking": record.is_working,
+            "time": record.created_ms,
+            "updateTime": record.update_ms,
+        }
+
+    async def accounts(self, _request: web.Request) -> dict[str, Any]:
+        return {
+            "accounts": [
+                {
+                    "name": a.name,
+                    "uid": a.uid,
+                    "balances": {
+                        asset: {"free": amount_text(b.free), "locked": amount_text(b.locked)}
+                        for asset, b in a.balances.items()
+                    },
+                }
+                for a in self.venue.desk.accounts.all()
+            ]
+        }
+
+    async def market_order(self, request: web.Request) -> dict[str, Any]:
+        symbol = _symbol(request)
+        side_text = request.query.get("side", "")
+        if side_text not in ("BUY", "SELL"):
+            raise SimError(f"side must be BUY or SELL, not {side_text!r}")
+        quantity = request.query.get("quantity", "")
+        model = self.venue.model(symbol)
+        try:
+            lots = model.instrument.size_grid().to_int(quantity)
+        except InstrumentError as exc:
+            raise SimError(f"quantity: {exc}") from None
+        activity = self.venue.market_order(symbol, Side[side_text], lots)
+        text = wire.WireText(model.instrument)
+        return {
+            "trades": [
+                {"id": t.trade_id, "price": text.price(t.price), "qty": text.size(t.size)}
+                for t in activity.trades
+            ]
+        }
 
 
 def _answer(action: _Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -167,6 +299,15 @@ def _int(request: web.Request, name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SimError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _bool(request: web.Request, name: str, *, default: bool) -> bool:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise SimError(f"{name} must be true or false, not {raw!r}")
+    return raw == "true"
 
 
 def _float(request: web.Request, name: str, default: float | None) -> float:

@@ -3,7 +3,8 @@
 The venue consults the injector as it serves: the next diffs of a symbol lose update ids (a
 gap), the next frames are preceded by garbage, the next REST answers are 429s, late or stale.
 Disconnects happen at once. Every fault is reachable in-process and over HTTP (``/sim/faults/...``)
-so tests can drive a venue that runs in another process.
+so tests can drive a venue that runs in another process. Faults on the order endpoints and the
+user stream live in :attr:`FaultInjector.trading` (:mod:`engine.sim.trading_faults`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Protocol
 import msgspec
 
 from engine.sim import SimError
+from engine.sim.trading_faults import TradingFaults, UserStreamTarget
 
 log = logging.getLogger("engine.sim")
 
@@ -56,10 +58,13 @@ class FaultInjector:
 
     Args:
         target: the venue; it applies gaps and disconnects when they are armed.
+        user_streams: the venue's WebSocket API, for the order-side faults in :attr:`trading`.
     """
 
-    def __init__(self, target: FaultTarget) -> None:
+    def __init__(self, target: FaultTarget, user_streams: UserStreamTarget | None = None) -> None:
         self._target = target
+        self.trading = TradingFaults(user_streams or _NoUserStreams())
+        """Faults on the order endpoints and the user stream."""
         self._malformed = 0
         self._malformed_sent = 0
         self._rate_limited = 0
@@ -139,9 +144,10 @@ class FaultInjector:
         log.info("fault armed: stale snapshot")
 
     def clear(self) -> None:
-        """Disarm every counted fault (gaps already armed still apply)."""
+        """Disarm every counted fault, order-side ones too (gaps already armed still apply)."""
         self._malformed = self._rate_limited = self._slow = 0
         self._stale = False
+        self.trading.clear()
 
     def armed(self) -> ArmedFaults:
         """What is still waiting to fire."""
@@ -182,6 +188,16 @@ class FaultInjector:
         """Whether this depth snapshot should come from the past."""
         stale, self._stale = self._stale, False
         return stale
+
+
+class _NoUserStreams:
+    """A venue without a WebSocket API: nothing to cut or end."""
+
+    def drop_user_streams(self) -> int:
+        return 0
+
+    def end_user_streams(self) -> int:
+        return 0
 
 
 def _at_least(minimum: int, **values: int) -> None:

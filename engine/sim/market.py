@@ -111,6 +111,8 @@ class MarketActivity(msgspec.Struct):
 
     changes: list[LevelChange]
     trades: list[TradePrint]
+    in_order: list[LevelChange | TradePrint] = msgspec.field(default_factory=list)
+    """Both, interleaved as they happened (a sweep prints its trades before the level shrinks)."""
 
 
 Level = tuple[int, int]
@@ -230,6 +232,7 @@ class MarketModel:
         self._next_event = self._draw_gap()
         self._out_changes: list[LevelChange] = []
         self._out_trades: list[TradePrint] = []
+        self._out_order: list[LevelChange | TradePrint] = []
 
     # ---- reading the true book ----------------------------------------------------------------
 
@@ -320,9 +323,106 @@ class MarketModel:
             self._one_event()
             self._next_event = self._now + self._draw_gap()
         self._now = end
-        activity = MarketActivity(self._out_changes, self._out_trades)
-        self._out_changes, self._out_trades = [], []
+        return self._take_activity()
+
+    def _take_activity(self) -> MarketActivity:
+        activity = MarketActivity(self._out_changes, self._out_trades, self._out_order)
+        self._out_changes, self._out_trades, self._out_order = [], [], []
         return activity
+
+    # ---- orders from outside the model -----------------------------------------------------------
+
+    def take(self, side: Side, price: int, lots: int) -> MarketActivity:
+        """One of our orders took ``lots`` at ``price`` from ``side`` of the book (BUY: the bids).
+
+        The level shrinks (at most to nothing) under a new update id and one public trade prints
+        for the whole fill. A side emptied this way gets one fresh level just behind the taken
+        price, so the book always has both sides.
+
+        Returns:
+            The trade and the level changes, at once (not held for the next :meth:`advance`).
+
+        Raises:
+            SimError: when ``price`` or ``lots`` is not positive.
+        """
+        if price <= 0 or lots <= 0:
+            raise SimError(f"cannot take {lots} lots at {price} ticks")
+        held = self._take_activity()
+        book = self._bids if side is Side.BUY else self._asks
+        self._print(price, lots, buyer_is_maker=side is Side.BUY)
+        self._set(book, price, max(0, book.sizes.get(price, 0) - lots))
+        if not len(book):
+            behind = price - 1 if side is Side.BUY else price + 1
+            self._set(book, max(1, behind), self._limit_size())
+        taken = self._take_activity()
+        self._out_changes, self._out_trades, self._out_order = (
+            held.changes,
+            held.trades,
+            held.in_order,
+        )
+        return taken
+
+    def sweep(self, taker: Side, lots: int) -> MarketActivity:
+        """A public market order of ``lots`` arrives now and sweeps the other side from the touch.
+
+        It prints and shrinks levels exactly as the model's own market orders do, and stops short
+        of emptying the side below ``min_levels``.
+
+        Returns:
+            The trades and level changes, at once.
+
+        Raises:
+            SimError: when ``lots`` is not positive.
+        """
+        if lots <= 0:
+            raise SimError(f"a market order needs a positive size, not {lots} lots")
+        held = self._take_activity()
+        book = self._asks if taker is Side.BUY else self._bids
+        remaining = lots
+        while remaining > 0:
+            price = book.best()
+            size = book.sizes[price]
+            take = min(size, remaining)
+            if take == size and len(book) <= self.min_levels:
+                take = size - 1
+            if take <= 0:
+                break
+            self._print_fills(price, take, buyer_is_maker=taker is Side.SELL)
+            self._set(book, price, size - take)
+            remaining -= take
+        swept = self._take_activity()
+        self._out_changes, self._out_trades, self._out_order = (
+            held.changes,
+            held.trades,
+            held.in_order,
+        )
+        return swept
+
+    def print_trade(self, price: int, lots: int, *, buyer_is_maker: bool) -> MarketActivity:
+        """A trade between two resting-book outsiders prints now; the book does not change.
+
+        Returns:
+            The trade, at once.
+
+        Raises:
+            SimError: when ``price`` or ``lots`` is not positive.
+        """
+        if price <= 0 or lots <= 0:
+            raise SimError(f"cannot print {lots} lots at {price} ticks")
+        held = self._take_activity()
+        self._print(price, lots, buyer_is_maker=buyer_is_maker)
+        printed = self._take_activity()
+        self._out_changes, self._out_trades, self._out_order = (
+            held.changes,
+            held.trades,
+            held.in_order,
+        )
+        return printed
+
+    def reserve_trade_id(self) -> int:
+        """Take the next trade id for a trade the venue reports only to its parties."""
+        self.trade_id += 1
+        return self.trade_id
 
     def _one_event(self) -> None:
         self._move_fair_price()
@@ -427,10 +527,13 @@ class MarketModel:
             later = parts - n - 1  # prints still to come, each needs at least one lot
             size = 1 + self._rng.randrange(lots - later) if later else lots
             lots -= size
-            self.trade_id += 1
-            self._out_trades.append(
-                TradePrint(self.trade_id, price, size, buyer_is_maker, self._now)
-            )
+            self._print(price, size, buyer_is_maker=buyer_is_maker)
+
+    def _print(self, price: int, size: int, *, buyer_is_maker: bool) -> None:
+        self.trade_id += 1
+        print_ = TradePrint(self.trade_id, price, size, buyer_is_maker, self._now)
+        self._out_trades.append(print_)
+        self._out_order.append(print_)
 
     def _set(self, book: _SideBook, price: int, size: int) -> None:
         old = book.sizes.get(price, 0)
@@ -439,7 +542,9 @@ class MarketModel:
         book.set(price, size)
         self.update_id += 1
         self._history.append((self.update_id, book.side, price, old))
-        self._out_changes.append(LevelChange(self.update_id, book.side, price, size))
+        change = LevelChange(self.update_id, book.side, price, size)
+        self._out_changes.append(change)
+        self._out_order.append(change)
 
     # ---- randomness ------------------------------------------------------------------------------
 

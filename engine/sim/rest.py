@@ -3,7 +3,9 @@
 Every answer carries ``X-MBX-USED-WEIGHT-1M`` (the request weight used this wall-clock minute,
 weights as Binance's table); more than 6000 in a minute is answered 429 with ``Retry-After`` and
 code -1003, as Binance does. Faults armed on the venue apply here first: a slow answer waits, a
-rate-limit fault answers 429, a stale-snapshot fault serves the oldest book the model remembers.
+rate-limit fault answers 429, a stale-snapshot fault serves the oldest book the model remembers,
+a garbage fault replaces the body with something that is not JSON. The order endpoints
+(:mod:`engine.sim.orders`) are mounted behind the same guard.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import msgspec
 from aiohttp import web
 
 from engine.sim import wire
+from engine.sim.orders import add_order_routes
+from engine.sim.orders import weight as order_weight
 
 if TYPE_CHECKING:
     from engine.sim.server import SimVenue
@@ -35,6 +39,7 @@ def add_rest_routes(app: web.Application, venue: SimVenue) -> None:
     app.router.add_get("/api/v3/exchangeInfo", rest.guarded(rest.exchange_info))
     app.router.add_get("/api/v3/ping", rest.guarded(rest.ping))
     app.router.add_get("/api/v3/time", rest.guarded(rest.time))
+    add_order_routes(app, venue, rest.guarded)
 
 
 class _WeightWindow:
@@ -84,7 +89,10 @@ class _Rest:
                 try:
                     response = await handler(request)
                 except wire.RestError as exc:
-                    response = _error(exc)
+                    response = _error(exc, exc.retry_after_s)
+            garbage = self.faults.trading.take_garbage()
+            if garbage is not None:
+                response = _garbage(response, garbage)
             response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
             return response
 
@@ -116,7 +124,8 @@ class _Rest:
             if not all(n in by_symbol for n in names):
                 raise wire.invalid_symbol()
             listed = [by_symbol[n] for n in names]
-        return _json(wire.exchange_info(listed, time.time_ns() // 1_000_000))
+        limits = wire.rate_limits(self.venue.orders_per_10s, self.venue.orders_per_day)
+        return _json(wire.exchange_info(listed, time.time_ns() // 1_000_000, limits))
 
     async def ping(self, _request: web.Request) -> web.StreamResponse:
         return _json(b"{}")
@@ -134,6 +143,9 @@ def _symbol_list(raw: str) -> list[str]:
 
 def _request_weight(request: web.Request) -> int:
     path = request.path
+    weight = order_weight(request.method, path, request.query)
+    if weight is not None:
+        return weight
     if path == "/api/v3/depth":
         try:
             return wire.depth_weight(wire.depth_limit(request.query.get("limit")))
@@ -146,6 +158,27 @@ def _request_weight(request: web.Request) -> int:
 
 def _json(body: bytes) -> web.Response:
     return web.Response(body=body, content_type=_JSON, charset="UTF-8")
+
+
+_GARBAGE_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def _garbage(response: web.StreamResponse, variant: int) -> web.Response:
+    """The same answer with a body that is not JSON: an HTML page, or the JSON cut short."""
+    if variant % 2 == 0 or not isinstance(response, web.Response) or not response.body:
+        garbled = web.Response(status=response.status, body=_GARBAGE_PAGE, content_type="text/html")
+    else:
+        body = bytes(response.body) if isinstance(response.body, bytes | bytearray) else b"{"
+        garbled = web.Response(
+            status=response.status, body=body[: max(1, len(body) // 2)], content_type=_JSON
+        )
+    for name in ("Retry-After", "X-MBX-ORDER-COUNT-10S", "X-MBX-ORDER-COUNT-1D"):
+        if name in response.headers:
+            garbled.headers[name] = response.headers[name]
+    return garbled
 
 
 def _error(error: wire.RestError, retry_after_s: int | None = None) -> web.Response:

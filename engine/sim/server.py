@@ -7,13 +7,18 @@ One aiohttp server carries everything on one port:
   ``<sym>@depth@<depth_interval_ms>ms`` diffs;
 - ``GET /api/v3/depth``, ``/api/v3/exchangeInfo``, ``/api/v3/ping``, ``/api/v3/time`` (see
   ``rest``), with request weights, ``X-MBX-USED-WEIGHT-1M`` and Binance's error answers;
+- the signed order endpoints ``/api/v3/order``, ``/openOrders``, ``/order/cancelReplace``,
+  ``/account``, ``/myTrades`` (see ``orders``) for the accounts given to the venue, matched by
+  the shared matching core (see ``desk``);
+- ``/ws-api/v3``: the WebSocket API with the user data stream (see ``user_stream``);
 - ``/sim/...``: pause, resume, step, the true book and every fault, for tests in other processes
   (see ``control``).
 
 Level changes from the market models are batched per depth stream and published every interval
 as one ``depthUpdate`` covering ids ``U..u``, the last size per price winning, exactly as Binance
 coalesces. The model keeps pace with the wall clock (``autorun``), or a test drives it one
-:meth:`SimVenue.step` at a time.
+:meth:`SimVenue.step` at a time. Every level change and trade also reaches the matching cores;
+liquidity our orders take leaves the model's book and prints on ``<sym>@trade`` like any other.
 """
 
 from __future__ import annotations
@@ -22,17 +27,24 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 
+from engine.core.events import Side
 from engine.core.instruments import Instrument
 from engine.sim import SimError, wire
+from engine.sim.accounts import AccountSpec
 from engine.sim.control import add_control_routes
+from engine.sim.desk import TradingDesk
 from engine.sim.faults import FaultInjector
-from engine.sim.market import Level, LevelChange, MarketModel, TradePrint
+from engine.sim.market import Level, LevelChange, MarketActivity, MarketModel, TradePrint
+from engine.sim.matching import MatchingCore
+from engine.sim.queue import QueueModel
 from engine.sim.rest import add_rest_routes
 from engine.sim.streams import StreamHub
+from engine.sim.trading import VenueTrading
+from engine.sim.ws_orders import ws_order_methods
 
 log = logging.getLogger("engine.sim")
 
@@ -97,10 +109,16 @@ class SimVenue:
         pong_timeout_s: a client that answers no ping for this long is disconnected.
         max_client_messages_per_s: frames a client may send per second before it is cut off.
         mid_prices: starting mid price per symbol, overriding ``mid_price`` for those symbols.
+        accounts: the trading accounts (API key, secret, balances, commissions); none: the
+            order endpoints refuse every key.
+        orders_per_10s: each account's unfilled-order limit per 10 seconds.
+        orders_per_day: each account's unfilled-order limit per UTC day.
+        queue: makes each matching core's queue-position model; conservative when omitted.
 
     Raises:
         SimError: when no instruments are given or ``mid_prices`` names an unlisted symbol.
         InstrumentError: when a mid price is off its instrument's tick grid.
+        AccountError: when an account is configured wrongly.
     """
 
     def __init__(
@@ -118,6 +136,10 @@ class SimVenue:
         pong_timeout_s: float = 60.0,
         max_client_messages_per_s: int = 5,
         mid_prices: Mapping[str, str] | None = None,
+        accounts: Sequence[AccountSpec] = (),
+        orders_per_10s: int = 100,
+        orders_per_day: int = 200_000,
+        queue: Callable[[], QueueModel] | None = None,
     ) -> None:
         if not instruments:
             raise SimError("the local venue needs at least one instrument")
@@ -141,7 +163,20 @@ class SimVenue:
         self._host = host
         self._port = port
         self.autorun = autorun
-        self.faults = FaultInjector(self)
+        self.faults = FaultInjector(self, self)
+        self.trading = VenueTrading(
+            [m.instrument for m in self._markets.values()],
+            {s: m.model for s, m in self._markets.items()},
+            accounts,
+            self.faults.trading,
+            self._absorb_taken,
+            orders_per_10s=orders_per_10s,
+            orders_per_day=orders_per_day,
+            queue=queue,
+            seed=seed,
+            heartbeat_s=ping_interval_s,
+        )
+        self.trading.user_streams.add_methods(ws_order_methods(self))
         self._hub = StreamHub(
             ping_interval_s=ping_interval_s,
             pong_timeout_s=pong_timeout_s,
@@ -166,6 +201,7 @@ class SimVenue:
         app.router.add_get("/stream", self._hub.handle)
         app.router.add_get("/ws", self._hub.handle)
         app.router.add_get("/ws/{streams:.+}", self._hub.handle)
+        app.router.add_get("/ws-api/v3", self.trading.user_streams.handle)
         add_rest_routes(app, self)
         add_control_routes(app, self)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -183,7 +219,12 @@ class SimVenue:
             self._market_task = asyncio.create_task(self._run_market(), name="sim-market")
         log.info(
             "local venue listening",
-            extra={"ws_url": self.ws_url, "rest_url": self.rest_url, "symbols": len(self._markets)},
+            extra={
+                "ws_url": self.ws_url,
+                "rest_url": self.rest_url,
+                "symbols": len(self._markets),
+                "accounts": len(self.trading.accounts),
+            },
         )
 
     async def stop(self) -> None:
@@ -196,6 +237,7 @@ class SimVenue:
         runner, self._runner = self._runner, None
         if runner is not None:
             await self._hub.close_all()
+            await self.trading.user_streams.close_all()
             await runner.cleanup()
             log.info("local venue stopped")
 
@@ -225,8 +267,23 @@ class SimVenue:
 
     @property
     def connections(self) -> int:
-        """WebSocket clients connected now."""
+        """Market-stream WebSocket clients connected now."""
         return len(self._hub.connections)
+
+    @property
+    def desk(self) -> TradingDesk:
+        """The trading desk: every account's orders."""
+        return self.trading.desk
+
+    @property
+    def orders_per_10s(self) -> int:
+        """Each account's unfilled-order limit per 10 seconds."""
+        return self.trading.orders_per_10s
+
+    @property
+    def orders_per_day(self) -> int:
+        """Each account's unfilled-order limit per UTC day."""
+        return self.trading.orders_per_day
 
     # ---- the market ------------------------------------------------------------------------------
 
@@ -315,12 +372,44 @@ class SimVenue:
         self._model_ns += dt_ns
         event_ms = time.time_ns() // _MS
         for market in self._markets.values():
-            activity = market.model.advance(dt_ns)
-            if activity.changes:
-                for batch in market.batches.values():
-                    batch.pending.extend(activity.changes)
-            if activity.trades:
-                self._publish_trades(market, activity.trades, event_ms)
+            self._absorb(market, market.model.advance(dt_ns), event_ms)
+
+    def _absorb(
+        self,
+        market: _Market,
+        activity: MarketActivity,
+        event_ms: int,
+        taker: MatchingCore | None = None,
+    ) -> None:
+        """Publish what the market did and feed it to the matching cores."""
+        if activity.changes:
+            for batch in market.batches.values():
+                batch.pending.extend(activity.changes)
+        if activity.trades:
+            self._publish_trades(market, activity.trades, event_ms)
+        try:
+            self.trading.desk.on_market(market.symbol, activity.in_order, taker)
+        except SimError:
+            log.exception("the matching cores refused market data", extra={"symbol": market.symbol})
+
+    def _absorb_taken(
+        self, symbol: str, activity: MarketActivity, taker: MatchingCore | None
+    ) -> None:
+        self._absorb(self._market(symbol), activity, time.time_ns() // _MS, taker)
+
+    def market_order(self, symbol: str, side: Side, lots: int) -> MarketActivity:
+        """A public market order of ``lots`` sweeps ``symbol``'s book now (a test's market mover).
+
+        Its trades go out at once, its depth changes with the next diff, and the matching cores
+        see both, so it fills resting orders it reaches.
+
+        Raises:
+            SimError: for an unlisted symbol or a size below one lot.
+        """
+        market = self._market(symbol)
+        activity = market.model.sweep(side, lots)
+        self._absorb(market, activity, time.time_ns() // _MS)
+        return activity
 
     def _publish_trades(self, market: _Market, trades: list[TradePrint], event_ms: int) -> None:
         stream = market.trade_stream
@@ -369,5 +458,13 @@ class SimVenue:
             batch.skip += missing
 
     def drop_connections(self) -> int:
-        """Cut every WebSocket connection without a close frame; returns how many."""
-        return self._hub.drop_all()
+        """Cut every WebSocket connection (streams and API) without a close frame; how many."""
+        return self._hub.drop_all() + self.trading.user_streams.drop_all()
+
+    def drop_user_streams(self) -> int:
+        """Cut every WebSocket-API connection without a close frame; returns how many."""
+        return self.trading.user_streams.drop_all()
+
+    def end_user_streams(self) -> int:
+        """End every user-stream subscription with ``eventStreamTerminated``; returns how many."""
+        return self.trading.user_streams.end_all()

@@ -26,6 +26,12 @@ DEPTH_LIMIT_DEFAULT = 100
 DEPTH_LIMIT_MAX = 5000
 REQUEST_WEIGHT_PER_MINUTE = 6000
 """Binance's ``REQUEST_WEIGHT`` limit per IP per minute."""
+MAX_PRICE_TICKS = 100_000_000
+"""``PRICE_FILTER.maxPrice`` in ticks (``minPrice`` is one tick)."""
+MAX_QUANTITY_LOTS = 900_000_000
+"""``LOT_SIZE.maxQty`` in lots (``minQty`` is one lot)."""
+MAX_NOTIONAL = 9_000_000
+"""``NOTIONAL.maxNotional`` in quote currency (not applied to market orders)."""
 RATE_LIMITS: list[dict[str, Any]] = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
     {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
@@ -168,6 +174,9 @@ def parse_data_stream(name: str) -> tuple[str, str, int | None] | None:
 class RestError(Exception):
     """A Binance REST error answer: HTTP status plus ``{"code": ..., "msg": ...}``."""
 
+    retry_after_s: int | None = None
+    """Seconds for the ``Retry-After`` header (429 and 418 answers), or None."""
+
     def __init__(self, status: int, code: int, msg: str) -> None:
         super().__init__(f"{status} {code} {msg}")
         self.status = status
@@ -297,20 +306,20 @@ def symbol_info(instrument: Instrument) -> dict[str, Any]:
             {
                 "filterType": "PRICE_FILTER",
                 "minPrice": padded(tick),
-                "maxPrice": padded(tick * 100_000_000),
+                "maxPrice": padded(tick * MAX_PRICE_TICKS),
                 "tickSize": padded(tick),
             },
             {
                 "filterType": "LOT_SIZE",
                 "minQty": padded(lot),
-                "maxQty": padded(lot * 900_000_000),
+                "maxQty": padded(lot * MAX_QUANTITY_LOTS),
                 "stepSize": padded(lot),
             },
             {
                 "filterType": "NOTIONAL",
                 "minNotional": padded(Decimal(instrument.min_notional)),
                 "applyMinToMarket": True,
-                "maxNotional": padded(Decimal(9_000_000)),
+                "maxNotional": padded(Decimal(MAX_NOTIONAL)),
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
             },
@@ -318,17 +327,30 @@ def symbol_info(instrument: Instrument) -> dict[str, Any]:
         "permissions": [],
         "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+        "allowedSelfTradePreventionModes": ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
     }
 
 
-def exchange_info(instruments: Iterable[Instrument], server_ms: int) -> bytes:
+def rate_limits(orders_per_10s: int = 100, orders_per_day: int = 200_000) -> list[dict[str, Any]]:
+    """ExchangeInfo's ``rateLimits`` with the venue's own unfilled-order limits."""
+    limits = [dict(r) for r in RATE_LIMITS]
+    for entry in limits:
+        if entry["rateLimitType"] == "ORDERS":
+            entry["limit"] = orders_per_10s if entry["interval"] == "SECOND" else orders_per_day
+    return limits
+
+
+def exchange_info(
+    instruments: Iterable[Instrument],
+    server_ms: int,
+    limits: list[dict[str, Any]] | None = None,
+) -> bytes:
     """The ``GET /api/v3/exchangeInfo`` body for the given instruments."""
     return _encode(
         {
             "timezone": "UTC",
             "serverTime": server_ms,
-            "rateLimits": RATE_LIMITS,
+            "rateLimits": RATE_LIMITS if limits is None else limits,
             "exchangeFilters": [],
             "symbols": [symbol_info(i) for i in instruments],
         }

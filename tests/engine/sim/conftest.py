@@ -8,6 +8,7 @@ import pytest
 
 from engine.core.instruments import Instrument
 from engine.sim.server import SimVenue
+from tests.engine.sim.traders import accounts
 
 
 @pytest.fixture
@@ -39,6 +40,15 @@ async def venue(btc: Instrument) -> AsyncIterator[SimVenue]:
 async def live_venue(btc: Instrument) -> AsyncIterator[SimVenue]:
     """A venue running in real time: a busy market and 20 ms diffs."""
     sim = SimVenue([btc], seed=5, events_per_second=3000.0, depth_interval_ms=20)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def trading_venue(btc: Instrument) -> AsyncIterator[SimVenue]:
+    """A stepped venue with two trading accounts, alice (the default key) and bob."""
+    sim = SimVenue([btc], seed=3, events_per_second=2000.0, autorun=False, accounts=accounts())
     await sim.start()
     yield sim
     await sim.stop()
