@@ -122,6 +122,7 @@ class Engine:
             on_trip=self.trip,
             on_alert=self._on_alert,
             on_booked=self._on_booked,
+            on_link_back=self._on_link_back,
         )
         self.gateway: Gateway | None = None
         self._paper: PaperGateway | None = None
@@ -311,6 +312,11 @@ class Engine:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _on_link_back(self, venue: str) -> None:
+        gateway = self.oms.gateways.get(venue)
+        if gateway is not None:
+            self._spawn(self.reconcile(gateway), f"reconcile-{venue}")
 
     def _on_booked(self, fill: Fill) -> None:
         if self.publisher is None:

@@ -80,6 +80,8 @@ class OrderManager:
         on_trip: called with a reason when a loss limit or reconciliation says trading must stop.
         on_alert: called with every alert raised (the engine publishes them).
         on_booked: called with every fill booked into a position (the engine publishes them).
+        on_link_back: called with the venue when its order link is healthy again after being bad;
+            the engine reconciles with it then (orders stay held until that succeeds).
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class OrderManager:
         on_trip: Callable[[str], None],
         on_alert: Callable[[Alert], None] | None = None,
         on_booked: Callable[[Fill], None] | None = None,
+        on_link_back: Callable[[str], None] | None = None,
     ) -> None:
         self.instruments = {i.instrument_id: i for i in instruments}
         self.clock = clock
@@ -108,6 +111,7 @@ class OrderManager:
         self._on_trip = on_trip
         self._on_alert = on_alert
         self._on_booked = on_booked
+        self._on_link_back = on_link_back
         self.gateways: dict[str, Gateway] = {}
         self.orders: dict[str, Order] = {}
         """Every order this engine knows, by client order id (replayed ones included)."""
@@ -449,6 +453,8 @@ class OrderManager:
             return
         if not was:
             log.info("order link back; reconciling before trading", extra={"venue": venue})
+            if self._on_link_back is not None:
+                self._on_link_back(venue)
 
     # ---- reconciliation -----------------------------------------------------------------------
 
