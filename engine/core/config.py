@@ -108,6 +108,23 @@ class SimSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     """Cadence of diff-depth events, as in ``@depth@100ms``."""
     events_per_second: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 400.0
     """Mean number of book events (limit, cancel, market order) per second."""
+    api_key_env: EnvName = "HFT_SIM_API_KEY"
+    """Name of the environment variable holding the API key the local venue accepts (never the
+    key); unset, the venue has no trading account and refuses signed requests."""
+    api_secret_env: EnvName = "HFT_SIM_API_SECRET"  # noqa: S105 - a variable name, not a secret
+    """Name of the environment variable holding that key's HMAC secret (never the secret)."""
+    balances: dict[str, DecimalText] = msgspec.field(
+        default_factory=lambda: {"USDT": "1000000", "BTC": "10"}
+    )
+    """Starting balance of the account per asset, exact decimal text (``[sim.balances]``)."""
+    maker_commission: DecimalText = "0.001"
+    """Commission rate on resting fills (negative for a rebate), charged in the asset received."""
+    taker_commission: DecimalText = "0.001"
+    """Commission rate on aggressive fills."""
+    orders_per_10s: PositiveInt = 100
+    """Unfilled-order limit per 10 seconds (``ORDERS`` in exchangeInfo, -1015 beyond it)."""
+    orders_per_day: PositiveInt = 200_000
+    """Unfilled-order limit per UTC day."""
 
     def __post_init__(self) -> None:
         if self.host not in ("127.0.0.1", "localhost", "::1"):

@@ -4,6 +4,11 @@ The first and only line on stdout is ``{"event":"listening","ws_url":...,"rest_u
 printed once the venue accepts connections (the engine starts this module as a child process and
 reads that line); logs go to stderr as JSON lines. Exit codes: 0 clean stop, 2 configuration
 error, 1 anything else (e.g. the port is taken).
+
+The venue trades for one account whose API key and secret it reads from the environment
+variables named by ``sim.api_key_env`` and ``sim.api_secret_env`` (``HFT_SIM_API_KEY`` and
+``HFT_SIM_API_SECRET`` by default), with the ``[sim]`` balances and commission rates. With
+either variable unset it serves market data only and refuses every signed request.
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from collections.abc import Mapping
 
 import msgspec
 
-from engine.core.config import EngineConfig, load_config
+from engine.core.config import EngineConfig, SimSection, load_config
 from engine.errors import ConfigError, EngineError
 from engine.logs import configure_logging
+from engine.sim.accounts import AccountSpec
 from engine.sim.server import SimVenue
 
 log = logging.getLogger("engine.sim")
@@ -36,6 +44,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def accounts_from_env(sim: SimSection, environ: Mapping[str, str]) -> list[AccountSpec]:
+    """The venue's account from the environment variables ``sim`` names, or none when unset."""
+    key = environ.get(sim.api_key_env, "")
+    secret = environ.get(sim.api_secret_env, "")
+    if not key or not secret:
+        return []
+    return [
+        AccountSpec(
+            key,
+            secret,
+            balances=sim.balances,
+            maker_commission=sim.maker_commission,
+            taker_commission=sim.taker_commission,
+            name="default",
+        )
+    ]
+
+
 async def serve(config: EngineConfig, *, port: int | None = None, seed: int | None = None) -> None:
     """Run a venue for ``config`` until SIGINT or SIGTERM, announcing it on stdout first."""
     sim = config.sim
@@ -47,6 +73,9 @@ async def serve(config: EngineConfig, *, port: int | None = None, seed: int | No
         depth_interval_ms=sim.depth_interval_ms,
         host=sim.host,
         port=sim.port if port is None else port,
+        accounts=accounts_from_env(sim, os.environ),
+        orders_per_10s=sim.orders_per_10s,
+        orders_per_day=sim.orders_per_day,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,7 +2,9 @@
 
 The engine starts ``python -m engine.sim`` with the same config file and environment, reads the
 single ``{"event":"listening",...}`` line it prints on stdout, and then talks to it only through
-sockets, exactly as it would to a real venue.
+sockets, exactly as it would to a real venue. The child inherits the environment, so the trading
+account's key and secret reach it in ``HFT_SIM_API_KEY`` / ``HFT_SIM_API_SECRET`` (the names
+``[sim]`` configures) and never on a command line.
 """
 
 from __future__ import annotations

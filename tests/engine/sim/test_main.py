@@ -5,9 +5,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 
 import pytest
+
+from engine.venues.binance.signing import sign_rest
 
 pytestmark = pytest.mark.integration
 
@@ -66,3 +70,42 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
     assert out.stdout == ""
     assert "sed" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_the_account_comes_from_the_environment(tmp_path):
+    """With HFT_SIM_API_KEY/SECRET set the child trades for that key; others get -2015."""
+    config = tmp_path / "sim.toml"
+    config.write_text('[sim]\nevents_per_second = 50.0\n[sim.balances]\nUSDT = "500"\n')
+    env = {**_env(), "HFT_SIM_API_KEY": "mainKey01", "HFT_SIM_API_SECRET": "mainSecret01"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.sim", "--config", str(config), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        rest = json.loads(proc.stdout.readline())["rest_url"]
+        answers = {}
+        for key, secret in (("mainKey01", "mainSecret01"), ("otherKey01", "mainSecret01")):
+            query = f"timestamp={int(time.time() * 1000)}"
+            query += "&signature=" + sign_rest(secret.encode(), query)
+            request = urllib.request.Request(
+                f"{rest}/api/v3/account?{query}", headers={"X-MBX-APIKEY": key}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answers[key] = (response.status, json.loads(response.read()))
+            except urllib.error.HTTPError as exc:
+                answers[key] = (exc.code, json.loads(exc.read()))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    status, account = answers["mainKey01"]
+    assert status == 200
+    balances = {b["asset"]: b["free"] for b in account["balances"]}
+    assert balances["USDT"] == "500.00000000"
+    assert balances["BTC"] == "10.00000000"
+    assert answers["otherKey01"][0] == 401
+    assert answers["otherKey01"][1]["code"] == -2015
