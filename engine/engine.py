@@ -268,20 +268,40 @@ class Engine:
         if isinstance(self.gateway, PaperGateway):
             self._paper = self.gateway
         self.oms.attach(self.gateway)
-        await self.gateway.start()
-        await self.reconcile(self.gateway)
+        # Orders are held until the venue has been reconciled, which runs in the background so
+        # that market data and the control plane come up even while the venue does not answer.
+        self.oms.link_ok[self.gateway.venue] = False
+        self._spawn(self._connect_gateway(self.gateway), f"gateway-{self.gateway.venue}")
+
+    async def _connect_gateway(self, gateway: Gateway) -> None:
+        """Start the gateway (retrying with backoff while the venue refuses), then reconcile."""
+        delay = 0.5
+        while True:
+            try:
+                await gateway.start()
+                break
+            except Exception as exc:  # the venue may be down or refusing: keep trying, held
+                self.oms.reconcile_failed(gateway.venue, f"gateway start failed: {exc!r}")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        await self.reconcile(gateway)
 
     async def reconcile(self, gateway: Gateway) -> None:
         """Make our open orders and positions agree with the venue's (the venue is the truth).
 
-        A position difference above ``oms.reconcile_max_position_diff`` trips the breaker.
+        A position difference above ``oms.reconcile_max_position_diff`` trips the breaker. Until
+        the venue answers (retried with backoff) no order is sent on its link.
         """
-        try:
-            theirs = await gateway.open_orders()
-            positions = await gateway.positions()
-        except Exception as exc:
-            self.oms.on_gateway_link(gateway.venue, False, f"reconciliation failed: {exc!r}")
-            return
+        delay = 0.5
+        while True:
+            try:
+                theirs = await gateway.open_orders()
+                positions = await gateway.positions()
+                break
+            except Exception as exc:  # the venue decides when it answers; keep orders held
+                self.oms.reconcile_failed(gateway.venue, repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
         adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs)
         threshold = {
             i.instrument_id: _lots_or_zero(i, self.config.oms.reconcile_max_position_diff)

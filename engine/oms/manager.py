@@ -112,6 +112,7 @@ class OrderManager:
         self._on_alert = on_alert
         self._on_booked = on_booked
         self._on_link_back = on_link_back
+        self._reconciling: set[str] = set()
         self.gateways: dict[str, Gateway] = {}
         self.orders: dict[str, Order] = {}
         """Every order this engine knows, by client order id (replayed ones included)."""
@@ -451,12 +452,19 @@ class OrderManager:
             if was:
                 self.alert(AlertLevel.WARNING, f"gateway:{venue}", f"order link bad: {reason}")
             return
-        if not was:
+        if not was and venue not in self._reconciling:
             log.info("order link back; reconciling before trading", extra={"venue": venue})
+            self._reconciling.add(venue)
             if self._on_link_back is not None:
                 self._on_link_back(venue)
 
     # ---- reconciliation -----------------------------------------------------------------------
+
+    def reconcile_failed(self, venue: str, reason: str) -> None:
+        """A reconciliation attempt failed: the link stays bad and a later attempt may run."""
+        self._reconciling.discard(venue)
+        self.link_ok[venue] = False
+        self.alert(AlertLevel.WARNING, "reconcile", f"{venue}: reconciliation failed: {reason}")
 
     def reconcile_orders(self, venue: str, theirs: list[VenueOrder]) -> tuple[int, int]:
         """Make our open orders on ``venue`` match the venue's list (the venue is the truth).
@@ -501,6 +509,7 @@ class OrderManager:
                 order.client_order_id,
             )
         self.link_ok[venue] = True
+        self._reconciling.discard(venue)
         return adopted, closed
 
     def _adopt(self, venue: str, vo: VenueOrder, now: int) -> None:

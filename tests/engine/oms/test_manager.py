@@ -443,3 +443,18 @@ async def test_rapid_loss_trips_the_breaker_cancels_and_rejects(tmp_path: Path):
     assert "daily loss" in critical[0].message
     await desk.gateway.stop()
     desk.journal.close()
+
+
+async def test_a_link_that_comes_back_asks_for_reconciliation(tmp_path: Path):
+    """A healthy report after a bad one calls back once, and orders stay held until reconciled."""
+    desk = Desk(tmp_path)
+    asked: list[str] = []
+    desk.oms._on_link_back = asked.append
+    desk.oms.on_gateway_link("sim", False, "user stream lost")
+    desk.oms.on_gateway_link("sim", True, "")
+    desk.oms.on_gateway_link("sim", True, "")
+    assert asked == ["sim"]
+    assert not desk.oms.link_ok["sim"]
+    desk.oms.reconcile_orders("sim", [])
+    assert desk.oms.link_ok["sim"]
+    desk.journal.close()
