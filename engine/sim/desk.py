@@ -56,6 +56,7 @@ class Placed(NamedTuple):
 
     record: OrderRecord
     fills: list[TradeRecord]
+    """The order's own fills while it was placed (not those of own orders it met)."""
     counts: tuple[int, int]
     """``X-MBX-ORDER-COUNT-10S`` and ``-1D`` after the order (and its fills' decrement)."""
 
@@ -200,9 +201,9 @@ class TradingDesk:
         sym.next_order_id += 1
         book.add(record)
         book.counts.add(now)
-        fills = self._executions.apply(sym, book, reports, now)
+        self._executions.apply(sym, book, reports, now)
         self._balances(account)
-        return Placed(record, fills, book.counts.counts(now))
+        return Placed(record, list(record.trades), book.counts.counts(now))
 
     def cancel(self, account: Account, target: CancelTarget) -> tuple[OrderRecord, str]:
         """Cancel one open order; returns it and the cancel's own client id.
