@@ -56,6 +56,7 @@ class OrderAnswer(msgspec.Struct, kw_only=True):
     status: OrderStatusText | None = None
     time_in_force: str = msgspec.field(name="timeInForce", default="")
     type: str = ""
+    side: str = ""
     fills: list[_FillPart] = msgspec.field(default_factory=list)
 
 
