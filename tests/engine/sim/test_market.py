@@ -275,3 +275,53 @@ def test_shape_is_plausible_next_to_binance_btcusdt(shared_data, btc):
     real_trade, sim_trade = statistics.median(notionals), statistics.median(model_notionals)
     assert real_trade / 30 <= sim_trade <= real_trade * 30
     assert max(model_notionals) > 20 * sim_trade
+
+
+def test_a_take_shrinks_the_level_and_prints_one_trade_at_once(btc):
+    """take() removes lots from one level under a new id and prints one trade, not held back."""
+    model = _model(btc)
+    price, size = model.asks()[0]
+    before_id, before_trade = model.update_id, model.trade_id
+    taken = model.take(Side.SELL, price, 10)
+    assert [(c.side, c.price, c.size) for c in taken.changes] == [(Side.SELL, price, size - 10)]
+    assert taken.changes[0].update_id == before_id + 1
+    assert [(t.trade_id, t.price, t.size, t.buyer_is_maker) for t in taken.trades] == [
+        (before_trade + 1, price, 10, False)
+    ]
+    assert taken.in_order == [taken.trades[0], taken.changes[0]]
+    assert model.advance(0).changes == []
+
+
+def test_a_side_emptied_by_takes_gets_a_fresh_level(btc):
+    """Taking every bid leaves one new bid just below the last taken price."""
+    model = _model(btc)
+    low = model.bids()[-1][0]
+    for price, size in model.bids():
+        model.take(Side.BUY, price, size)
+    assert len(model.bids()) == 1
+    assert model.best_bid() == low - 1
+    assert model.best_bid() < model.best_ask()
+
+
+def test_a_sweep_prints_per_level_and_stops_at_min_levels(btc):
+    """sweep() walks the opposite side from the touch and never empties it below min_levels."""
+    model = _model(btc, min_levels=20)
+    asks = model.asks()
+    swept = model.sweep(Side.BUY, asks[0][1] + asks[1][1])
+    assert {t.price for t in swept.trades} == {asks[0][0], asks[1][0]}
+    assert sum(t.size for t in swept.trades) == asks[0][1] + asks[1][1]
+    assert all(t.buyer_is_maker is False for t in swept.trades)
+    huge = model.sweep(Side.SELL, 10**12)
+    assert len(model.bids()) == 20
+    assert huge.trades
+
+
+def test_printing_a_trade_leaves_the_book_alone(btc):
+    """print_trade() prints without changing any level; reserved ids skip the sequence."""
+    model = _model(btc)
+    bids, asks = model.bids(), model.asks()
+    printed = model.print_trade(6_500_000, 3, buyer_is_maker=True)
+    reserved = model.reserve_trade_id()
+    assert printed.changes == []
+    assert reserved == printed.trades[0].trade_id + 1
+    assert (model.bids(), model.asks()) == (bids, asks)
