@@ -236,3 +236,40 @@ def sim_scripts(
         sim_market_events(centre=centre, width=width),
     )
     return st.lists(step, min_size=1, max_size=max_steps)
+
+
+# ---------------------------------------------------------------- local venue request scripts
+
+
+class VenueAction(NamedTuple):
+    """One step of a local-venue run: an order, a cancel, a public sweep or market time."""
+
+    kind: str
+    """``order``, ``cancel``, ``sweep`` or ``step``."""
+    side: Side
+    offset: int
+    """Order price in ticks from the opposite touch (negative: passive); ``step``: ms."""
+    lots: int
+    order_type: str
+    """``LIMIT``, ``LIMIT_MAKER`` or ``MARKET``."""
+    time_in_force: str
+    """``GTC``, ``IOC`` or ``FOK``."""
+
+
+@st.composite
+def venue_actions(draw: st.DrawFn) -> VenueAction:
+    """Mostly orders near the touch (passive and crossing), with cancels, sweeps and time."""
+    kind = draw(st.sampled_from(["order"] * 3 + ["sweep"] * 2 + ["cancel", "step"]))
+    return VenueAction(
+        kind=kind,
+        side=draw(st.sampled_from([Side.BUY, Side.SELL])),
+        offset=draw(st.integers(-8, 3)) if kind != "step" else draw(st.integers(1, 300)),
+        lots=draw(st.integers(8, 3_000)) if kind != "sweep" else draw(st.integers(1, 200_000)),
+        order_type=draw(st.sampled_from(["LIMIT"] * 4 + ["LIMIT_MAKER", "MARKET"])),
+        time_in_force=draw(st.sampled_from(["GTC", "GTC", "IOC", "FOK"])),
+    )
+
+
+def venue_scripts(max_steps: int = 25) -> st.SearchStrategy[list[VenueAction]]:
+    """A run against the local venue's desk: orders, cancels, sweeps and market time."""
+    return st.lists(venue_actions(), min_size=1, max_size=max_steps)

@@ -1,16 +1,27 @@
 from __future__ import annotations
 
-import pytest
+import asyncio
+import contextlib
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from engine.core.events import Side
+from engine.sim.accounts import amount_units
+from engine.sim.order_params import CancelTarget, new_order
+from engine.sim.server import SimVenue
+from engine.sim.wire import RestError
 from tests.engine.sim.helpers import STEP_NS, next_event, open_stream
 from tests.engine.sim.traders import (
     OTHER_KEY,
     OTHER_SECRET,
     Trader,
     UserStream,
+    accounts,
     price_text,
     size_text,
 )
+from tests.strategies import VenueAction, venue_scripts
 
 pytestmark = pytest.mark.integration
 
@@ -171,3 +182,95 @@ async def test_the_market_keeps_feeding_the_cores_as_it_moves(trading_venue, btc
     core = trading_venue.desk.core(bob, "BTCUSDT")
     assert (core.best_bid, core.best_ask) == (bids[0][0], asks[0][0])
     assert core.mirror.bids.size(bids[3][0]) == bids[3][1]
+
+
+def _run_script(btc, script: list[VenueAction]) -> None:
+    venue = SimVenue([btc], seed=11, events_per_second=2000.0, autorun=False, accounts=accounts())
+    desk = venue.desk
+    alice = desk.accounts.by_name("alice")
+    assert alice is not None
+    listed = {"BTCUSDT": btc}
+    for action in script:
+        model = venue.model("BTCUSDT")
+        if action.kind == "order":
+            touch = model.best_ask() if action.side is Side.BUY else model.best_bid()
+            price = touch + action.offset if action.side is Side.BUY else touch - action.offset
+            params = {
+                "symbol": "BTCUSDT",
+                "side": action.side.name,
+                "type": action.order_type,
+                "quantity": size_text(btc, action.lots),
+            }
+            if action.order_type != "MARKET":
+                params["price"] = price_text(btc, max(1, price))
+            if action.order_type == "LIMIT":
+                params["timeInForce"] = action.time_in_force
+            with contextlib.suppress(RestError):
+                desk.place(alice, new_order(params, listed, touch))
+        elif action.kind == "cancel":
+            open_now = desk.open_orders(alice)
+            if open_now:
+                target = open_now[action.lots % len(open_now)]
+                desk.cancel(
+                    alice,
+                    CancelTarget(
+                        symbol="BTCUSDT", order_id=target.order_id, orig_client_order_id=None
+                    ),
+                )
+        elif action.kind == "sweep":
+            venue.market_order("BTCUSDT", *_sweep_at(venue, desk.open_orders(alice), action))
+        else:
+            asyncio.run(venue.step(action.offset * 1_000_000))
+        _check_books(venue, alice, btc)
+
+
+def _sweep_at(venue: SimVenue, open_now: list, action: VenueAction) -> tuple[Side, int]:
+    """A sweep aimed through one of our resting orders when there is one, else as drawn."""
+    if not open_now:
+        return action.side, action.lots
+    target = open_now[action.lots % len(open_now)]
+    model = venue.model("BTCUSDT")
+    if target.side is Side.BUY:
+        ahead = sum(size for price, size in model.bids() if price >= target.price)
+        return Side.SELL, ahead + action.lots % 3_000 + 1
+    ahead = sum(size for price, size in model.asks() if price <= target.price)
+    return Side.BUY, ahead + action.lots % 3_000 + 1
+
+
+def _check_books(venue: SimVenue, alice, btc) -> None:
+    desk = venue.desk
+    records = desk.orders(alice)
+    for asset in ("USDT", "BTC"):
+        locks = sum(r.lock_left for r in records if r.is_open and r.lock_asset == asset)
+        balance = alice.balance(asset)
+        assert balance.locked == locks
+        assert balance.free >= 0
+    usdt, base = amount_units("1000000"), amount_units("10")
+    for trade in desk.trades(alice, "BTCUSDT"):
+        quote = trade.price * trade.quantity * 10  # 10**-8 USDT per tick-lot on this grid
+        lots = trade.quantity * 1000  # 10**-8 BTC per lot
+        if trade.side is Side.BUY:
+            usdt, base = usdt - quote, base + lots - trade.commission
+        else:
+            usdt, base = usdt + quote - trade.commission, base - lots
+    held = alice.balance("USDT"), alice.balance("BTC")
+    assert (held[0].free + held[0].locked, held[1].free + held[1].locked) == (usdt, base)
+    core = desk.core(alice, "BTCUSDT")
+    for record in records:
+        assert 0 <= record.executed <= record.quantity
+        assert (record.status == "FILLED") == (record.executed == record.quantity)
+        view = core.order(str(record.order_id))
+        if record.is_open:
+            assert view is not None
+            assert view.leaves == record.quantity - record.executed
+    model = venue.model("BTCUSDT")
+    assert model.best_bid() < model.best_ask()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(script=venue_scripts())
+def test_random_trading_keeps_balances_locks_and_orders_consistent(btc, script):
+    """Any run of orders, cancels, sweeps and time conserves balances and matches the core."""
+    _run_script(btc, script)
