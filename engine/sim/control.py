@@ -131,6 +131,7 @@ class _Controls:
             "paused": venue.paused,
             "autorun": venue.autorun,
             "connections": venue.connections,
+            "userStreams": len(venue.trading.user_streams.connections),
             "symbols": symbols,
             "faults": msgspec.to_builtins(self.faults.armed()),
             "tradingFaults": msgspec.to_builtins(self.faults.trading.armed()),

@@ -228,6 +228,8 @@ class TradingDesk:
         reports = book.core.cancel(command, now)
         self._executions.apply(sym, book, reports, now, cancel_id=cancel_id)
         self._balances(account)
+        if record.is_open:  # the core no longer had it working: it ended on its own
+            raise RestError(400, -2011, UNKNOWN_ORDER)
         return record, cancel_id
 
     def cancel_all(self, account: Account, symbol: str) -> list[tuple[OrderRecord, str]]:

@@ -460,8 +460,11 @@ async def test_the_order_count_limit_refuses_with_1015(btc):
                 replies.append(reply)
                 if reply.status == 429:
                     break
+            info = await alice.raw("GET", "/api/v3/exchangeInfo", "")
     finally:
         await venue.stop()
+    limits = {(r["rateLimitType"], r["interval"]): r["limit"] for r in info.body["rateLimits"]}
+    assert limits[("ORDERS", "SECOND")] == 3
     refused = replies[-1]
     assert (refused.status, refused.code) == (429, -1015)
     assert "orders per 10 SECOND" in refused.body["msg"]
