@@ -347,20 +347,13 @@ class MarketModel:
         """
         if price <= 0 or lots <= 0:
             raise SimError(f"cannot take {lots} lots at {price} ticks")
-        held = self._take_activity()
         book = self._bids if side is Side.BUY else self._asks
         self._print(price, lots, buyer_is_maker=side is Side.BUY)
         self._set(book, price, max(0, book.sizes.get(price, 0) - lots))
         if not len(book):
             behind = price - 1 if side is Side.BUY else price + 1
             self._set(book, max(1, behind), self._limit_size())
-        taken = self._take_activity()
-        self._out_changes, self._out_trades, self._out_order = (
-            held.changes,
-            held.trades,
-            held.in_order,
-        )
-        return taken
+        return self._take_activity()  # advance() holds nothing back, so this is all ours
 
     def sweep(self, taker: Side, lots: int) -> MarketActivity:
         """A public market order of ``lots`` arrives now and sweeps the other side from the touch.
@@ -376,7 +369,6 @@ class MarketModel:
         """
         if lots <= 0:
             raise SimError(f"a market order needs a positive size, not {lots} lots")
-        held = self._take_activity()
         book = self._asks if taker is Side.BUY else self._bids
         remaining = lots
         while remaining > 0:
@@ -390,16 +382,10 @@ class MarketModel:
             self._print_fills(price, take, buyer_is_maker=taker is Side.SELL)
             self._set(book, price, size - take)
             remaining -= take
-        swept = self._take_activity()
-        self._out_changes, self._out_trades, self._out_order = (
-            held.changes,
-            held.trades,
-            held.in_order,
-        )
-        return swept
+        return self._take_activity()
 
     def print_trade(self, price: int, lots: int, *, buyer_is_maker: bool) -> MarketActivity:
-        """A trade between two resting-book outsiders prints now; the book does not change.
+        """A trade that took nothing from the book prints now (two of one account's orders met).
 
         Returns:
             The trade, at once.
@@ -409,15 +395,8 @@ class MarketModel:
         """
         if price <= 0 or lots <= 0:
             raise SimError(f"cannot print {lots} lots at {price} ticks")
-        held = self._take_activity()
         self._print(price, lots, buyer_is_maker=buyer_is_maker)
-        printed = self._take_activity()
-        self._out_changes, self._out_trades, self._out_order = (
-            held.changes,
-            held.trades,
-            held.in_order,
-        )
-        return printed
+        return self._take_activity()
 
     def reserve_trade_id(self) -> int:
         """Take the next trade id for a trade the venue reports only to its parties."""
