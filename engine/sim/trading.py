@@ -9,7 +9,6 @@ goes back to the venue to publish (depth, ``<sym>@trade``) and to feed every cor
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -24,8 +23,6 @@ from engine.sim.order_wire import OrderText
 from engine.sim.queue import QueueModel
 from engine.sim.trading_faults import TradingFaults
 from engine.sim.user_stream import UserStreams
-
-log = logging.getLogger("engine.sim")
 
 Absorb = Callable[[str, MarketActivity, MatchingCore | None], None]
 """The venue's way to publish and feed back market activity: symbol, activity, the taker's core."""
