@@ -1,0 +1,1 @@
+"""Bybit v5: USDT perpetual (linear) order entry, its private stream, signing and error codes."""
