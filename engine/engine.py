@@ -29,7 +29,7 @@ from engine.core.config import EngineConfig
 from engine.core.events import Alert, AlertLevel, BookDelta, Fill, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
-from engine.gateways import make_gateway
+from engine.gateways import make_gateway, sim_credentials
 from engine.ipc.protocol import (
     BookState,
     BookView,
@@ -47,6 +47,7 @@ from engine.ipc.protocol import (
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
+from engine.oms.baseline import InventoryBaseline
 from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import FsyncPolicy, Journal
 from engine.oms.manager import OrderManager
@@ -65,7 +66,7 @@ from engine.risk.pipeline import RiskPipeline
 from engine.sim.paper import PaperGateway
 from engine.sim.process import SimVenueProcess
 from engine.status import status_document
-from engine.venues.base import Feed, Gateway
+from engine.venues.base import Feed, Gateway, VenuePosition
 from engine.venues.binance.feed import BinanceSpotFeed
 
 log = logging.getLogger("engine")
@@ -125,6 +126,10 @@ class Engine:
             on_link_back=self._on_link_back,
         )
         self.gateway: Gateway | None = None
+        self.baseline = InventoryBaseline(state / "inventory_baseline.json")
+        #: the key and secret of our account on the local venue: from the environment when an
+        #: operator runs the venue apart (``hft-tui sim-venue``), else fresh for every run
+        self.sim_key = sim_credentials(config, os.environ)
         self._paper: PaperGateway | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._instrument_by_id = {i.instrument_id: i for i in self.instruments}
@@ -251,7 +256,11 @@ class Engine:
             return self._venue_urls
         venue = self.config.venue
         if venue.name == "sim" and not venue.ws_url:
-            self._sim = SimVenueProcess(self._config_path)
+            sim = self.config.sim
+            self._sim = SimVenueProcess(
+                self._config_path,
+                env={sim.api_key_env: self.sim_key[0], sim.api_secret_env: self.sim_key[1]},
+            )
             await self._sim.start()
             log.info(
                 "local venue started",
@@ -303,12 +312,16 @@ class Engine:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
         adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs)
+        # Spot balances are cut to whole lots and base-asset commissions rounded to lots, so an
+        # inventory position may differ by one lot of dust without anything being wrong.
+        dust = {p.instrument: 1 for p in positions if p.inventory}
         threshold = {
             i.instrument_id: _lots_or_zero(i, self.config.oms.reconcile_max_position_diff)
+            + dust.get(i.instrument_id, 0)
             for i in self.instruments
         }
         problems = self.oms.position_mismatches(
-            gateway.venue, {p.instrument: p.net_lots for p in positions}, threshold
+            gateway.venue, self._venue_positions(positions), threshold
         )
         log.info(
             "reconciled",
@@ -316,6 +329,26 @@ class Engine:
         )
         if problems:
             self.trip(f"reconciliation mismatch: {'; '.join(problems)}")
+
+    def _venue_positions(self, positions: list[VenuePosition]) -> dict[int, int]:
+        """The venue's positions in lots, spot balances measured from their inventory baseline."""
+        out = {}
+        for pos in positions:
+            inst = self._instrument_by_id.get(pos.instrument)
+            if inst is None:
+                continue
+            net = pos.net_lots
+            if pos.inventory:
+                # A spot balance: what the account held before us, plus our fills, less the
+                # commissions taken in the base asset.
+                net += self.oms.base_fee_lots(pos.instrument)
+                base = self.baseline.get(inst.key)
+                if base is None:
+                    base = net - self.portfolio.position(pos.instrument).net
+                    self.baseline.take(inst.key, base)
+                net -= base
+            out[pos.instrument] = net
+        return out
 
     def market_state(self, instrument: int) -> MarketState:
         """The market an order on ``instrument`` is checked against."""

@@ -7,22 +7,26 @@ OMS, journal, breaker) is the same object in both.
 
 from __future__ import annotations
 
-import logging
+import os
+import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from engine.core.config import PaperSection
+from engine.core.config import EngineConfig, PaperSection
 from engine.sim.exchange import SimulatedExchange
 from engine.sim.fees import FeeSchedule
 from engine.sim.latency import ConstantLatency
 from engine.sim.matching import MatchingCore
 from engine.sim.paper import PaperGateway
 from engine.sim.queue import ConservativeQueue, PowerProbQueue, QueueModel
+from engine.venues.binance.gateway import BinanceSpotGateway
+
+BINANCE_WS_API = "wss://ws-api.binance.com:443/ws-api/v3"
+"""Binance spot's WebSocket API, for the user data stream, when the config names none."""
 
 if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.venues.base import Gateway
-
-log = logging.getLogger("engine")
 
 
 def queue_model(paper: PaperSection) -> QueueModel:
@@ -50,17 +54,44 @@ def paper_exchange(engine: Engine) -> SimulatedExchange:
     return SimulatedExchange(cores, latency)
 
 
-def make_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway | None:
+def make_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
     """The gateway for the engine's mode and venue."""
     if engine.config.engine.mode == "paper":
         return PaperGateway(engine.instruments, engine.oms, engine.clock, paper_exchange(engine))
     return live_gateway(engine, ws_url, rest_url)
 
 
-def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway | None:
-    """The venue's own gateway for ``live`` mode."""
-    log.warning(
-        "live order entry is not available for this venue; orders are refused",
-        extra={"venue": engine.config.venue.name},
+def sim_credentials(config: EngineConfig, environ: Mapping[str, str]) -> tuple[str, str]:
+    """Our API key and secret on the local venue.
+
+    A venue the engine starts itself gets a fresh pair in its environment; a venue run apart
+    (``hft-tui sim-venue``) reads the same variables as the engine, so both must have them.
+    """
+    sim = config.sim
+    key = environ.get(sim.api_key_env) or secrets.token_hex(32)
+    secret = environ.get(sim.api_secret_env) or secrets.token_hex(32)
+    return key, secret
+
+
+def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
+    """The venue's own gateway for ``live`` mode (the local venue speaks Binance spot too)."""
+    venue = engine.config.venue
+    if venue.name == "sim":
+        key, secret = engine.sim_key
+        ws_api = venue.ws_api_url or f"{ws_url.rstrip('/')}/ws-api/v3"
+    else:
+        # Presence was checked at config load (check_venue_keys); the values never leave here.
+        key = os.environ[venue.api_key_env]
+        secret = os.environ[venue.api_secret_env]
+        ws_api = venue.ws_api_url or BINANCE_WS_API
+    return BinanceSpotGateway(
+        engine.instruments,
+        engine.oms,
+        rest_url,
+        ws_api,
+        key,
+        secret,
+        engine.clock,
+        venue=venue.name,
+        recv_window_ms=venue.recv_window_ms,
     )
-    return None

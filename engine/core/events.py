@@ -96,6 +96,10 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     """``maker`` or ``taker``."""
     exch_ts: int = 0
     recv_ts: int = 0
+    fee_base: str = ""
+    """A commission the venue took in the base asset, as its exact text (spot buys without a
+    fee token). Its quote value is already in ``fee``; the spot balance is short by this much,
+    which reconciliation allows for. Empty when the fee was paid in another asset."""
 
 
 class OrderUpdateKind(enum.StrEnum):

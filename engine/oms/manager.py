@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 
 from engine.core.clock import Clock
@@ -124,6 +125,8 @@ class OrderManager:
         """Reports seen a second time and ignored."""
         self.unknown_reports = 0
         """Reports for orders this engine never sent."""
+        self.base_fees: dict[int, Decimal] = {}
+        """Per instrument, commissions the venue took in the base asset (exact, base units)."""
 
     # ---- wiring ------------------------------------------------------------------------------
 
@@ -430,12 +433,31 @@ class OrderManager:
                 f"{fill.venue}: {anomaly}; the position was moved, reconciliation will check",
                 fill.client_order_id,
             )
+        self._count_base_fee(fill)
         self.risk.on_fill(fill.client_order_id, fill.size)
         if order is not None and not order.is_open:
             self.risk.on_done(order.client_order_id)
         self.risk.on_pnl()
         if self._on_booked is not None:
             self._on_booked(fill)
+
+    def _count_base_fee(self, fill: Fill) -> None:
+        if fill.fee_base:
+            try:
+                amount = Decimal(fill.fee_base)
+            except ArithmeticError:
+                return
+            self.base_fees[fill.instrument] = (
+                self.base_fees.get(fill.instrument, Decimal(0)) + amount
+            )
+
+    def base_fee_lots(self, instrument: int) -> int:
+        """Base-asset commissions paid on ``instrument``, in whole lots (nearest)."""
+        amount = self.base_fees.get(instrument)
+        inst = self.instruments.get(instrument)
+        if not amount or inst is None:
+            return 0
+        return int((amount / inst.size_grid().step).to_integral_value())
 
     def check_loss_limits(self) -> None:
         """Trip the breaker when daily loss or drawdown is past its limit (after fills, marks)."""
@@ -612,26 +634,11 @@ class OrderManager:
 
     def _replay_one(self, message: records.Record, ts: int) -> None:
         if isinstance(message, records.Sent | records.Refused):
-            cmd = message.order
-            order = Order(
-                cmd.client_order_id,
-                message.venue,
-                cmd.instrument,
-                cmd.side,
-                max(cmd.size_lots, 1),
-                cmd.price_ticks,
-                cmd.order_type,
-                cmd.time_in_force,
-            )
-            if isinstance(message, records.Sent):
-                order.apply(OrderEventKind.SUBMIT, ts)
-            else:
-                order.apply(OrderEventKind.REJECTED, ts, reason=message.reason)
-            self.orders.setdefault(cmd.client_order_id, order)
+            self._replay_order(message, ts)
         elif isinstance(message, records.Update):
-            order_or_none = self.orders.get(message.update.client_order_id)
-            if order_or_none is not None and not self._is_duplicate(order_or_none, message.update):
-                order_or_none.apply(
+            order = self.orders.get(message.update.client_order_id)
+            if order is not None and not self._is_duplicate(order, message.update):
+                order.apply(
                     _KIND[message.update.kind],
                     ts,
                     venue_order_id=message.update.venue_order_id,
@@ -640,23 +647,44 @@ class OrderManager:
                     size_lots=message.update.size_lots or None,
                 )
         elif isinstance(message, records.Filled):
-            fill = message.fill
-            order_or_none = self.orders.get(fill.client_order_id)
-            if order_or_none is not None and order_or_none.status is OrderStatus.SUBMITTED:
-                order_or_none.apply(OrderEventKind.ACCEPTED, ts, venue_order_id=fill.venue_order_id)
-            if order_or_none is not None:
-                order_or_none.apply_fill(fill)
-            try:
-                self.portfolio.apply(fill)
-            except InvalidFill as exc:
-                log.warning("journal fill not booked", extra={"error": str(exc)})
+            self._replay_fill(message.fill, ts)
         elif isinstance(message, records.Adopted):
             self._adopt(message.venue, message.order, ts)
             self.risk.on_done(message.order.client_order_id)  # recounted after replay
         elif isinstance(message, records.Closed):
-            order_or_none = self.orders.get(message.client_order_id)
-            if order_or_none is not None and order_or_none.is_open:
-                self._close(order_or_none, message.reason, ts)
+            order = self.orders.get(message.client_order_id)
+            if order is not None and order.is_open:
+                self._close(order, message.reason, ts)
+
+    def _replay_order(self, message: records.Sent | records.Refused, ts: int) -> None:
+        cmd = message.order
+        order = Order(
+            cmd.client_order_id,
+            message.venue,
+            cmd.instrument,
+            cmd.side,
+            max(cmd.size_lots, 1),
+            cmd.price_ticks,
+            cmd.order_type,
+            cmd.time_in_force,
+        )
+        if isinstance(message, records.Sent):
+            order.apply(OrderEventKind.SUBMIT, ts)
+        else:
+            order.apply(OrderEventKind.REJECTED, ts, reason=message.reason)
+        self.orders.setdefault(cmd.client_order_id, order)
+
+    def _replay_fill(self, fill: Fill, ts: int) -> None:
+        order = self.orders.get(fill.client_order_id)
+        if order is not None and order.status is OrderStatus.SUBMITTED:
+            order.apply(OrderEventKind.ACCEPTED, ts, venue_order_id=fill.venue_order_id)
+        if order is not None:
+            order.apply_fill(fill)
+        try:
+            if self.portfolio.apply(fill):
+                self._count_base_fee(fill)
+        except InvalidFill as exc:
+            log.warning("journal fill not booked", extra={"error": str(exc)})
 
     # ---- alerts --------------------------------------------------------------------------------
 

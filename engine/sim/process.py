@@ -45,10 +45,18 @@ class SimVenueProcess:
     Args:
         config_path: the engine's config file (the child loads the same layers), or None.
         startup_timeout_s: how long to wait for the listening line.
+        env: variables added to the child's environment (the account's key and secret).
     """
 
-    def __init__(self, config_path: str | None, *, startup_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        config_path: str | None,
+        *,
+        startup_timeout_s: float = 15.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self._config_path = config_path
+        self._env = env or {}
         self._timeout = startup_timeout_s
         self._proc: asyncio.subprocess.Process | None = None
         self.ws_url = ""
@@ -71,7 +79,7 @@ class SimVenueProcess:
         self._proc = await asyncio.create_subprocess_exec(
             *args,
             stdout=asyncio.subprocess.PIPE,
-            env=dict(os.environ),
+            env={**os.environ, **self._env},
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         assert self._proc.stdout is not None

@@ -149,6 +149,9 @@ class VenuePosition(msgspec.Struct, frozen=True, kw_only=True):
 
     instrument: int
     net_lots: int
+    inventory: bool = False
+    """True when ``net_lots`` is a balance held (spot), which includes what was there before this
+    engine ever traded; reconciliation then compares changes from its first look, not totals."""
 
 
 class RateUsage(msgspec.Struct, frozen=True, kw_only=True):

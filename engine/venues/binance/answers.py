@@ -175,6 +175,7 @@ def order_events(
                 liquidity="taker",
                 exch_ts=exch_ts,
                 recv_ts=recv_ts,
+                fee_base=part.commission if part.commission_asset == market.base_asset else "",
             )
         )
     ended = _ending(status, answer.time_in_force, answer.type)
@@ -341,5 +342,5 @@ def positions_answer(markets: Mapping[int, BinanceMarket], body: bytes) -> list[
     for market in markets.values():
         amount = held.get(market.base_asset, Decimal(0))
         net = int(amount / market.size.step)  # toward zero: whole lots only
-        out.append(VenuePosition(instrument=market.instrument_id, net_lots=net))
+        out.append(VenuePosition(instrument=market.instrument_id, net_lots=net, inventory=True))
     return out

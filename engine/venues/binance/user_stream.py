@@ -244,6 +244,11 @@ class UserStreamParser:
                     liquidity="maker" if report.maker else "taker",
                     exch_ts=exch_ts,
                     recv_ts=recv_ts,
+                    fee_base=(
+                        (report.commission or "")
+                        if report.commission_asset == market.base_asset
+                        else ""
+                    ),
                 )
             ]
         client = report.client_order_id

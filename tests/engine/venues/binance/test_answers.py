@@ -283,8 +283,8 @@ def test_positions_are_base_balances_free_plus_locked_in_whole_lots():
     }
     by_id = {m.instrument_id: m for m in MARKETS.values()}
     assert positions_answer(by_id, encode(body)) == [
-        VenuePosition(instrument=0, net_lots=150_000),
-        VenuePosition(instrument=1, net_lots=0),
+        VenuePosition(instrument=0, net_lots=150_000, inventory=True),
+        VenuePosition(instrument=1, net_lots=0, inventory=True),
     ]
 
 
