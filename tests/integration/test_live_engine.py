@@ -1,0 +1,163 @@
+"""Live trading against the local venue as its own process, through the real Binance gateway.
+
+The venue runs apart (``python -m engine.sim``) so that it outlives the engine: an engine
+killed with SIGKILL while orders rest comes back halted, replays its journal and reconciles with
+the venue, which still holds the orders, and ends up with exactly the orders and position the
+venue has.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.ipc.segments import read_instance
+from tests.integration.control import control, get_status
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "live-test-token"
+KEY = "k" * 64
+SECRET = "s" * 64
+
+
+@pytest.fixture
+def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
+    env = {"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
+    conf = tmp_path / "venue.toml"
+    conf.write_text("[sim]\nseed = 3\nevents_per_second = 800.0\ndepth_interval_ms = 20\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.sim", "--config", str(conf), "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = json.loads(proc.stdout.readline())
+    try:
+        yield line["ws_url"], line["rest_url"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        proc.stdout.close()
+
+
+def _engine(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _ready(instance: str, proc: subprocess.Popen[str]) -> str:
+    """The control URL once the book is live and the order link reconciled."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the engine exited"
+        info = read_instance(instance)
+        if info is not None and info.pid == proc.pid and info.control_url:
+            status = get_status(info.control_url)
+            gateway = status["gateway"] or {}
+            if status["books"]["BTCUSDT"]["state"] == "live" and gateway.get("healthy"):
+                return info.control_url
+        time.sleep(0.05)
+    raise AssertionError("the live engine did not come up with a healthy order link")
+
+
+def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _order(url: str, **doc: Any) -> dict[str, Any]:
+    code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=TOKEN)
+    assert code == 201, placed
+    return placed
+
+
+def _orders(url: str) -> dict[str, dict[str, Any]]:
+    code, doc = control(url, "/orders?all=1")
+    assert code == 200
+    return {o["client_order_id"]: o for o in doc}  # type: ignore[union-attr]
+
+
+def _venue_orders(rest_url: str) -> dict[str, str]:
+    code, doc = control(rest_url, "/sim/orders?open=true")
+    assert code == 200, doc
+    return {o["clientOrderId"]: o["status"] for o in doc["orders"]}
+
+
+def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, engine_env):
+    """After SIGKILL the engine comes back halted with the venue's open orders and position."""
+    ws_url, rest_url = venue
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[venue]\nname = "sim"\nws_url = "{ws_url}"\nrest_url = "{rest_url}"\n'
+        "[control]\nport = 0\n[ipc]\nheartbeat_interval_ms = 50\n"
+    )
+    env = {
+        **engine_env,
+        "HFT_CONTROL_TOKEN": TOKEN,
+        "HFT_SIM_API_KEY": KEY,
+        "HFT_SIM_API_SECRET": SECRET,
+    }
+    instance = env["HFT__ENGINE__INSTANCE"]
+    proc = _engine(config, env)
+    try:
+        url = _ready(instance, proc)
+        bought = _order(url, symbol="BTCUSDT", side="buy", size="0.01", type="market")
+        _wait(
+            "the buy to fill", lambda: _orders(url)[bought["client_order_id"]]["status"] == "filled"
+        )
+        resting = [
+            _order(url, symbol="BTCUSDT", side="buy", size="0.002", price="63000.00"),
+            _order(url, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
+        ]
+        ids = [o["client_order_id"] for o in resting]
+        _wait(
+            "both resting orders at the venue",
+            lambda: set(ids) <= set(_venue_orders(rest_url)),
+        )
+        position = control(url, "/positions")[1]["positions"][0]["net"]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+        proc = _engine(config, env)
+        url = _ready(instance, proc)
+        status = get_status(url)
+        assert status["trading"] == "halted"
+        assert status["halt_reason"] == "unclean stop"
+        after = _orders(url)
+        assert [after[c]["status"] for c in ids] == ["accepted", "accepted"]
+        assert after[bought["client_order_id"]]["filled"] == "0.01000"
+        assert control(url, "/positions")[1]["positions"][0]["net"] == position == "0.01000"
+        assert status["orders"]["open"] == 2
+        # The venue still holds them, so a kill now cancels them there.
+        control(url, "/kill", "POST")
+        _wait("the venue to hold no open order", lambda: not _venue_orders(rest_url))
+        _wait(
+            "the engine to see them canceled",
+            lambda: all(_orders(url)[c]["status"] == "canceled" for c in ids),
+        )
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
