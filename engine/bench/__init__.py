@@ -26,6 +26,7 @@ SUBJECTS: dict[str, str] = {
     "book": "engine.bench.book",
     "risk": "engine.bench.risk",
     "matching": "engine.bench.matching",
+    "gateway": "engine.bench.gateway",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import msgspec
@@ -92,17 +92,24 @@ class Cost:
 
 
 class _Bucket:
-    """One limit's spent tokens: ``(return time slot, tokens)`` in return-time order."""
+    """One limit's spent tokens: return-time slots, ascending, with running token totals.
+
+    ``cum[i]`` is the number of tokens spent (ever) up to and including slot ``i``, so how many
+    come back by any time is one bisection away, and a request that must wait finds its time in
+    ``O(log n)`` however long the queue.
+    """
 
     __slots__ = (
+        "added",
+        "base",
+        "cum",
         "last_spend_ns",
         "limit",
         "name",
+        "pace_at",
         "returns",
         "slot_ns",
-        "spent",
         "tail_ns",
-        "tokens",
         "waiting",
         "window_ns",
     )
@@ -112,12 +119,16 @@ class _Bucket:
         self.limit = limit.limit
         self.window_ns = int(limit.window_s * _NS)
         self.slot_ns = max(1, self.window_ns // _SLOTS_PER_WINDOW)
+        self.pace_at = PACE_FROM * limit.limit
+        """Tokens out above which requests are spaced out."""
         self.returns: list[int] = []
         """When each slot's tokens come back (monotonic ns), ascending."""
-        self.tokens: list[int] = []
-        """Tokens coming back in each slot."""
-        self.spent = 0
-        """Tokens out now (reserved ones included)."""
+        self.cum: list[int] = []
+        """Tokens spent ever, up to and including each slot."""
+        self.added = 0
+        """Tokens spent ever."""
+        self.base = 0
+        """Tokens spent ever in slots that came back already."""
         self.tail_ns = 0
         """Go time of the last request that had to wait for this bucket."""
         self.waiting: list[int] = []
@@ -125,27 +136,34 @@ class _Bucket:
         self.last_spend_ns = -(1 << 62)
         """Go time of the latest spend (the pace counts from it)."""
 
+    @property
+    def spent(self) -> int:
+        """Tokens out now (reserved ones included)."""
+        return self.added - self.base
+
     def expire(self, now: int) -> None:
         returns = self.returns
         if returns and returns[0] <= now:
             n = bisect_right(returns, now)
-            self.spent -= sum(self.tokens[:n])
-            del returns[:n], self.tokens[:n]
+            self.base = self.cum[n - 1]
+            del returns[:n], self.cum[:n]
 
     def earliest(self, tokens: int, start: int, now: int) -> int:
-        """The first time at or after ``start`` this bucket lets ``tokens`` go."""
+        """The first time at or after ``start`` this bucket lets ``tokens`` go (after expire)."""
         at = max(start, self.tail_ns)
-        out = self.spent
+        returns, cum = self.returns, self.cum
+        back = self.base  # tokens ever spent that are back by ``at``
+        i = 0
+        if at > now and returns:
+            i = bisect_right(returns, at)
+            if i:
+                back = cum[i - 1]
+        out = self.added - back
         need = out + tokens - self.limit
-        if need > 0 or at > now:
-            # tokens come back in order: find when enough of them are back by ``at``
-            for when, back in zip(self.returns, self.tokens, strict=True):
-                if need <= 0 and when > at:
-                    break
-                if when > at:
-                    at = when
-                out -= back
-                need -= back
+        if need > 0:  # wait for the slot by which ``need`` more tokens have come back
+            j = bisect_left(cum, back + need, lo=i)
+            at = returns[j]
+            out = self.added - cum[j]
         pace = out + tokens - PACE_FROM * self.limit
         if pace > 0:
             share = min(1.0, pace / ((1.0 - PACE_FROM) * self.limit))
@@ -155,20 +173,21 @@ class _Bucket:
 
     def spend(self, tokens: int, at: int) -> None:
         back = -(-(at + self.window_ns) // self.slot_ns) * self.slot_ns  # round up to the slot
-        returns = self.returns
+        returns, cum = self.returns, self.cum
+        self.added += tokens
         if returns and returns[-1] == back:
-            self.tokens[-1] += tokens
+            cum[-1] += tokens
         elif not returns or returns[-1] < back:
             returns.append(back)
-            self.tokens.append(tokens)
-        else:  # an earlier slot than the newest: keep the order
+            cum.append(self.added)
+        else:  # an earlier slot than the newest: keep the order, shift the totals after it
             n = bisect_right(returns, back)
-            if n and returns[n - 1] == back:
-                self.tokens[n - 1] += tokens
-            else:
+            if not n or returns[n - 1] != back:
                 returns.insert(n, back)
-                self.tokens.insert(n, tokens)
-        self.spent += tokens
+                cum.insert(n, cum[n - 1] if n else self.base)
+                n += 1
+            for k in range(n - 1, len(cum)):
+                cum[k] += tokens
         if at > self.last_spend_ns:
             self.last_spend_ns = at
 
@@ -246,12 +265,29 @@ class RateLimiter:
             self._raise_banned(now)
         buckets = self._buckets
         start = now if now >= self._paused_until else self._paused_until
+        fast = start == now  # the common case: every bucket below its pace, nobody queued
+        for index, tokens in cost.spends:
+            bucket = buckets[index]
+            returns = bucket.returns
+            if returns and returns[0] <= now:
+                bucket.expire(now)
+            if fast and (
+                bucket.tail_ns > now or bucket.added - bucket.base + tokens > bucket.pace_at
+            ):
+                fast = False
+        if fast:
+            for index, tokens in cost.spends:
+                buckets[index].spend(tokens, now)
+            return 0.0
+        return self._reserve_held(cost, start, now)
+
+    def _reserve_held(self, cost: Cost, start: int, now: int) -> float:
+        """Reserve when some bucket paces or queues: the latest go time over the buckets."""
+        buckets = self._buckets
         at = start
         held = 0  # bit n: bucket n alone would have held this request
         for index, tokens in cost.spends:
-            bucket = buckets[index]
-            bucket.expire(now)
-            own = bucket.earliest(tokens, start, now)
+            own = buckets[index].earliest(tokens, start, now)
             if own > start:
                 held |= 1 << index
                 if own > at:

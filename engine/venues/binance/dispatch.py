@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
@@ -43,6 +44,8 @@ from engine.venues.ratelimit import Cost, RateLimiter
 log = logging.getLogger("engine.venues.binance")
 
 Subject = SubmitOrder | CancelOrder | ReplaceOrder
+_USAGE_EVERY_NS = 50_000_000
+"""``stats.rate`` is refreshed with answers, at most this often."""
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 
 
@@ -164,6 +167,7 @@ class Dispatcher:
         self.recv_window_ms = recv_window_ms
         self._spawn = spawn
         self._resync = resync
+        self._usage_at = 0
 
     def send(self, request: Request) -> None:
         """Take the budget and write now, or when the limiter says."""
@@ -216,7 +220,10 @@ class Dispatcher:
             request.handler(request, response, failure)
         except Exception:  # a report bug must not take the connection down
             log.exception("handling an answer failed", extra={"venue": self.venue})
-        self.stats.rate = self.limiter.usage()
+        now = time.monotonic_ns()
+        if now - self._usage_at >= _USAGE_EVERY_NS:
+            self._usage_at = now
+            self.stats.rate = self.limiter.usage()
 
     def _retried(self, request: Request, failure: GatewayError) -> bool:
         if isinstance(failure, IpBanned):

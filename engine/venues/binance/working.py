@@ -79,7 +79,8 @@ class WorkingOrder:
         self.venue_order_id = ""
         self.filled = 0
         """Lots filled under this client id, each fill id counted once."""
-        self.fill_ids: set[str] = set()
+        self.fill_ids: set[str] | None = None
+        """Fill ids seen (made at the first fill)."""
         self.filled_before = 0
         """Lots filled on the venue orders the current one replaced."""
         self.replacing: ReplaceOrder | None = None
@@ -190,9 +191,14 @@ class WorkingOrders:
 
     def _on_fill(self, fill: Fill) -> None:
         working = self._orders.get(fill.client_order_id)
-        if working is None or fill.trade_id in working.fill_ids:
+        if working is None:
             return
-        working.fill_ids.add(fill.trade_id)
+        seen = working.fill_ids
+        if seen is None:
+            seen = working.fill_ids = set()
+        elif fill.trade_id in seen:
+            return
+        seen.add(fill.trade_id)
         working.filled += fill.size
         if working.filled >= working.size_lots and working.replacing is None:
             self.finish(working)

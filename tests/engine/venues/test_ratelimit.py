@@ -82,11 +82,38 @@ def test_no_window_ever_holds_more_than_the_limit(steps):
     for gap, tokens in steps:
         clock.advance(gap)
         wait = rl.reserve(rl.cost({"ORDERS_10S": tokens}))
-        sent.append((clock.monotonic_ns() + int(wait * NS), tokens))
+        sent.append((clock.monotonic_ns() + round(wait * NS), tokens))
     sent.sort()
+    window = 10 * NS - 1000  # waits come back as float seconds: allow them a microsecond
     for start, _ in sent:
-        in_window = sum(t for at, t in sent if start <= at < start + 10 * NS)
+        in_window = sum(t for at, t in sent if start <= at < start + window)
         assert in_window <= 20
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 2 * NS), st.booleans(), st.integers(1, 4)), max_size=120
+    )
+)
+def test_mixed_requests_keep_every_bucket_within_its_limit(steps):
+    """Orders (two buckets) and cancels (one) in any mix never overfill either bucket."""
+    clock = SimClock()
+    orders = RateLimit(name="ORDERS_10S", limit=10, window_s=10.0)
+    weight = RateLimit(name="REQUEST_WEIGHT", limit=15, window_s=6.0)
+    rl = limiter(clock, orders, weight)
+    sent: dict[str, list[tuple[int, int]]] = {"ORDERS_10S": [], "REQUEST_WEIGHT": []}
+    for gap, is_order, tokens in steps:
+        clock.advance(gap)
+        spend = {"REQUEST_WEIGHT": tokens} | ({"ORDERS_10S": 1} if is_order else {})
+        at = clock.monotonic_ns() + round(rl.reserve(rl.cost(spend)) * NS)
+        for name, amount in spend.items():
+            sent[name].append((at, amount))
+    for limit in (orders, weight):
+        window = int(limit.window_s * NS) - 1000
+        spends = sorted(sent[limit.name])
+        for start, _ in spends:
+            assert sum(t for at, t in spends if start <= at < start + window) <= limit.limit
 
 
 async def test_acquire_waits_its_turn_on_the_clock(sim_clock):
