@@ -105,7 +105,11 @@ class ClockOffset:
         best, self._best = self._best, None
         if best is None:
             return False
-        self.rtt_ns, self.offset_ns = best
+        self._adopt(*best)
+        return True
+
+    def _adopt(self, rtt_ns: int, offset_ns: int) -> None:
+        self.rtt_ns, self.offset_ns = rtt_ns, offset_ns
         self.synced = True
         self.syncs += 1
         self._synced_at = self._clock.monotonic_ns()
@@ -115,7 +119,6 @@ class ClockOffset:
                 "clock far from the venue's; check NTP",
                 extra={"venue": self.venue, "offset_ms": self.offset_ns / _MS},
             )
-        return True
 
     # ---- signing ---------------------------------------------------------------------------------
 
@@ -149,7 +152,7 @@ class ClockOffset:
         Raises:
             ClockSkew: when no sample of the burst was usable (the old offset stays).
         """
-        self.begin_burst()
+        best: tuple[int, int] | None = None  # (rtt, offset); local, so bursts never mix
         failures: list[str] = []
         for _ in range(self.burst):
             sent = self._clock.time_ns()
@@ -159,11 +162,16 @@ class ClockOffset:
                 failures.append(str(exc))
                 continue
             received = self._clock.time_ns()
-            if not self.add_sample(sent, server_ms, received):
-                failures.append(f"round trip {(received - sent) / _MS:.1f} ms is too slow")
-        if not self.end_burst():
+            rtt = received - sent
+            if rtt < 0 or rtt > self.max_rtt_ns:
+                failures.append(f"round trip {rtt / _MS:.1f} ms is too slow")
+                continue
+            if best is None or rtt < best[0]:
+                best = (rtt, server_ms * _MS - (sent + rtt // 2))
+        if best is None:
             detail = failures[-1] if failures else "no samples"
             raise ClockSkew(self.venue, f"could not measure the venue's clock: {detail}")
+        self._adopt(*best)
 
     async def run(self, fetch: FetchServerTime, retry_s: float = 5.0) -> None:
         """Keep measuring: whenever :attr:`due` (periodically, or at once after invalidate).

@@ -282,7 +282,6 @@ class BinanceSpotGateway:
         """One clock measurement now, shared by everyone who asks meanwhile."""
         task = self._resyncing
         if task is None or task.done():
-            self._offset.invalidate()
             loop = asyncio.get_running_loop()
             task = self._resyncing = loop.create_task(self._offset.sync(self._server_time))
         await asyncio.shield(task)
