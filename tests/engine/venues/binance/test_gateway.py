@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
+import msgspec
 import pytest
 
 from engine.core.clock import LiveClock
@@ -383,3 +384,48 @@ def test_no_secret_in_the_gateway_repr(venue):
     gw = make_gateway(venue, Recorder())
     assert SECRET not in repr(gw)
     assert KEY not in repr(gw)
+
+
+async def test_a_replace_reported_first_by_the_stream_is_still_one_replace(gateway, venue):
+    """With the REST answer held back, the stream's NEW is the REPLACED; nothing is canceled."""
+    gw, listener = gateway
+    placed = resting_buy(venue, "t-19")
+    gw.submit(placed)
+    await until(lambda: listener.of("t-19", K.ACCEPTED), "the ack")
+    venue.faults.trading.slow_orders(0.3)
+    new_price = placed.price_ticks - 50
+    gw.replace(
+        ReplaceOrder(client_order_id="t-19", instrument=0, price_ticks=new_price, size_lots=800)
+    )
+    await until(lambda: listener.of("t-19", K.REPLACED), "the replace from the stream")
+    replaced = listener.of("t-19", K.REPLACED)
+    new_id = replaced[0].venue_order_id
+    await until(
+        lambda: any(u.venue_order_id == new_id for u in listener.of("t-19", K.ACCEPTED)),
+        "the late REST answer, passed on as an ack of the new order",
+    )
+    assert len(listener.of("t-19", K.REPLACED)) == 1
+    assert (replaced[0].price_ticks, replaced[0].size_lots) == (new_price, 800)
+    assert not listener.of("t-19", K.CANCELED)
+
+
+async def test_requests_the_gateway_cannot_send_are_refused_here(gateway, venue):
+    """Reduce-only, an unknown order's replace and an unknown instrument are refused, code 0."""
+    gw, listener = gateway
+    sent = gw.stats.requests
+    gw.submit(msgspec.structs.replace(resting_buy(venue, "t-20"), reduce_only=True))
+    gw.replace(ReplaceOrder(client_order_id="nobody", instrument=0, price_ticks=1, size_lots=1))
+    gw.cancel(CancelOrder(client_order_id="t-21", instrument=9))
+    assert "reduce-only" in listener.of("t-20", K.REJECTED)[0].reason
+    assert listener.of("nobody", K.REPLACE_REJECTED)[0].reason == "Unknown order sent."
+    assert "not traded" in listener.of("t-21", K.CANCEL_REJECTED)[0].reason
+    assert all(u.code == 0 for u in listener.updates)
+    assert gw.stats.requests == sent
+
+
+async def test_orders_before_start_are_refused(venue):
+    """A gateway that is not started refuses orders without sending anything."""
+    listener = Recorder()
+    gw = make_gateway(venue, listener)
+    gw.submit(resting_buy(venue, "t-22"))
+    assert "not started" in listener.of("t-22", K.REJECTED)[0].reason
