@@ -304,6 +304,7 @@ class Engine:
         delay = 0.5
         while True:
             try:
+                missed = await self._missed_fills(gateway)
                 theirs = await gateway.open_orders()
                 positions = await gateway.positions()
                 break
@@ -311,6 +312,8 @@ class Engine:
                 self.oms.reconcile_failed(gateway.venue, repr(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+        for fill in missed:
+            self.oms.on_fill(fill)  # one already booked changes nothing
         adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs)
         # Spot balances are cut to whole lots and base-asset commissions rounded to lots, so an
         # inventory position may differ by one lot of dust without anything being wrong.
@@ -329,6 +332,23 @@ class Engine:
         )
         if problems:
             self.trip(f"reconciliation mismatch: {'; '.join(problems)}")
+
+    async def _missed_fills(self, gateway: Gateway) -> list[Fill]:
+        """The venue's fills of our open orders since the oldest was sent (a minute of margin).
+
+        These are fills the engine may not have seen: while it was down, or while the user
+        stream was lost. Nothing is asked when no order of ours is open on the venue.
+        """
+        mine = [o for o in self.oms.open_orders() if o.venue == gateway.venue]
+        if not mine:
+            return []
+        since = min(o.history[0].ts_ns for o in mine if o.history) - 60 * _NS
+        client_of = {
+            o.venue_order_id: o.client_order_id
+            for o in self.oms.orders.values()
+            if o.venue == gateway.venue and o.venue_order_id
+        }
+        return await gateway.fills_since(since, client_of)
 
     def _venue_positions(self, positions: list[VenuePosition]) -> dict[int, int]:
         """The venue's positions in lots, spot balances measured from their inventory baseline."""

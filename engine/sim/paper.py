@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import msgspec
 import numpy as np
@@ -132,6 +132,15 @@ class PaperGateway:
             VenuePosition(instrument=iid, net_lots=core.position_lots)
             for iid, core in self.exchange.cores.items()
         ]
+
+    async def fills_since(
+        self, since_ns: int, client_of: Mapping[str, str] | None = None
+    ) -> list[Fill]:
+        """Nothing to recover: the paper venue's fills reach the OMS in-process as they happen.
+
+        Its orders and fills die with the process; the journal keeps what was booked.
+        """
+        return []
 
     def _send(self, command: Command) -> None:
         self.exchange.send(command, self.clock.time_ns())

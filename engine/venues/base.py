@@ -11,6 +11,7 @@ Every venue's gateway implements :class:`Gateway`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -223,4 +224,15 @@ class Gateway(Protocol):
 
     async def positions(self) -> list[VenuePosition]:
         """The venue's net position per instrument we trade."""
+        ...
+
+    async def fills_since(
+        self, since_ns: int, client_of: Mapping[str, str] | None = None
+    ) -> list[Fill]:
+        """Our executions since ``since_ns``, oldest first, with the same trade ids as reports.
+
+        Reconciliation books them (duplicates change nothing), so fills that happened while the
+        engine was down or the user stream was lost are not missed. ``client_of`` maps venue
+        order ids to our client order ids for venues whose trade records carry only theirs.
+        """
         ...

@@ -106,7 +106,11 @@ def _venue_orders(rest_url: str) -> dict[str, str]:
 
 
 def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, engine_env):
-    """After SIGKILL the engine comes back halted with the venue's open orders and position."""
+    """After SIGKILL the engine comes back halted with the venue's orders, fills and position.
+
+    One resting order fills while the engine is down; the restarted engine books that fill
+    from the venue's trade list, so orders and position agree with the venue exactly.
+    """
     ws_url, rest_url = venue
     config = tmp_path / "engine.toml"
     config.write_text(
@@ -127,8 +131,9 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         _wait(
             "the buy to fill", lambda: _orders(url)[bought["client_order_id"]]["status"] == "filled"
         )
+        bid = get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"]
         resting = [
-            _order(url, symbol="BTCUSDT", side="buy", size="0.002", price="63000.00"),
+            _order(url, symbol="BTCUSDT", side="buy", size="0.002", price=bid),
             _order(url, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
         ]
         ids = [o["client_order_id"] for o in resting]
@@ -136,9 +141,14 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
             "both resting orders at the venue",
             lambda: set(ids) <= set(_venue_orders(rest_url)),
         )
-        position = control(url, "/positions")[1]["positions"][0]["net"]
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        # While the engine is down the market sells through our bid: a fill it never saw.
+        code, swept = control(
+            rest_url, "/sim/market-order?symbol=BTCUSDT&side=SELL&quantity=5", "POST"
+        )
+        assert code == 200, swept
+        _wait("the bid to fill at the venue", lambda: ids[0] not in _venue_orders(rest_url))
 
         proc = _engine(config, env)
         url = _ready(instance, proc)
@@ -146,16 +156,18 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         assert status["trading"] == "halted"
         assert status["halt_reason"] == "unclean stop"
         after = _orders(url)
-        assert [after[c]["status"] for c in ids] == ["accepted", "accepted"]
+        assert (after[ids[0]]["status"], after[ids[0]]["filled"]) == ("filled", "0.00200")
+        assert after[ids[1]]["status"] == "accepted"
         assert after[bought["client_order_id"]]["filled"] == "0.01000"
-        assert control(url, "/positions")[1]["positions"][0]["net"] == position == "0.01000"
-        assert status["orders"]["open"] == 2
+        assert control(url, "/positions")[1]["positions"][0]["net"] == "0.01200"
+        assert status["orders"]["open"] == 1
+        assert not [a for a in status["alerts"] if "mismatch" in a["message"]]
         # The venue still holds them, so a kill now cancels them there.
         control(url, "/kill", "POST")
         _wait("the venue to hold no open order", lambda: not _venue_orders(rest_url))
         _wait(
-            "the engine to see them canceled",
-            lambda: all(_orders(url)[c]["status"] == "canceled" for c in ids),
+            "the engine to see the sell canceled",
+            lambda: _orders(url)[ids[1]]["status"] == "canceled",
         )
     finally:
         if proc.poll() is None:

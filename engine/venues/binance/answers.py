@@ -344,3 +344,59 @@ def positions_answer(markets: Mapping[int, BinanceMarket], body: bytes) -> list[
         net = int(amount / market.size.step)  # toward zero: whole lots only
         out.append(VenuePosition(instrument=market.instrument_id, net_lots=net, inventory=True))
     return out
+
+
+class _MyTrade(msgspec.Struct, kw_only=True):
+    symbol: str
+    id: int
+    order_id: int = msgspec.field(name="orderId")
+    price: str
+    qty: str
+    commission: str = "0"
+    commission_asset: str | None = msgspec.field(name="commissionAsset", default=None)
+    time: int = 0
+    is_buyer: bool = msgspec.field(name="isBuyer")
+    is_maker: bool = msgspec.field(name="isMaker", default=False)
+
+
+def my_trades_answer(
+    by_symbol: Mapping[str, BinanceMarket],
+    body: bytes,
+    client_of: Mapping[str, str],
+    recv_ts: int,
+) -> list[Fill]:
+    """``GET /api/v3/myTrades`` as fills, with the same trade ids as the stream's.
+
+    The venue's trades carry its order id, not ours: ``client_of`` maps venue order ids to our
+    client order ids; a trade of an order we cannot name keeps an empty client id.
+
+    Raises:
+        VenueGarbage: the answer is not a list of trades, or a field is missing or malformed.
+    """
+    trades = decode(body, list[_MyTrade], "myTrades")
+    out = []
+    for trade in trades:
+        market = by_symbol.get(trade.symbol)
+        if market is None:
+            continue
+        side = Side.BUY if trade.is_buyer else Side.SELL
+        price = ticks(market, trade.price, "myTrades[].price")
+        size = lots(market, trade.qty, "myTrades[].qty")
+        out.append(
+            Fill(
+                venue=VENUE,
+                instrument=market.instrument_id,
+                client_order_id=client_of.get(str(trade.order_id), ""),
+                venue_order_id=str(trade.order_id),
+                trade_id=trade_id(market.symbol, trade.id, side),
+                side=side,
+                price=price,
+                size=size,
+                fee=fee_units(market, trade.commission, trade.commission_asset, price, size),
+                liquidity="maker" if trade.is_maker else "taker",
+                exch_ts=trade.time * _MS,
+                recv_ts=recv_ts,
+                fee_base=trade.commission if trade.commission_asset == market.base_asset else "",
+            )
+        )
+    return out

@@ -37,12 +37,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
-from engine.core.events import OrderUpdateKind
+from engine.core.events import Fill, OrderUpdateKind
 from engine.core.instruments import Instrument
 from engine.errors import OrderRejected
 from engine.venues.backoff import Backoff
@@ -435,6 +435,33 @@ class BinanceSpotGateway:
             out = answers.open_orders_answer(self._by_symbol, body)
         self.stats.rate = self._limiter.usage()
         return [self._working.adopt(order) for order in out]
+
+    async def fills_since(
+        self, since_ns: int, client_of: Mapping[str, str] | None = None
+    ) -> list[Fill]:
+        """Our trades on every instrument since ``since_ns`` (``myTrades``, oldest first).
+
+        Args:
+            since_ns: the earliest trade time wanted.
+            client_of: venue order id -> our client order id, for naming the fills.
+
+        Raises:
+            GatewayError: the venue did not answer with its trades.
+        """
+        out: list[Fill] = []
+        start_ms = max(0, since_ns // 1_000_000)
+        for market in self._markets.values():
+            body = await self._rest.call(
+                "GET",
+                "/api/v3/myTrades",
+                f"symbol={market.symbol}&startTime={start_ms}&limit=1000",
+                self._costs.my_trades,
+            )
+            out += answers.my_trades_answer(
+                self._by_symbol, body, client_of or {}, self._clock.time_ns()
+            )
+        self.stats.rate = self._limiter.usage()
+        return sorted(out, key=lambda f: f.exch_ts)
 
     async def positions(self) -> list[VenuePosition]:
         """The base-asset balance (free plus locked) of every instrument, in lots.

@@ -54,6 +54,7 @@ class Costs:
         self.open_orders_symbol = cost(6)
         self.open_orders_all = cost(80)
         self.account = cost(20)
+        self.my_trades = cost(20)
         self.time = cost(1)
         self.ws_connect = cost(2)
 
