@@ -35,6 +35,7 @@ from engine.core.events import Side
 from engine.core.instruments import Instrument
 from engine.sim import SimError, wire
 from engine.sim.accounts import AccountSpec
+from engine.sim.bybit_venue import add_bybit_linear
 from engine.sim.control import add_control_routes
 from engine.sim.desk import TradingDesk
 from engine.sim.faults import FaultInjector
@@ -203,6 +204,7 @@ class SimVenue:
         app.router.add_get("/ws/{streams:.+}", self._hub.handle)
         app.router.add_get("/ws-api/v3", self.trading.user_streams.handle)
         add_rest_routes(app, self)
+        self.bybit = add_bybit_linear(app, self)  # Bybit v5 linear on the same markets
         add_control_routes(app, self)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
