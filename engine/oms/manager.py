@@ -279,27 +279,14 @@ class OrderManager:
         """
         remaining = 0
         for attempt in range(1, attempts + 1):
-            remaining = 0
-            for venue, gateway in list(self.gateways.items()):
-                try:
-                    async with asyncio.timeout(timeout_s):
-                        await gateway.cancel_all(-1)
-                        left = await gateway.open_orders()
-                except Exception as exc:  # one venue failing must not stop the others
-                    log.warning(
-                        "cancel-all failed; retrying",
-                        extra={"venue": venue, "attempt": attempt, "error": repr(exc)},
-                    )
-                    remaining += 1
-                    continue
-                for venue_order in left:
-                    gateway.cancel(
-                        CancelOrder(
-                            client_order_id=venue_order.client_order_id,
-                            instrument=venue_order.instrument,
-                        )
-                    )
-                remaining += len(left)
+            # Every venue at once: the slowest venue sets the time, not the sum of them.
+            left = await asyncio.gather(
+                *(
+                    self._cancel_all_on(venue, gateway, attempt, timeout_s)
+                    for venue, gateway in list(self.gateways.items())
+                )
+            )
+            remaining = sum(left)
             if remaining == 0:
                 log.warning("every open order canceled", extra={"reason": reason})
                 return 0
@@ -310,6 +297,33 @@ class OrderManager:
             f"cancel-all ({reason}): {remaining} orders still open after {attempts} rounds",
         )
         return remaining
+
+    async def _cancel_all_on(
+        self, venue: str, gateway: Gateway, attempt: int, timeout_s: float
+    ) -> int:
+        """One round on one venue: cancel-all, then cancel whatever it still reports open.
+
+        Returns:
+            How many orders the venue still reported open (1 when it did not answer).
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                await gateway.cancel_all(-1)
+                left = await gateway.open_orders()
+        except Exception as exc:  # one venue failing must not stop the others
+            log.warning(
+                "cancel-all failed; retrying",
+                extra={"venue": venue, "attempt": attempt, "error": repr(exc)},
+            )
+            return 1
+        for venue_order in left:
+            gateway.cancel(
+                CancelOrder(
+                    client_order_id=venue_order.client_order_id,
+                    instrument=venue_order.instrument,
+                )
+            )
+        return len(left)
 
     # ---- gateway listener ----------------------------------------------------------------------
 

@@ -44,13 +44,13 @@ from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from engine.core.events import Fill, OrderUpdateKind
 from engine.core.instruments import Instrument
-from engine.errors import OrderRejected
+from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
 from engine.venues.binance import answers
 from engine.venues.binance.dispatch import Dispatcher, Handler, OrderTransport, Request, Subject
 from engine.venues.binance.health import LinkHealth
-from engine.venues.binance.http import KeepAliveClient
+from engine.venues.binance.http import HttpResponse, KeepAliveClient
 from engine.venues.binance.orders import (
     BinanceMarket,
     by_symbol,
@@ -394,23 +394,44 @@ class BinanceSpotGateway:
     async def cancel_all(self, instrument: int = -1) -> None:
         """Cancel every open order on one instrument (-1: every one) and wait for the answers.
 
+        This is the kill switch's path, so it is a hot one: one ``DELETE /api/v3/openOrders`` per
+        symbol, all written at once on the keep-alive connections (rate-limited cancels are
+        retried after ``Retry-After``), then every answer awaited.
+
         Raises:
             GatewayError: the venue refused (an instrument with nothing open is fine).
             KeyError: ``instrument`` is not traded here.
         """
         markets = list(self._markets.values()) if instrument < 0 else [self._markets[instrument]]
+        pending: list[_Answer] = []
         for market in markets:
-            try:
-                body = await self._rest.call(
-                    "DELETE", "/api/v3/openOrders", cancel_all_query(market), self._costs.cancel_all
-                )
-            except OrderRejected as exc:
-                if exc.code == -2011:  # "Unknown order sent.": nothing was open
-                    continue
-                raise
-            events = answers.cancel_all_events(self._by_symbol, body, self._clock.time_ns())
+            answer = _Answer()
+            self._send(
+                "DELETE",
+                "/api/v3/openOrders",
+                cancel_all_query(market),
+                self._costs.cancel_all,
+                answer,
+                market,
+                CancelOrder(client_order_id="*", instrument=market.instrument_id),
+            )
+            pending.append(answer)
+        failure: GatewayError | None = None
+        for answer in pending:
+            response, error = await answer.future
+            if error is not None:
+                if isinstance(error, OrderRejected) and error.code == -2011:
+                    continue  # "Unknown order sent.": nothing was open
+                failure = failure or error
+                continue
+            assert response is not None
+            events = answers.cancel_all_events(
+                self._by_symbol, response.body, self._clock.time_ns()
+            )
             self._outcomes.emit(self._working.on_events(list(events), stream=False))
         self.stats.rate = self._limiter.usage()
+        if failure is not None:
+            raise failure
 
     async def open_orders(self) -> list[VenueOrder]:
         """Every order the venue holds open for us on our instruments (the venue is the truth).
@@ -474,3 +495,20 @@ class BinanceSpotGateway:
         )
         self.stats.rate = self._limiter.usage()
         return answers.positions_answer(self._markets, body)
+
+
+class _Answer:
+    """A hot-path request's answer as a future, for the calls that are awaited (cancel-all)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[tuple[HttpResponse | None, GatewayError | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def __call__(
+        self, request: Request, response: HttpResponse | None, error: GatewayError | None
+    ) -> None:
+        if not self.future.done():
+            self.future.set_result((response, error))
