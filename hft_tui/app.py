@@ -1,63 +1,56 @@
 """TradingApp: modes, the priority kill switch, and the engine attachment's lifecycle.
 
 The app attaches through an :class:`EngineSession` (in a worker: starting an engine can take
-seconds), reads the engine with a :class:`~hft_tui.bridge.StateReader` at most ``refresh_hz``
-times a second, and hands each frame to the trade screen. The next read is scheduled only after
-the screen has drawn the last one, so reads never overlap and a slow terminal skips states
-instead of queueing them. Screens own everything else.
+seconds), reads the engine with a :class:`~hft_tui.state_reader.StateReader` at most
+``refresh_hz`` times a second, and hands each frame to the screen on show (only that one redraws).
+The next read is scheduled only after the screen has drawn the last one, so reads never overlap
+and a slow terminal skips states instead of queueing them.
+
+Modes are the workstation's screens (trade, orders, positions, risk, alerts, health), switched by
+the keys in :data:`~hft_tui.keys.MODE_KEYS` whenever no dialog is open. ``ctrl+k`` is a priority
+binding: it halts trading from every screen and every dialog. Order requests from the screens go
+out through a :class:`~hft_tui.commands.CommandSender`. Screens own everything else.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from functools import partial
+from typing import Any, ClassVar
 
-import msgspec
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
 from engine.core.clock import Clock
 from engine.errors import EngineError
-from hft_tui.bridge import EngineBridge
-from hft_tui.messages import EngineAttached, EngineAttachFailed, StateRefreshed
+from hft_tui.commands import CommandSender
+from hft_tui.frame import Frame
+from hft_tui.keys import MODE_KEYS, help_rows
+from hft_tui.messages import (
+    CancelAllRequested,
+    CancelRequested,
+    CommandAnswered,
+    EngineAttached,
+    EngineAttachFailed,
+    OrderRequested,
+    StateRefreshed,
+)
+from hft_tui.screens.alerts import AlertsScreen
+from hft_tui.screens.base import DeskScreen
 from hft_tui.screens.confirm import ConfirmScreen
 from hft_tui.screens.engine_lost import EngineLostScreen
+from hft_tui.screens.health import HealthScreen
+from hft_tui.screens.help import HelpScreen
+from hft_tui.screens.orders import OrdersScreen
+from hft_tui.screens.positions import PositionsScreen
+from hft_tui.screens.risk import RiskScreen
 from hft_tui.screens.trade import TradeScreen
-from hft_tui.state_reader import Frame, StateReader
-
-
-class EngineSession(Protocol):
-    """What the app needs from whoever started or found the engine."""
-
-    owns_engine: bool
-    """True when this UI started the engine (q stops it; r may restart it)."""
-
-    def connect(self) -> EngineBridge:
-        """(Re)attach to the engine; raises ``EngineNotRunning``."""
-        ...
-
-    def restart(self) -> EngineBridge:
-        """Start the engine again and attach (raises if that is not possible)."""
-        ...
-
-    def shutdown(self) -> None:
-        """Stop the engine if this session owns it."""
-        ...
-
-
-class UiSettings(msgspec.Struct, frozen=True):
-    """How the UI reads the engine."""
-
-    refresh_hz: float = 20.0
-    """Most frames drawn per second; states in between are skipped, never queued."""
-    instrument: int = 0
-    """Dense id of the instrument the trade screen shows."""
-    ansi: bool | None = None
-    """Use the terminal's own 16 colours (an ANSI theme); None: when it reports no more."""
+from hft_tui.settings import EngineSession as EngineSession
+from hft_tui.settings import UiSettings as UiSettings
+from hft_tui.state_reader import StateReader
 
 
 class TradingApp(App[None]):
@@ -72,19 +65,24 @@ class TradingApp(App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "hft-tui"
     ENABLE_COMMAND_PALETTE = False
-    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {"trade": TradeScreen}
     DEFAULT_MODE = "trade"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+k", "kill", "kill switch", priority=True),
-        Binding("ctrl+r", "reset", "reset breaker"),
-        Binding("q", "quit", "quit"),
-    ]
+        Binding("ctrl+k", "kill", "kill switch", priority=True,
+                tooltip="halt trading now and cancel every order, from any screen or dialog"),
+        Binding("ctrl+r", "reset", "reset breaker",
+                tooltip="re-enable trading after a halt (asks y/n first)"),
+        Binding("question_mark", "help", "keys", tooltip="this list of keys"),
+        Binding("q", "quit", "quit", tooltip="quit (stops an engine this UI started)"),
+        *(Binding(m.key, f"mode('{m.mode}')", m.label, show=False) for m in MODE_KEYS),
+    ]  # fmt: skip
     """
     | key | action |
     |---|---|
     | `ctrl+k` | halt trading now, from any screen, no confirmation |
     | `ctrl+r` | re-enable trading after a halt, after a y/n confirmation |
+    | `?` | the keys of this screen and every mode |
     | `q` | quit (the caller stops an engine this UI started) |
+    | `t` `o` `p` `r` `a` `h` | trade, orders, positions, risk, alerts, health |
     """
 
     def __init__(self, session: EngineSession, settings: UiSettings, clock: Clock) -> None:
@@ -97,6 +95,19 @@ class TradingApp(App[None]):
         self._poll_timer: Timer | None = None
         self._last_seq = 0
         self._replaced = 0
+        self._frame: Frame | None = None
+        self._commands = CommandSender()
+        token_env = settings.token_env
+        screens: dict[str, Any] = {
+            "trade": partial(TradeScreen, settings.size_presets),
+            "orders": partial(OrdersScreen, token_env),
+            "positions": PositionsScreen,
+            "risk": partial(RiskScreen, token_env),
+            "alerts": AlertsScreen,
+            "health": partial(HealthScreen, token_env),
+        }
+        for mode in MODE_KEYS:
+            self.add_mode(mode.mode, screens[mode.mode])
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -187,13 +198,56 @@ class TradingApp(App[None]):
         self._last_seq = frame.seq
         if self._replaced:
             frame = dataclasses.replace(frame, skipped=frame.skipped + self._replaced)
-        self._trade_screen().frame = frame
+        self._frame = frame
+        self._show_frame()
         self._track_loss(frame)
 
-    def _trade_screen(self) -> TradeScreen:
-        screen = self.get_screen_stack("trade")[0]
-        assert isinstance(screen, TradeScreen)
-        return screen
+    def _show_frame(self) -> None:
+        """Hand the latest frame to the base screen of the mode on show."""
+        stack = self.screen_stack
+        base = stack[0] if stack else None
+        if isinstance(base, DeskScreen) and self._frame is not None:
+            base.frame = self._frame
+
+    # ---- modes and help -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Modes and help wait while a dialog is open; everything else is the screens' call."""
+        return not (action in ("mode", "help") and isinstance(self.screen, ModalScreen))
+
+    async def action_mode(self, mode: str) -> None:
+        """Show another mode's screen, drawn with the latest frame at once."""
+        if mode == self.current_mode:
+            return
+        await self.switch_mode(mode)
+        self._show_frame()
+
+    def action_help(self) -> None:
+        """List every key: global ones, the modes, and the keys of the screen on show."""
+        base = self.screen_stack[0] if self.screen_stack else None
+        title = self.current_mode
+        own = help_rows(type(base).BINDINGS) if isinstance(base, DeskScreen) else []
+        self.push_screen(HelpScreen(title, help_rows(self.BINDINGS), own))
+
+    # ---- orders -------------------------------------------------------------------------------
+
+    def _answer(self, answer: CommandAnswered) -> None:
+        self.screen_stack[0].post_message(answer)
+
+    @on(OrderRequested)
+    def _order_requested(self, message: OrderRequested) -> None:
+        reader = self.reader
+        self._answer(self._commands.submit(reader.bridge if reader else None, message))
+
+    @on(CancelRequested)
+    def _cancel_requested(self, message: CancelRequested) -> None:
+        reader = self.reader
+        self._answer(self._commands.cancel(reader.bridge if reader else None, message))
+
+    @on(CancelAllRequested)
+    def _cancel_all_requested(self, message: CancelAllRequested) -> None:
+        reader = self.reader
+        self._answer(self._commands.cancel_all(reader.bridge if reader else None, message))
 
     # ---- engine lost --------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """The one place engine data enters the UI: an attachment to a running engine's shared memory.
 
 :class:`EngineBridge` attaches to a running engine's segments (found by instance name) and reads
-them without ever blocking the engine: state pages give the latest book and engine views, the
-event ring gives trades and state changes, and the command ring carries the kill switch back.
+them without ever blocking the engine: state pages give the latest book, engine and trading views,
+the event ring gives trades, fills and state changes, and the command ring carries the kill switch,
+reset and the order ticket's submits and cancels back. Every order the UI sends is a request: the
+engine runs it through its full risk pipeline, and a refusal shows up on the trading page.
 :mod:`hft_tui.state_reader` turns its reads into the frozen frames the screens draw.
 """
 
@@ -22,10 +24,13 @@ from engine.ipc.protocol import (
     BookView,
     CommandKind,
     EngineView,
+    Flag,
     HaltReason,
     Record,
+    TradingView,
     decode_book,
     decode_engine,
+    decode_trading,
     pack,
 )
 from engine.ipc.ring import RingStats
@@ -37,8 +42,16 @@ from engine.ipc.segments import (
     runtime_dir,
 )
 
-#: how long :meth:`EngineBridge.send_kill` retries a full command ring before giving up
+#: how long a command (kill, reset, orders) retries a full command ring before giving up
 KILL_RETRY_S = 0.2
+#: what the operator can do instead when the command ring stays full
+_FALLBACK = {
+    CommandKind.KILL: "use `hft-tui kill`",
+    CommandKind.RESET: "use `hft-tui reset`",
+    CommandKind.SUBMIT: "the order was not sent",
+    CommandKind.CANCEL: "use `hft-tui kill` to cancel everything",
+    CommandKind.CANCEL_ALL: "use `hft-tui kill` to cancel everything",
+}
 
 
 class EngineNotRunning(IpcError):
@@ -109,6 +122,7 @@ class EngineBridge:
         self._commands = segments.commands
         self._engine_page = segments.engine
         self._book_pages = segments.books
+        self._trading_page = segments.trading
         self._clock = clock
         self._closed = False
 
@@ -173,6 +187,25 @@ class EngineBridge:
                 f"{self.info.instance}: unreadable book page {instrument}: {exc}"
             ) from exc
 
+    @property
+    def trading_version(self) -> int:
+        """Write count of the trading page (orders, positions, PnL, alerts)."""
+        return self._trading_page.version
+
+    def read_trading(self) -> TradingView | None:
+        """The latest trading view, or None before the engine first wrote it.
+
+        Raises:
+            SegmentError: the page held something that is not a trading view.
+        """
+        data = self._trading_page.read()
+        if data is None:
+            return None
+        try:
+            return decode_trading(data)
+        except msgspec.DecodeError as exc:
+            raise SegmentError(f"{self.info.instance}: unreadable trading page: {exc}") from exc
+
     def drain_events(self, max_records: int = 4096) -> list[Record]:
         """Events the engine sent since the last drain, oldest first."""
         data = self._events.pop_batch(max_records)
@@ -193,7 +226,7 @@ class EngineBridge:
         Raises:
             RingFull: the engine has not taken commands for a while and the ring stayed full.
         """
-        self._send(CommandKind.KILL, HaltReason.OPERATOR, "kill")
+        self._send(CommandKind.KILL, aux=HaltReason.OPERATOR)
 
     def send_reset(self) -> None:
         """Put a RESET command on the command ring; send it only after the operator confirmed.
@@ -201,10 +234,75 @@ class EngineBridge:
         Raises:
             RingFull: the engine has not taken commands for a while and the ring stayed full.
         """
-        self._send(CommandKind.RESET, 0, "reset")
+        self._send(CommandKind.RESET)
 
-    def _send(self, kind: CommandKind, aux: int, what: str) -> None:
-        record = pack(kind, engine_ts=self._clock.time_ns(), aux=aux)
+    def send_submit(
+        self, instrument: int, *, buy: bool, price: int, size: int, style: int, request: int
+    ) -> None:
+        """Ask the engine to place an order; it passes every risk check like any other.
+
+        Args:
+            instrument: dense instrument id.
+            buy: True to buy, False to sell.
+            price: limit price in ticks; 0 for a market order.
+            size: lots.
+            style: :func:`~engine.ipc.protocol.order_style` of type and time in force.
+            request: the UI's request number, for the engine's log.
+
+        Raises:
+            RingFull: the engine has not taken commands for a while and the ring stayed full.
+        """
+        flags = Flag.BUY if buy else Flag.SELL
+        self._send(
+            CommandKind.SUBMIT,
+            flags=flags,
+            instrument=instrument,
+            price=price,
+            size=size,
+            seq=request,
+            aux=style,
+        )
+
+    def send_cancel(self, counter: int) -> None:
+        """Ask the engine to cancel the order whose client id is ``<instance>-<counter>``.
+
+        Raises:
+            RingFull: the engine has not taken commands for a while and the ring stayed full.
+        """
+        self._send(CommandKind.CANCEL, seq=counter)
+
+    def send_cancel_all(self, instrument: int | None) -> None:
+        """Ask the engine to cancel every open order on ``instrument``, or everywhere for None.
+
+        Raises:
+            RingFull: the engine has not taken commands for a while and the ring stayed full.
+        """
+        if instrument is None:
+            self._send(CommandKind.CANCEL_ALL, aux=1)
+        else:
+            self._send(CommandKind.CANCEL_ALL, instrument=instrument)
+
+    def _send(
+        self,
+        kind: CommandKind,
+        *,
+        flags: int = 0,
+        instrument: int = 0,
+        price: int = 0,
+        size: int = 0,
+        seq: int = 0,
+        aux: int = 0,
+    ) -> None:
+        record = pack(
+            kind,
+            flags,
+            instrument,
+            engine_ts=self._clock.time_ns(),
+            price=price,
+            size=size,
+            seq=seq,
+            aux=aux,
+        )
         deadline = time.monotonic() + KILL_RETRY_S
         while True:
             try:
@@ -213,7 +311,7 @@ class EngineBridge:
                 if time.monotonic() >= deadline:
                     raise RingFull(
                         f"{self.info.instance}: command ring still full after {KILL_RETRY_S} s; "
-                        f"the engine is not taking commands, use `hft-tui {what}`"
+                        f"the engine is not taking commands; {_FALLBACK.get(kind, 'not sent')}"
                     ) from None
                 time.sleep(0.002)
             else:

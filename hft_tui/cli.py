@@ -56,7 +56,8 @@ def _run_app(session: EngineSession, config: EngineConfig) -> None:
     from engine.core.clock import LiveClock
     from hft_tui.app import TradingApp, UiSettings
 
-    app = TradingApp(session, UiSettings(refresh_hz=config.ui.refresh_hz), LiveClock())
+    settings = UiSettings(refresh_hz=config.ui.refresh_hz, token_env=config.control.token_env)
+    app = TradingApp(session, settings, LiveClock())
     try:
         app.run()
     finally:

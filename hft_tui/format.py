@@ -1,14 +1,17 @@
 """The only place in the UI where numbers become text.
 
 Prices and sizes arrive as integer ticks and lots and leave as exact decimal text (through
-:class:`~engine.core.instruments.DecimalGrid`, never through a float). Rates, ages and counts are
+:class:`~engine.core.instruments.DecimalGrid`, never through a float); the ticket's size presets
+go the other way here too. PnL arrives as exact quote-currency text and keeps every digit; only
+its sign is added, and :func:`pnl_class` names its colour. Rates, ages, counts and percentages are
 display figures and are rounded here, once, the same way on every screen.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Literal
 
 from engine.core.instruments import DecimalGrid
 
@@ -40,6 +43,21 @@ class BookText:
     def size(self, lots: int) -> str:
         """``123`` lots of ``0.00001`` -> ``"0.00123"``."""
         return self._lot.to_text(lots)
+
+    def signed_size(self, lots: int) -> str:
+        """A position: ``"+0.00300"`` long, ``"-0.00300"`` short, ``"0"`` flat."""
+        if lots == 0:
+            return "0"
+        text = self._lot.to_text(lots)
+        return text if lots < 0 else "+" + text
+
+    def lots(self, text: str) -> int:
+        """Exact size text -> lots, e.g. ``"0.001"`` -> ``100``.
+
+        Raises:
+            InstrumentError: the text is not a decimal number or falls between lots.
+        """
+        return self._lot.to_int(text)
 
     def mid(self, mid_x2: int) -> str:
         """The mid from ``best_bid + best_ask`` in ticks, exactly.
@@ -124,3 +142,134 @@ def ring_fill(depth: int, capacity: int) -> str:
 def dimensions(width: int, height: int) -> str:
     """A terminal size as ``"80x24"``."""
     return f"{width}x{height}"
+
+
+# ---- orders ---------------------------------------------------------------------------------
+
+_SIDES = {1: "BUY", 2: "SELL"}
+_STATUS = {
+    "new": "new",
+    "submitted": "sent",
+    "accepted": "working",
+    "partially_filled": "partial",
+    "filled": "filled",
+    "pending_cancel": "cancelling",
+    "canceled": "canceled",
+    "pending_replace": "replacing",
+    "rejected": "REJECTED",
+    "expired": "expired",
+}
+_TYPES = {"limit": "LMT", "market": "MKT"}
+_TIF = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK", "post_only": "POST"}
+
+
+def side(code: int) -> str:
+    """An order side code (1 buy, 2 sell) as ``"BUY"`` / ``"SELL"``; anything else as ``"?"``."""
+    return _SIDES.get(code, "?")
+
+
+def order_status(status: str) -> str:
+    """An order status as a trader reads it: ``accepted`` -> ``working``, ``rejected`` loud."""
+    return _STATUS.get(status, status)
+
+
+def order_style(order_type: str, time_in_force: str) -> str:
+    """Type and time in force: ``"LMT GTC"``, ``"MKT IOC"``, ``"LMT POST"``."""
+    kind = _TYPES.get(order_type, order_type.upper())
+    return f"{kind} {_TIF.get(time_in_force, time_in_force.upper())}"
+
+
+def order_price(text: BookText, ticks: int) -> str:
+    """A limit price on the grid, or ``"market"`` for a market order (price 0)."""
+    return text.price(ticks) if ticks else "market"
+
+
+def liquidity(maker: bool) -> str:
+    """``"maker"`` or ``"taker"``."""
+    return "maker" if maker else "taker"
+
+
+# ---- money ----------------------------------------------------------------------------------
+
+PnlClass = Literal["profit", "loss", "flat"]
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def money(text: str) -> str:
+    """Exact quote-currency text with its sign: ``"+1.25"``, ``"-0.5"``, ``"0"``.
+
+    Every digit the engine sent is kept; text that is not a number is shown as it came.
+    """
+    value = _decimal(text)
+    if value is None:
+        return text or "?"
+    if value == 0:
+        return "0"
+    plain = f"{value.normalize():f}"
+    return plain if value < 0 else "+" + plain
+
+
+def amount(text: str) -> str:
+    """Exact quote-currency text without a forced sign (fees paid): ``"0.013"``, ``"-0.002"``."""
+    value = _decimal(text)
+    if value is None:
+        return text or "?"
+    return "0" if value == 0 else f"{value.normalize():f}"
+
+
+def pnl_class(text: str) -> PnlClass:
+    """Which colour a PnL figure gets: ``profit`` above zero, ``loss`` below, else ``flat``."""
+    value = _decimal(text)
+    if value is None or value == 0:
+        return "flat"
+    return "profit" if value > 0 else "loss"
+
+
+def net_pnl(realised: str, unrealised: str, fees: str) -> str:
+    """``realised + unrealised - fees`` exactly, as :func:`money` text (``"?"`` if unreadable)."""
+    parts = [_decimal(realised), _decimal(unrealised), _decimal(fees)]
+    if any(p is None for p in parts):
+        return "?"
+    real, unreal, paid = (p if p is not None else Decimal(0) for p in parts)
+    return money(f"{real + unreal - paid:f}")
+
+
+def loss_used(daily: str, limit: str) -> str:
+    """How much of the daily loss limit today's PnL has used: ``"12.5%"``, ``"0%"`` when up."""
+    value, cap = _decimal(daily), _decimal(limit)
+    if value is None or cap is None or cap <= 0:
+        return "?"
+    if value >= 0:
+        return "0%"
+    return percent(-value, cap)
+
+
+def percent(used: Decimal | int, limit: Decimal | int) -> str:
+    """``used`` as a share of ``limit``: ``"12.5%"`` (one decimal, rounded down)."""
+    if limit <= 0:
+        return "?"
+    tenths = int(Decimal(used) * 1000 / Decimal(limit))
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def gauge(used: Decimal | int, limit: Decimal | int, width: int) -> str:
+    """A ``width``-cell bar of ``used`` out of ``limit``: ``"███░░░░░"``; full at 100% and over."""
+    if width <= 0:
+        return ""
+    filled = width if limit <= 0 else min(width, int(Decimal(used) * width / Decimal(limit)))
+    filled = max(0, filled)
+    return "█" * filled + "░" * (width - filled)
+
+
+def limit_value(value: object) -> str:
+    """A risk limit's value from the control plane as text (numbers stay exact)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

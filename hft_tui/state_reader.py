@@ -1,15 +1,15 @@
 """From bridge reads to frames: the frozen views the screens draw, latest state first.
 
 :class:`StateReader` turns one round of :class:`~hft_tui.bridge.EngineBridge` reads into a
-:class:`Frame` and counts the states the UI never drew because newer ones superseded them.
+:class:`~hft_tui.frame.Frame` and counts the states the UI never drew because newer ones
+superseded them. Orders, positions, fills and alerts go through a
+:class:`~hft_tui.desk.DeskTracker`.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import deque
-from dataclasses import dataclass
-from typing import Literal
 
 from engine.core.clock import Clock
 from engine.errors import IpcError
@@ -24,6 +24,8 @@ from engine.ipc.protocol import (
     RingView,
 )
 from hft_tui.bridge import EngineBridge
+from hft_tui.desk import DeskTracker
+from hft_tui.frame import Frame, Lost, TapeTrade
 
 #: an engine whose heartbeat is older than this is reported lost
 LOST_AFTER_NS = 1_000_000_000
@@ -31,73 +33,6 @@ LOST_AFTER_NS = 1_000_000_000
 TAPE_LENGTH = 64
 #: with nothing new on the pages, a frame still goes out this often so heartbeat ages move
 IDLE_FRAME_NS = 250_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class TapeTrade:
-    """One public trade as the tape shows it."""
-
-    exch_ts: int
-    """Exchange time of the trade, ns since the epoch."""
-    price: int
-    """Ticks."""
-    size: int
-    """Lots."""
-    buy: bool
-    """The aggressor bought."""
-    trade_id: int
-    """The venue's trade id."""
-
-
-Lost = Literal["", "exited", "silent"]
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """Everything one screen refresh draws; the latest frame always supersedes older ones."""
-
-    seq: int
-    """Frame number since the reader started; a gap means frames were replaced unseen."""
-    now_ns: int
-    """The UI clock's wall time when the frame was read."""
-    instance: str
-    """The engine instance name."""
-    pid: int
-    """The engine's process id."""
-    symbol: str
-    """Symbol of the instrument shown."""
-    venue: str
-    """Venue name from the engine page (empty before the first one)."""
-    book: BookView | None
-    """The latest book view; None before the engine first wrote it."""
-    book_state: str
-    """``live`` only when the book may be shown as valid; else syncing, crossed, stale, waiting."""
-    engine: EngineView | None
-    """The latest engine view; None before the engine first wrote it."""
-    trading: str
-    """``running``, ``halted`` or ``unknown`` (no engine page yet)."""
-    halt_reason: str
-    """Why trading is halted, in the engine's words; empty while running."""
-    halted_at_ns: int
-    """When trading was halted, ns since the epoch (0 while running)."""
-    kill_pending: bool
-    """This UI sent a kill and the engine has not confirmed the halt yet."""
-    kill_pending_ns: int
-    """How long that kill has waited for the engine to confirm it."""
-    link: str
-    """The venue link state: ``live``, ``syncing``, ``disconnected`` ..."""
-    trades: tuple[TapeTrade, ...]
-    """Newest first."""
-    heartbeat_age_ns: int
-    """How old the engine's last heartbeat is."""
-    lost: Lost
-    """``exited`` (no process) or ``silent`` (no heartbeat); empty while the engine is alive."""
-    skipped: int
-    """States the UI never drew because newer ones superseded them, since start."""
-    events_ring: RingView
-    """The engine -> UI ring as this UI sees it now: depth, capacity, peak, drops."""
-    malformed: int
-    """Venue frames the engine could not parse, since it started."""
 
 
 class StateReader:
@@ -115,7 +50,8 @@ class StateReader:
         self._clock = clock
         self._attached_ns = clock.time_ns()
         self._seq = 0
-        self._versions = {"book": -1, "engine": -1}
+        self._versions = {"book": -1, "engine": -1, "trading": -1}
+        self._desk = DeskTracker(bridge.info.symbols)
         self._book: BookView | None = None
         self._engine: EngineView | None = None
         self._trades: deque[TapeTrade] = deque(maxlen=TAPE_LENGTH)
@@ -158,7 +94,26 @@ class StateReader:
                 self._book_unreadable = True  # shown as stale, never as valid
             else:
                 self._book_unreadable = False
+                if self._book is not None:
+                    self._desk.on_book(self._book)
+        if self._page_changed("trading", bridge.trading_version):
+            changed = True
+            with contextlib.suppress(IpcError):  # a bad page keeps the last one
+                page = bridge.read_trading()
+                if page is not None:
+                    self._desk.on_page(page)
+        self._learn_grids()
         return changed
+
+    def _learn_grids(self) -> None:
+        """Read the book page of each instrument whose grids are unknown, until they are known."""
+        for instrument in self._desk.unknown_grids():
+            if instrument == self._instrument:
+                continue  # learned from the book read above
+            with contextlib.suppress(IpcError, IndexError):
+                view = self.bridge.read_book(instrument)
+                if view is not None:
+                    self._desk.on_book(view)
 
     def _drain(self) -> list[Record]:
         try:
@@ -212,6 +167,8 @@ class StateReader:
                 hints.link = (rec.engine_ts, _link_name(rec.aux))
             elif kind == EventKind.MALFORMED:
                 self._malformed = max(self._malformed, rec.aux)
+            else:
+                self._desk.on_event(rec)
         return hints
 
     def _frame(self, now: int, hints: _Hints) -> Frame:
@@ -257,6 +214,7 @@ class StateReader:
             now_ns=now,
             instance=info.instance,
             pid=info.pid,
+            instrument=self._instrument,
             symbol=book.symbol if book is not None else symbols[self._instrument],
             venue=engine.venue if engine is not None else "",
             book=book,
@@ -276,6 +234,8 @@ class StateReader:
                 depth=stats.depth, capacity=stats.capacity, peak=stats.peak, dropped=stats.dropped
             ),
             malformed=max(self._malformed, engine.malformed if engine is not None else 0),
+            desk=self._desk.desk(),
+            control_url=(engine.control_url if engine is not None else "") or info.control_url,
         )
 
 

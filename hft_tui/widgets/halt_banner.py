@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from hft_tui import format as fmt
-from hft_tui.state_reader import Frame
+from hft_tui.frame import Frame
 
 _KEYS = "^K kill  q quit "
 

@@ -1,13 +1,16 @@
-"""Ladder: the price ladder of one book, 10 asks above 10 bids, with spread and mid between.
+"""Ladder: the price ladder of one book, asks above bids, the book state, spread and mid between.
 
-Drawn with the Line API: each refresh rebuilds 22 short lines from the frozen
-:class:`~engine.ipc.protocol.BookView` it was handed. A book that is not ``live`` is never shown
-as valid: the widget gets the ``-invalid`` class (the stylesheet dims it) and the state replaces
-the spread and mid.
+Drawn with the Line API from the frozen :class:`~engine.ipc.protocol.BookView` it was handed. It
+shows as many levels a side as its height allows (10 at 80x24, up to the 20 a book page holds);
+the middle line carries the book-state badge with the spread and mid. Our own resting orders are
+marked on their levels (``● size``, ``xn`` for several) in place of the size bar. A book that is not
+``live`` is never shown as valid: the widget gets the ``-invalid`` class (the stylesheet dims it)
+and the state replaces the spread and mid.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -16,12 +19,14 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.ipc.protocol import BookView
-from hft_tui.format import book_text
+from hft_tui.format import BookText, book_text
 
-#: levels shown on each side
+#: levels shown on each side at the standard height
 LEVELS = 10
-#: header + asks + spread/mid + bids
-HEIGHT = 1 + LEVELS + 1 + LEVELS
+#: asks + state/spread/mid line + bids at the standard height
+HEIGHT = LEVELS + 1 + LEVELS
+#: the most levels a side shown on a tall terminal
+MAX_LEVELS = 20
 _PRICE_W = 11
 _SIZE_W = 11
 _BAR_X = 1 + _PRICE_W + 1 + _SIZE_W + 1
@@ -29,6 +34,8 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 Row = tuple[tuple[str, str], ...]
 """One line as (text, component class) pieces."""
+Ours = Mapping[tuple[int, int], tuple[int, int]]
+"""(side 1 buy / 2 sell, price ticks) -> (our resting lots, how many orders)."""
 
 _STATE_LABELS = {
     "live": "LIVE",
@@ -38,9 +45,9 @@ _STATE_LABELS = {
     "waiting": "WAITING",
 }
 _STATE_NOTES = {
-    "syncing": "SYNCING: book not valid",
-    "crossed": "CROSSED: book not valid",
-    "stale": "STALE: engine not updating",
+    "syncing": "book not valid",
+    "crossed": "book not valid",
+    "stale": "engine not updating",
     "waiting": "waiting for the first book",
 }
 
@@ -54,11 +61,15 @@ def size_bar(size: int, largest: int, width: int) -> str:
     return "█" * full + (_EIGHTHS[part] if part else "")
 
 
+def levels_for(height: int) -> int:
+    """How many levels a side fit in ``height`` lines (one line is the spread line)."""
+    return max(1, min(MAX_LEVELS, (height - 1) // 2))
+
+
 class Ladder(Widget):
     """Price ladder of one book: worst shown ask at the top, best bid under the spread line."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "ladder--header",
         "ladder--state",
         "ladder--ask",
         "ladder--bid",
@@ -66,25 +77,28 @@ class Ladder(Widget):
         "ladder--best-bid",
         "ladder--ask-bar",
         "ladder--bid-bar",
+        "ladder--ours",
         "ladder--spread",
         "ladder--note",
     }
     """
     | class | what it styles |
     |---|---|
-    | `ladder--header` | the column captions |
     | `ladder--state` | the book-state badge (LIVE, SYNCING, ...) |
     | `ladder--ask` / `ladder--bid` | price and size of a level |
     | `ladder--best-ask` / `ladder--best-bid` | the best level on each side |
     | `ladder--ask-bar` / `ladder--bid-bar` | size bars |
-    | `ladder--spread` | the spread and mid line |
-    | `ladder--note` | the line that replaces spread and mid when the book is not valid |
+    | `ladder--ours` | our resting orders on a level |
+    | `ladder--spread` | the spread and mid |
+    | `ladder--note` | what replaces spread and mid when the book is not valid |
     """
 
     book: reactive[BookView | None] = reactive(None)
     """The book to show; a new frozen view replaces the old one whole."""
     book_state: reactive[str] = reactive("waiting")
     """``live`` when the book may be shown as valid; anything else dims it."""
+    ours: reactive[Ours] = reactive(dict, always_update=False)
+    """Our resting orders by (side, price)."""
 
     _rows: list[Row] | None = None
 
@@ -92,56 +106,64 @@ class Ladder(Widget):
         """Rebuild the lines for the new book."""
         self._rows = None
 
+    def watch_ours(self) -> None:
+        """Rebuild the lines for our new orders."""
+        self._rows = None
+
     def watch_book_state(self, state: str) -> None:
         """Dim the ladder unless the book is live."""
         self.set_class(state != "live", "-invalid")
         self._rows = None
 
+    def _middle(self, text: BookText | None, width: int) -> Row:
+        state = self.book_state
+        badge = (f" {_STATE_LABELS.get(state, state.upper())} ", "ladder--state")
+        book = self.book
+        if state != "live" or book is None or text is None:
+            return (badge, (" " + _STATE_NOTES.get(state, state), "ladder--note"))
+        if not book.asks or not book.bids:
+            return (badge, (" one side of the book is empty", "ladder--note"))
+        best_bid, best_ask = book.bids[0][0], book.asks[0][0]
+        mid = f"  mid {text.mid(best_bid + best_ask)}"
+        spread = f" spread {text.spread(best_ask - best_bid)}"
+        if len(badge[0]) + len(spread) + len(mid) > width:
+            spread = f" spread {text.price(best_ask - best_bid)}"
+        return (badge, (spread + mid, "ladder--spread"))
+
     def _build(self) -> list[Row]:
         width = self.size.width
-        state = self.book_state
-        badge = f" {_STATE_LABELS.get(state, state.upper())} "
-        header: Row = (
-            (" " + "price".rjust(_PRICE_W) + " " + "size".rjust(_SIZE_W) + " ", "ladder--header"),
-            (badge, "ladder--state"),
-        )
-        rows: list[Row] = [header]
+        levels = levels_for(self.size.height)
         book = self.book
-        if book is None:
-            rows.extend(() for _ in range(LEVELS))
-            rows.append(((" " + _STATE_NOTES["waiting"], "ladder--note"),))
-            rows.extend(() for _ in range(LEVELS))
-            return rows
-        text = book_text(book.tick_size, book.lot_size)
-        asks = book.asks[:LEVELS]
-        bids = book.bids[:LEVELS]
+        text = book_text(book.tick_size, book.lot_size) if book is not None else None
+        if book is None or text is None:
+            blank: list[Row] = [() for _ in range(levels)]
+            return [*blank, self._middle(None, width), *blank]
+        asks = book.asks[:levels]
+        bids = book.bids[:levels]
         largest = max((size for _, size in asks + bids), default=0)
         bar_w = max(0, width - _BAR_X - 1)
+        ours = self.ours
 
         def level(price: int, size: int, side: str, best: bool) -> Row:
             style = f"ladder--best-{side}" if best else f"ladder--{side}"
             numbers = (
                 " " + text.price(price).rjust(_PRICE_W) + " " + text.size(size).rjust(_SIZE_W) + " "
             )
+            mine = ours.get((1 if side == "bid" else 2, price))
+            if mine is not None:
+                lots, orders = mine
+                mark = f"● {text.size(lots)}" + (f" x{orders}" if orders > 1 else "")
+                return ((numbers, style), (mark, "ladder--ours"))
             return ((numbers, style), (size_bar(size, largest, bar_w), f"ladder--{side}-bar"))
 
-        rows.extend(() for _ in range(LEVELS - len(asks)))
+        rows: list[Row] = [() for _ in range(levels - len(asks))]
         rows.extend(
             level(price, size, "ask", n == 0)
             for n, (price, size) in reversed(list(enumerate(asks)))
         )
-        if state != "live":
-            rows.append(((" " + _STATE_NOTES.get(state, state.upper()), "ladder--note"),))
-        elif asks and bids:
-            best_bid, best_ask = bids[0][0], asks[0][0]
-            line = (
-                f" spread {text.spread(best_ask - best_bid)}  mid {text.mid(best_bid + best_ask)}"
-            )
-            rows.append(((line, "ladder--spread"),))
-        else:
-            rows.append(((" one side of the book is empty", "ladder--note"),))
+        rows.append(self._middle(text, width))
         rows.extend(level(price, size, "bid", n == 0) for n, (price, size) in enumerate(bids))
-        rows.extend(() for _ in range(LEVELS - len(bids)))
+        rows.extend(() for _ in range(levels - len(bids)))
         return rows
 
     def notify_style_update(self) -> None:
@@ -150,7 +172,7 @@ class Ladder(Widget):
         self._rows = None
 
     def on_resize(self) -> None:
-        """Bars depend on the width."""
+        """Bars and the number of levels depend on the size."""
         self._rows = None
 
     def render_line(self, y: int) -> Strip:

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from hft_tui import format as fmt
-from hft_tui.state_reader import Frame
+from hft_tui.frame import Frame
 
 #: a heartbeat older than this is shown as a warning (the engine beats every 100 ms)
 _HB_WARN_NS = 500_000_000

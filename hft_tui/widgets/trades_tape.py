@@ -14,7 +14,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from hft_tui.format import BookText, clock_time
-from hft_tui.state_reader import TapeTrade
+from hft_tui.frame import TapeTrade
 
 _PRICE_W = 10
 _SIZE_W = 9

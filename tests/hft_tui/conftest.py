@@ -1,9 +1,9 @@
 """Fixtures for UI tests: a real engine-side publisher on real shared memory, and a simulated clock.
 
 The "engine" here is :class:`~engine.ipc.publisher.EnginePublisher` driven by the test: it owns
-real segments under a unique instance name, and the test publishes deterministic book and engine
-views and events into them. The app attaches through :class:`LocalSession`, exactly as it attaches
-to a real engine.
+real segments under a unique instance name, and the test publishes deterministic book, engine and
+trading views and events into them. The app attaches through :class:`LocalSession`, exactly as it
+attaches to a real engine.
 """
 
 from __future__ import annotations
@@ -15,11 +15,22 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from engine.core.clock import SimClock
-from engine.ipc.protocol import BookState, BookView, EngineView, RingView
+from engine.ipc.protocol import (
+    AlertRow,
+    BookState,
+    BookView,
+    EngineView,
+    OrderRow,
+    PositionRow,
+    RateRow,
+    RingView,
+    TradingView,
+)
 from engine.ipc.publisher import EnginePublisher
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.bridge import EngineBridge
 from hft_tui.state_reader import StateReader
+from tests.hft_tui.control_desk import TOKEN_ENV, ControlDesk, ServedControl
 
 #: 65000.00 with a tick of 0.01
 BEST_BID = 6_500_000
@@ -85,6 +96,73 @@ def engine_view(
         events_ring=ring,
         commands_ring=RingView(depth=0, capacity=1024, peak=0, dropped=0),
         control_url="",
+    )
+
+
+def order_row(
+    counter: int,
+    *,
+    instance: str,
+    side: int = 1,
+    price: int = BEST_BID,
+    size: int = 100,
+    filled: int = 0,
+    status: str = "accepted",
+    reason: str = "",
+    ts_ns: int = 0,
+    order_type: str = "limit",
+    instrument: int = 0,
+) -> OrderRow:
+    """One of our orders as the trading page lists it (a limit GTC by default)."""
+    return OrderRow(
+        client_order_id=f"{instance}-{counter}",
+        instrument=instrument,
+        side=side,
+        order_type=order_type,
+        time_in_force="gtc" if order_type == "limit" else "ioc",
+        price_ticks=price if order_type == "limit" else 0,
+        size_lots=size,
+        filled_lots=filled,
+        status=status,
+        reason=reason,
+        ts_ns=ts_ns,
+    )
+
+
+def trading_view(
+    *,
+    orders: list[OrderRow] | None = None,
+    positions: list[PositionRow] | None = None,
+    alerts: list[AlertRow] | None = None,
+    daily: str = "0",
+    daily_loss_limit: str = "2000",
+    rate: list[RateRow] | None = None,
+    rejects: int = 0,
+) -> TradingView:
+    """A trading page on the paper gateway; totals add up the positions' figures."""
+    from decimal import Decimal
+
+    held = positions or []
+    realised = sum((Decimal(p.realised) for p in held), Decimal(0))
+    unrealised = sum((Decimal(p.unrealised) for p in held), Decimal(0))
+    fees = sum((Decimal(p.fees) for p in held), Decimal(0))
+    rows = orders or []
+    return TradingView(
+        orders=rows,
+        open_orders=sum(o.status in ("accepted", "partially_filled", "submitted") for o in rows),
+        positions=held,
+        realised=f"{realised:f}",
+        unrealised=f"{unrealised:f}",
+        fees=f"{fees:f}",
+        net=f"{realised + unrealised - fees:f}",
+        daily=daily,
+        daily_loss_limit=daily_loss_limit,
+        alerts=alerts or [],
+        gateway="PaperGateway",
+        gateway_healthy=True,
+        gateway_reason="",
+        rejects=rejects,
+        rate=rate or [],
     )
 
 
@@ -171,5 +249,19 @@ def session(instance: str, publisher: EnginePublisher) -> LocalSession:
 
 @pytest.fixture
 def app(session: LocalSession, sim_clock: SimClock) -> TradingApp:
-    """The app on ``publisher``, refreshing at 50 Hz so tests wait less."""
-    return TradingApp(session, UiSettings(refresh_hz=50.0), sim_clock)
+    """The app on ``publisher``, refreshing at 50 Hz so tests wait less; its token is the tests'."""
+    return TradingApp(session, UiSettings(refresh_hz=50.0, token_env=TOKEN_ENV), sim_clock)
+
+
+@pytest.fixture
+def control_desk() -> ControlDesk:
+    """What the control plane reports and changes (limits, status, orders)."""
+    return ControlDesk()
+
+
+@pytest.fixture
+def control(control_desk: ControlDesk, publisher: EnginePublisher) -> Iterator[ServedControl]:
+    """The engine's control plane on 127.0.0.1, announced in ``publisher``'s instance record."""
+    with ServedControl(control_desk) as served:
+        publisher.announce(served.url)
+        yield served

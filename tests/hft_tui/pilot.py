@@ -7,8 +7,10 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.screen import Screen
 
+from hft_tui.screens.base import DeskScreen
 from hft_tui.screens.engine_lost import EngineLostScreen
-from hft_tui.widgets import HaltBanner, Ladder, StatusBar, TradesTape
+from hft_tui.widgets import HaltBanner, KeyBar, Ladder, StatusBar, TradesTape
+from hft_tui.widgets.keyed_table import KeyedTable
 
 #: pauses before a wait gives up; each pause lets the app run its timers and messages
 MAX_PAUSES = 250
@@ -61,3 +63,37 @@ async def engine_lost_dialog(pilot: Pilot[None]) -> EngineLostScreen:
     screen = pilot.app.screen
     assert isinstance(screen, EngineLostScreen)
     return screen
+
+
+async def show_mode(pilot: Pilot[None], key: str, mode: str) -> DeskScreen:
+    """Press a mode key and wait until that mode's screen is on show and drawn once."""
+    await pilot.press(key)
+
+    def shown() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, DeskScreen) and mode == screen.MODE and screen.frame is not None
+
+    await wait_until(pilot, shown, f"the {mode} screen")
+    screen = pilot.app.screen
+    assert isinstance(screen, DeskScreen)
+    return screen
+
+
+def text_of(screen: Screen[None], selector: str) -> str:
+    """What a Static (or any widget that renders text) shows, as plain text."""
+    return str(screen.query_one(selector).render())
+
+
+def table_rows(screen: Screen[None], selector: str) -> dict[str, list[str]]:
+    """A keyed table's rows as plain text, by row key, in display order."""
+    table = screen.query_one(selector, KeyedTable)
+    rows = {}
+    for row in table.ordered_rows:
+        assert row.key.value is not None
+        rows[row.key.value] = [cell.plain for cell in table.get_row(row.key)]
+    return rows
+
+
+def key_bar_text(screen: Screen[None]) -> str:
+    """The key bar's text."""
+    return screen.query_one(KeyBar).render().plain

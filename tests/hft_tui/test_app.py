@@ -43,17 +43,17 @@ async def _ready(pilot: Pilot[None]) -> None:
 
 
 async def test_ladder_shows_the_published_book(app):
-    """The ladder shows 10 asks above 10 bids with spread and mid from the book page."""
+    """At 80x24 the ladder shows 10 asks above 10 bids with state, spread and mid between."""
     async with app.run_test() as pilot:
         await _ready(pilot)
         lines = ladder_lines(pilot)
-        assert "LIVE" in lines[0]
-        assert lines[1].split()[0] == "65000.10"  # the 10th ask on top
-        assert lines[10].split()[0] == "65000.01"  # best ask just above the spread
-        assert "spread 0.01 (1 tick)" in lines[11]
-        assert "mid 65000.005" in lines[11]
-        assert lines[12].split()[0] == "65000.00"  # best bid just below
-        assert lines[21].split()[0] == "64999.91"
+        assert lines[0].split()[0] == "65000.10"  # the 10th ask on top
+        assert lines[9].split()[0] == "65000.01"  # best ask just above the spread
+        assert "LIVE" in lines[10]
+        assert "spread 0.01 (1 tick)" in lines[10]
+        assert "mid 65000.005" in lines[10]
+        assert lines[11].split()[0] == "65000.00"  # best bid just below
+        assert lines[20].split()[0] == "64999.91"
         assert "trading RUNNING" in banner_text(pilot)
         assert "link live" in status_text(pilot)
 
@@ -64,8 +64,8 @@ async def test_new_book_versions_move_the_ladder(app, publisher):
         await _ready(pilot)
         publisher.publish_book(book_view(best_bid=6_400_000, spread=3, update_count=2))
         await wait_until(pilot, lambda: "64000.03" in "\n".join(ladder_lines(pilot)), "new book")
-        assert "spread 0.03 (3 ticks)" in ladder_lines(pilot)[11]
-        assert "mid 64000.015" in ladder_lines(pilot)[11]
+        assert "spread 0.03 (3 ticks)" in ladder_lines(pilot)[10]
+        assert "mid 64000.015" in ladder_lines(pilot)[10]
 
 
 async def test_ctrl_k_puts_a_kill_on_the_command_ring(app, publisher):
@@ -156,14 +156,14 @@ async def test_silent_engine_offers_a_restart_that_reattaches(publisher, sim_clo
         dialog = await engine_lost_dialog(pilot)
         screen = _trade_screen(app)
         await wait_until(pilot, lambda: screen.has_class("-lost"), "the -lost class")
-        assert "STALE" in ladder_lines(pilot)[0]
+        assert "STALE" in ladder_lines(pilot)[10]
         assert "ENGINE LOST" in status_text(pilot)
         assert dialog.reason == "silent"
         await pilot.press("r")
         await wait_until(pilot, lambda: session.restarts == 1, "a restart")
         await wait_until(pilot, lambda: app.screen is screen, "the dialog dismissed")
         await wait_until(pilot, lambda: not screen.has_class("-lost"), "the engine back")
-        assert "LIVE" in ladder_lines(pilot)[0]
+        assert "LIVE" in ladder_lines(pilot)[10]
 
 
 @pytest.fixture
@@ -266,9 +266,9 @@ async def test_syncing_book_is_not_shown_as_valid(app, publisher):
     async with app.run_test() as pilot:
         await _ready(pilot)
         publisher.publish_book(book_view(state="syncing", update_count=2))
-        await wait_until(pilot, lambda: "SYNCING" in ladder_lines(pilot)[0], "SYNCING")
-        assert "not valid" in ladder_lines(pilot)[11]
-        assert "mid" not in ladder_lines(pilot)[11]
+        await wait_until(pilot, lambda: "SYNCING" in ladder_lines(pilot)[10], "SYNCING")
+        assert "not valid" in ladder_lines(pilot)[10]
+        assert "mid" not in ladder_lines(pilot)[10]
         assert app.screen.query_one("#ladder").has_class("-invalid")
 
 
@@ -277,7 +277,7 @@ async def test_resync_event_marks_the_book_syncing_before_the_page(app, publishe
     async with app.run_test() as pilot:
         await _ready(pilot)
         publisher.emit(pack(EventKind.BOOK_RESYNC, instrument=0, aux=1))
-        await wait_until(pilot, lambda: "SYNCING" in ladder_lines(pilot)[0], "SYNCING")
+        await wait_until(pilot, lambda: "SYNCING" in ladder_lines(pilot)[10], "SYNCING")
 
 
 async def test_q_quits_and_leaves_stopping_to_the_caller(app, session):

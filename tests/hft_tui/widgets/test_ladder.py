@@ -1,18 +1,18 @@
-"""Ladder: level order, partial books, the state badge and size bars."""
+"""Ladder: level order, partial books, the state badge, size bars, levels by height, our orders."""
 
 from __future__ import annotations
 
 import msgspec
 from textual.app import App, ComposeResult
 
-from hft_tui.widgets.ladder import HEIGHT, Ladder, size_bar
+from hft_tui.widgets.ladder import HEIGHT, Ladder, levels_for, size_bar
 from tests.hft_tui.conftest import book_view
 
 
 class LadderHost(App[None]):
     """A bare app holding one ladder, 44 columns wide."""
 
-    CSS = "Ladder { width: 44; height: 22; }"
+    CSS = "Ladder { width: 44; height: 21; }"
 
     def compose(self) -> ComposeResult:
         """Just the ladder."""
@@ -43,11 +43,11 @@ async def test_partial_book_leaves_blank_rows_toward_the_middle():
         ladder.book_state = "live"
         await pilot.pause()
         lines = _lines(app)
-        assert all(line == "" for line in lines[1:8])
-        assert [line.split()[0] for line in lines[8:11]] == ["65000.03", "65000.02", "65000.01"]
-        assert "spread" in lines[11]
-        assert [line.split()[0] for line in lines[12:14]] == ["65000.00", "64999.99"]
-        assert all(line == "" for line in lines[14:])
+        assert all(line == "" for line in lines[0:7])
+        assert [line.split()[0] for line in lines[7:10]] == ["65000.03", "65000.02", "65000.01"]
+        assert "spread" in lines[10]
+        assert [line.split()[0] for line in lines[11:13]] == ["65000.00", "64999.99"]
+        assert all(line == "" for line in lines[13:])
 
 
 async def test_one_sided_book_shows_no_spread():
@@ -58,7 +58,7 @@ async def test_one_sided_book_shows_no_spread():
         ladder.book = msgspec.structs.replace(book_view(), bids=[])
         ladder.book_state = "live"
         await pilot.pause()
-        assert "one side of the book is empty" in _lines(app)[11]
+        assert "one side of the book is empty" in _lines(app)[10]
 
 
 async def test_crossed_book_is_dimmed_and_labelled():
@@ -71,9 +71,9 @@ async def test_crossed_book_is_dimmed_and_labelled():
         await pilot.pause()
         lines = _lines(app)
         assert ladder.has_class("-invalid")
-        assert "CROSSED" in lines[0]
-        assert "not valid" in lines[11]
-        assert "mid" not in lines[11]
+        assert "CROSSED" in lines[10]
+        assert "not valid" in lines[10]
+        assert "mid" not in lines[10]
 
 
 async def test_no_book_yet_says_waiting():
@@ -82,5 +82,49 @@ async def test_no_book_yet_says_waiting():
     async with app.run_test() as pilot:
         await pilot.pause()
         lines = _lines(app)
-        assert "WAITING" in lines[0]
-        assert "waiting for the first book" in lines[11]
+        assert "WAITING" in lines[10]
+        assert "waiting for the first book" in lines[10]
+
+
+class TallLadderHost(App[None]):
+    """A bare app holding one ladder 31 lines high."""
+
+    CSS = "Ladder { width: 44; height: 31; }"
+
+    def compose(self) -> ComposeResult:
+        """Just the ladder."""
+        yield Ladder()
+
+
+async def test_a_taller_ladder_shows_more_levels():
+    """With 31 lines the ladder shows 15 levels a side around the spread line."""
+    assert levels_for(21) == 10
+    assert levels_for(31) == 15
+    assert levels_for(200) == 20  # a book page holds 20
+    app = TallLadderHost()
+    async with app.run_test(size=(80, 40)) as pilot:
+        ladder = app.query_one(Ladder)
+        ladder.book = book_view(levels=20)
+        ladder.book_state = "live"
+        await pilot.pause()
+        lines = [ladder.render_line(y).text.rstrip() for y in range(31)]
+        assert lines[0].split()[0] == "65000.15"
+        assert "spread" in lines[15]
+        assert lines[30].split()[0] == "64999.86"
+
+
+async def test_our_resting_orders_are_marked_on_their_levels():
+    """Our lots replace the size bar on their level, with a count when there are several."""
+    app = LadderHost()
+    async with app.run_test() as pilot:
+        ladder = app.query_one(Ladder)
+        ladder.book = book_view(levels=20)
+        ladder.book_state = "live"
+        ladder.ours = {(1, 6_500_000): (300, 2), (2, 6_500_003): (100, 1)}
+        await pilot.pause()
+        lines = _lines(app)
+        assert lines[11].split()[0] == "65000.00"
+        assert lines[11].endswith("● 0.00300 x2")
+        assert lines[7].split()[0] == "65000.03"
+        assert lines[7].endswith("● 0.00100")
+        assert "●" not in lines[9]  # the best ask is not ours
