@@ -25,6 +25,7 @@ SUBJECTS: dict[str, str] = {
     "parse": "engine.bench.parse",
     "book": "engine.bench.book",
     "risk": "engine.bench.risk",
+    "kill": "engine.bench.kill",
     "matching": "engine.bench.matching",
     "gateway": "engine.bench.gateway",
 }
