@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import deque
 from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
@@ -132,6 +133,7 @@ class Engine:
         self.sim_key = sim_credentials(config, os.environ)
         self._paper: PaperGateway | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._error_samples: deque[tuple[int, int]] = deque()
         self._instrument_by_id = {i.instrument_id: i for i in self.instruments}
         self.malformed = 0
         self.started_ns = self.clock.time_ns()
@@ -430,6 +432,7 @@ class Engine:
                 self._updates_per_s = self._rate_window_count / elapsed
                 self._rate_window_start, self._rate_window_count = now, 0
             self._mark_books()
+            self._watch_venue_errors(now)
             self._publish_books()
             if now - last_beat >= beat_every:
                 last_beat = now
@@ -688,6 +691,31 @@ class Engine:
             )
 
     # ---- views --------------------------------------------------------------------------------
+
+    def _watch_venue_errors(self, now: int) -> None:
+        """Trip the breaker when venue requests keep failing (``oms.max_venue_errors_per_minute``).
+
+        The gateway counts every failed request (rate limits, unknown status, garbage, network);
+        samples of that counter a minute apart give the recent rate.
+        """
+        gateway = self.gateway
+        if gateway is None:
+            return
+        samples = self._error_samples
+        errors = gateway.stats.errors
+        if not samples or samples[-1][1] != errors or now - samples[-1][0] >= _NS:
+            samples.append((now, errors))
+        while len(samples) > 1 and samples[0][0] < now - 60 * _NS:
+            samples.popleft()
+        recent = samples[-1][1] - samples[0][1]
+        limit = self.config.oms.max_venue_errors_per_minute
+        if recent >= limit and not self.breaker.tripped:
+            self.oms.alert(
+                AlertLevel.CRITICAL,
+                f"gateway:{gateway.venue}",
+                f"{recent} failed venue requests within a minute (limit {limit})",
+            )
+            self.trip(f"repeated venue errors: {recent} failed requests to {gateway.venue} in 60 s")
 
     def _mark_books(self) -> None:
         """Mark positions to the mid of every changed book, then check the loss limits."""

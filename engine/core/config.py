@@ -187,6 +187,9 @@ class OmsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     """Rounds of cancel-all plus verification on a trip before raising a critical alert."""
     cancel_all_retry_ms: Annotated[int, msgspec.Meta(ge=1, le=60_000)] = 200
     """Pause between those rounds."""
+    max_venue_errors_per_minute: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 30
+    """Failed venue requests (rate limits, unknown status, garbage, network) within a minute that
+    trip the circuit breaker as "repeated venue errors"; rejects of single orders do not count."""
 
 
 class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -105,6 +105,86 @@ def _venue_orders(rest_url: str) -> dict[str, str]:
     return {o["clientOrderId"]: o["status"] for o in doc["orders"]}
 
 
+def _config(tmp_path: Path, venue: tuple[str, str], extra: str = "") -> Path:
+    ws_url, rest_url = venue
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[venue]\nname = "sim"\nws_url = "{ws_url}"\nrest_url = "{rest_url}"\n'
+        f"[control]\nport = 0\n[ipc]\nheartbeat_interval_ms = 50\n{extra}"
+    )
+    return config
+
+
+def _env(engine_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **engine_env,
+        "HFT_CONTROL_TOKEN": TOKEN,
+        "HFT_SIM_API_KEY": KEY,
+        "HFT_SIM_API_SECRET": SECRET,
+    }
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_garbage_from_the_venue_holds_orders_until_reconciled(tmp_path, venue, engine_env):
+    """A garbage answer marks the order link bad; orders are held, then flow after reconciling."""
+    rest_url = venue[1]
+    env = _env(engine_env)
+    proc = _engine(_config(tmp_path, venue), env)
+    try:
+        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)
+        code, _ = control(rest_url, "/sim/faults/garbage-rest?count=1", "POST")
+        assert code == 200
+        first = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        _wait(
+            "the link to go bad on the garbage answer",
+            lambda: any("garbage" in a["message"] for a in get_status(url)["alerts"]),
+        )
+        _wait(
+            "the link to be healthy again after reconciling",
+            lambda: get_status(url)["gateway"]["healthy"],
+        )
+        # The garbage answer's order was placed (the venue carried it out): reconciled, not lost.
+        _wait(
+            "the first order to be known as accepted",
+            lambda: _orders(url)[first["client_order_id"]]["status"] == "accepted",
+        )
+        second = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        _wait(
+            "a later order to be accepted",
+            lambda: _orders(url)[second["client_order_id"]]["status"] == "accepted",
+        )
+        assert set(_venue_orders(rest_url)) == {
+            first["client_order_id"],
+            second["client_order_id"],
+        }
+    finally:
+        _stop(proc)
+
+
+def test_repeated_venue_errors_trip_the_breaker(tmp_path, venue, engine_env):
+    """Order requests that keep failing trip the breaker as repeated venue errors."""
+    rest_url = venue[1]
+    env = _env(engine_env)
+    proc = _engine(_config(tmp_path, venue, "[oms]\nmax_venue_errors_per_minute = 3\n"), env)
+    try:
+        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)
+        code, _ = control(
+            rest_url, "/sim/faults/status-unknown?count=5&placed=false&answer=unavailable", "POST"
+        )
+        assert code == 200, _
+        for _n in range(4):
+            _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        _wait("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
+        assert get_status(url)["halt_reason"].startswith("repeated venue errors")
+    finally:
+        _stop(proc)
+
+
 def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, engine_env):
     """After SIGKILL the engine comes back halted with the venue's orders, fills and position.
 
