@@ -175,6 +175,36 @@ def open_orders_page(
     return out, page.next_page_cursor
 
 
+class FoundOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """One order looked up by its client id, whatever its status."""
+
+    venue_order_id: str
+    status: str
+    """Bybit's ``orderStatus``."""
+    price_ticks: int
+    size_lots: int
+    filled_lots: int
+
+
+def find_order(market: BybitMarket, result: msgspec.Raw, client_order_id: str) -> FoundOrder | None:
+    """The order ``client_order_id`` in a ``/v5/order/realtime`` answer, or None.
+
+    Raises:
+        VenueGarbage: a field is missing or malformed.
+    """
+    for order in decode(result, _OrderPage, "order look-up").items:
+        if order.order_link_id != client_order_id or order.symbol != market.symbol:
+            continue
+        return FoundOrder(
+            venue_order_id=order.order_id,
+            status=order.order_status,
+            price_ticks=ticks(market, order.price, "price") if order.price != "0" else 0,
+            size_lots=lots(market, order.qty, "qty"),
+            filled_lots=lots(market, order.cum_exec_qty, "cumExecQty"),
+        )
+    return None
+
+
 def net_lots(market: BybitMarket, side: str, size: str, field: str = "size") -> int:
     """A one-way position as signed lots: ``Buy`` long, ``Sell`` short, ``""`` (or 0) flat.
 

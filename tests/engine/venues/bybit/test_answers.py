@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import pytest
@@ -35,7 +36,7 @@ def raw(obj: object) -> msgspec.Raw:
     return msgspec.Raw(msgspec.json.encode(obj))
 
 
-def open_order(**kw) -> dict:
+def open_order(**kw: Any) -> dict[str, Any]:
     """One ``/v5/order/realtime`` entry as Bybit prints it."""
     return {
         "orderId": "fd4300ae-7847-404e-b947-b46980a4d140",

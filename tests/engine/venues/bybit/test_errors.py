@@ -62,6 +62,7 @@ def answer(code: int, msg: str) -> bytes:
 def test_every_listed_code_maps_to_its_class_with_code_and_text(code, cls):
     """Each §3.8 code becomes its class, carrying the venue's code and retMsg."""
     error = answer_error(200, answer(code, f"text of {code}"))
+    assert error is not None
     assert type(error) is cls
     assert error.code == code
     assert error.reason == f"text of {code}"

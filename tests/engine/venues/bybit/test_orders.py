@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import msgspec
 import pytest
 
 from engine.core.commands import OrderType, SubmitOrder, TimeInForce
@@ -38,16 +40,12 @@ def market() -> BybitMarket:
     return BybitMarket(BTC)
 
 
-def order(**kw) -> SubmitOrder:
+def order(**kw: Any) -> SubmitOrder:
     """A limit buy of 0.015 BTC at 65000.1 unless ``kw`` says otherwise."""
-    fields = {
-        "client_order_id": "mm-1",
-        "instrument": 0,
-        "side": Side.BUY,
-        "size_lots": 15,
-        "price_ticks": 650001,
-    }
-    return SubmitOrder(**(fields | kw))
+    base = SubmitOrder(
+        client_order_id="mm-1", instrument=0, side=Side.BUY, size_lots=15, price_ticks=650001
+    )
+    return msgspec.structs.replace(base, **kw)
 
 
 def test_limit_order_body_is_exact_text(market):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
 import pytest
@@ -31,13 +32,13 @@ def parser() -> PrivateParser:
     return PrivateParser({"BTCUSDT": BybitMarket(BTC)})
 
 
-def push(topic: str, *items: dict) -> bytes:
+def push(topic: str, *items: dict[str, Any]) -> bytes:
     """A private push as Bybit frames it."""
     frame = {"id": "5923240c", "topic": topic, "creationTime": 1672364262474, "data": list(items)}
     return msgspec.json.encode(frame)
 
 
-def order_item(**kw) -> dict:
+def order_item(**kw: Any) -> dict[str, Any]:
     """One ``order`` item with Bybit's field names."""
     return {
         "category": "linear",
@@ -60,7 +61,7 @@ def order_item(**kw) -> dict:
     } | kw
 
 
-def execution_item(**kw) -> dict:
+def execution_item(**kw: Any) -> dict[str, Any]:
     """One ``execution`` item with Bybit's field names."""
     return {
         "category": "linear",
