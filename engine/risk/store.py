@@ -96,6 +96,15 @@ class ParamStore(Protocol):
         """The persisted circuit-breaker state, or None if none was ever stored."""
         ...
 
+    def is_missing(self, section: str, name: str) -> bool:
+        """True when a known hash ``section/name`` has since vanished from the backend."""
+        ...
+
+
+def valid_name(name: str) -> bool:
+    """True when ``name`` can name a hash: 1 to 64 characters of ``A-Z a-z 0-9 _ . -``."""
+    return _NAME_RE.match(name) is not None
+
 
 def validated(
     check: Callable[[Fields], T], apply: Callable[[T], None], *, what: str
@@ -224,6 +233,14 @@ class StoreBase:
         )
         for callback in list(self._watchers.get(key, ())):
             self._notify(callback, None if old is None else dict(old), dict(new), section, name)
+
+    def is_missing(self, section: str, name: str) -> bool:
+        """True when a known hash ``section/name`` has since vanished from the backend.
+
+        The last known value stays in use; whoever owns the value may write it back. A new value
+        of the hash clears this.
+        """
+        return (section, name) in self._missing_warned
 
     def _keys_of_interest(self) -> set[tuple[str, str]]:
         return set(self._known) | set(self._watchers)
