@@ -124,7 +124,11 @@ class OrdersScreen(DeskScreen):
             if isinstance(docs, list)
             else {}
         )
-        self.app.call_from_thread(self._venue_ids.update, ids)
+        self.app.call_from_thread(self._venue_ids_arrived, ids)
+
+    def _venue_ids_arrived(self, ids: dict[str, str]) -> None:
+        self._venue_ids.update(ids)
+        self._redraw()
 
     # ---- drawing ------------------------------------------------------------------------------
 
