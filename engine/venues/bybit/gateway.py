@@ -49,18 +49,15 @@ from engine.core.instruments import Instrument
 from engine.errors import AuthError, IpBanned, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
-from engine.venues.bybit import answers
+from engine.venues.bybit.account import AccountCalls
 from engine.venues.bybit.answers import CoinBalance
+from engine.venues.bybit.health import LinkHealth
 from engine.venues.bybit.orders import (
     VENUE,
     BybitMarket,
     amend_body,
-    cancel_all_body,
     cancel_body,
     create_body,
-    open_orders_query,
-    positions_query,
-    wallet_query,
 )
 from engine.venues.bybit.outcomes import Outcomes, Request
 from engine.venues.bybit.private import PositionReport, PrivateFrame, PrivateParser
@@ -117,6 +114,13 @@ class BybitLinearGateway:
         backoff: private stream reconnect delays.
         ping_interval_s: private stream heartbeat.
         pong_timeout_s: a heartbeat unanswered this long reconnects.
+
+    Attributes:
+        limiter: the venue's rate limiter (its usage, its ban).
+        clock_offset: the venue clock estimate that stamps every request.
+        rest: the REST client.
+        tracker: the orders this gateway is tracking.
+        health: the order link's state.
     """
 
     def __init__(
@@ -142,65 +146,38 @@ class BybitLinearGateway:
         self.stats = GatewayStats()
         self.listener = listener
         self.private_url = private_url
-        self._clock = clock or LiveClock()
+        self.clock: Clock = clock or LiveClock()
         self._markets = {i.instrument_id: BybitMarket(i) for i in instruments}
         self._by_symbol = {m.symbol: m for m in self._markets.values()}
         secret = api_secret.encode() if isinstance(api_secret, str) else bytes(api_secret)
         self._signer = BybitSigner(api_key, secret, recv_window_ms)
-        self._limiter = RateLimiter(venue, limits, self._clock)
-        self._offset = ClockOffset(self._clock, venue=venue)
-        self._rest = BybitRest(
-            rest_url, self._signer, self._limiter, self._offset, venue=venue, timeout_s=timeout_s
+        self.limiter = RateLimiter(venue, limits, self.clock)
+        self.clock_offset = ClockOffset(self.clock, venue=venue)
+        self.rest = BybitRest(
+            rest_url,
+            self._signer,
+            self.limiter,
+            self.clock_offset,
+            venue=venue,
+            timeout_s=timeout_s,
         )
-        self._tracker = OrderTracker()
+        self.tracker = OrderTracker()
+        self.health = LinkHealth(venue, self.stats, listener, self.limiter)
         self._parser = PrivateParser(self._by_symbol)
         self._outcomes = Outcomes(self, status_query_delay_s)
+        self._account = AccountCalls(self, self._markets)
         self._backoff = backoff
         self._ping_interval_s = ping_interval_s
         self._pong_timeout_s = pong_timeout_s
         self._link: PrivateLink | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._resyncing: asyncio.Task[None] | None = None
-        self._started = False
-        self._stream_up = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_positions: dict[int, int] = {}
         """Net lots per instrument from the latest ``position`` pushes."""
 
     def __repr__(self) -> str:
-        return f"BybitLinearGateway({self.venue!r}, {self._rest.base_url!r}, {self.private_url!r})"
-
-    # ---- parts the outcomes and tests read ------------------------------------------------------
-
-    @property
-    def limiter(self) -> RateLimiter:
-        """The venue's rate limiter (read its usage, or its ban)."""
-        return self._limiter
-
-    @property
-    def clock_offset(self) -> ClockOffset:
-        """The venue clock estimate that stamps every request."""
-        return self._offset
-
-    @property
-    def rest(self) -> BybitRest:
-        """The REST client."""
-        return self._rest
-
-    @property
-    def tracker(self) -> OrderTracker:
-        """The orders this gateway is tracking."""
-        return self._tracker
-
-    @property
-    def clock(self) -> Clock:
-        """The gateway's clock."""
-        return self._clock
-
-    @property
-    def started(self) -> bool:
-        """Between a successful ``start`` and ``stop``."""
-        return self._started
+        return f"BybitLinearGateway({self.venue!r}, {self.rest.base_url!r}, {self.private_url!r})"
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -213,25 +190,25 @@ class BybitLinearGateway:
             GatewayError: the venue refused otherwise; OSError: it cannot be reached.
         """
         self._loop = asyncio.get_running_loop()
-        await self._rest.open()
+        await self.rest.open()
         try:
-            await self._offset.sync(self._rest.server_time_ms)
+            await self.clock_offset.sync(self.rest.server_time_ms)
             self._link = PrivateLink(
                 self.private_url,
                 self._signer,
                 self._parser,
-                self._offset,
+                self.clock_offset,
                 self._on_frame,
-                self._on_stream_link,
-                self._clock,
+                self.health.stream,
+                self.clock,
                 venue=self.venue,
                 backoff=self._backoff,
                 ping_interval_s=self._ping_interval_s,
                 pong_timeout_s=self._pong_timeout_s,
             )
-            self._started = True
+            self.health.active = True
             self.spawn(self._link.run(), "private-stream")
-            self.spawn(self._offset.run(self._rest.server_time_ms), "clock-sync")
+            self.spawn(self.clock_offset.run(self.rest.server_time_ms), "clock-sync")
             await asyncio.wait_for(asyncio.shield(self._link.first_answer), timeout=30.0)
         except BaseException:
             await self.stop()
@@ -242,8 +219,8 @@ class BybitLinearGateway:
 
     async def stop(self) -> None:
         """Close the private stream and the session; requests in flight are abandoned."""
-        was = self._started
-        self._started = False
+        was = self.health.active
+        self.health.active = False
         if self._link is not None:
             await self._link.stop()
         tasks, self._tasks = list(self._tasks), set()
@@ -252,8 +229,8 @@ class BybitLinearGateway:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self._rest.close()
-        self._stream_up = False
+        await self.rest.close()
+        self.health.stream_up = False
         if was:
             self.set_health(False, "stopped")
 
@@ -280,72 +257,35 @@ class BybitLinearGateway:
         """One clock measurement now, shared by everyone who asks meanwhile."""
         task = self._resyncing
         if task is None or task.done():
-            self._offset.invalidate()
+            self.clock_offset.invalidate()
             loop = self._loop or asyncio.get_running_loop()
-            task = self._resyncing = loop.create_task(self._offset.sync(self._rest.server_time_ms))
+            task = self._resyncing = loop.create_task(
+                self.clock_offset.sync(self.rest.server_time_ms)
+            )
         await asyncio.shield(task)
 
     # ---- link health ----------------------------------------------------------------------------
 
     def set_health(self, healthy: bool, reason: str) -> None:
         """Record the link's state; the listener hears of changes between healthy and bad."""
-        stats = self.stats
-        if not healthy:
-            stats.reason = reason
-        if stats.healthy == healthy:
-            return
-        stats.healthy = healthy
-        if healthy:
-            stats.reason = ""
-        (log.info if healthy else log.warning)(
-            "order link", extra={"venue": self.venue, "healthy": healthy, "reason": reason}
-        )
-        try:
-            self.listener.on_gateway_link(self.venue, healthy, reason)
-        except Exception:
-            log.exception("gateway listener failed on a link change", extra={"venue": self.venue})
-
-    def _on_stream_link(self, up: bool, reason: str) -> None:
-        self._stream_up = up
-        if not up:
-            self.set_health(False, reason)
-        elif self._limiter.banned_for_s:
-            self.set_health(False, f"IP banned for {self._limiter.banned_for_s:.0f} s")
-        else:
-            self.set_health(True, "")
+        self.health.set(healthy, reason)
 
     def link_bad(self, reason: str, *, reconnect: bool) -> None:
         """Mark the link bad; with ``reconnect`` it turns healthy after a new subscription."""
-        self.set_health(False, reason)
+        self.health.set(False, reason)
         if reconnect and self._link is not None:
             self._link.restart(reason)
 
     def on_ban(self, error: IpBanned) -> None:
         """The venue banned this address: bad until the ban is over."""
-        self.link_bad(f"IP banned for {error.retry_after_s:.0f} s: {error.reason}", reconnect=False)
-        if self._loop is not None:
-            self._loop.call_later(error.retry_after_s + 0.01, self._ban_over)
-
-    def _ban_over(self) -> None:
-        if self._limiter.banned_for_s or not self._started:
-            return
-        if self._stream_up:
-            self.set_health(True, "")
-
-    def _refusal(self) -> str:
-        """Why new orders are refused now, or "" when they may go."""
-        if not self._started:
-            return "the order gateway is not started"
-        if not self.stats.healthy:
-            return f"order link down: {self.stats.reason or 'not subscribed'}"
-        return ""
+        self.health.ban(error)
 
     # ---- the hot path ---------------------------------------------------------------------------
 
     def submit(self, order: SubmitOrder) -> None:
         """Send a new order; the outcome comes back through the listener."""
         market = self._markets.get(order.instrument)
-        refusal = self._refusal() or _unknown(market, order.instrument, self.venue)
+        refusal = self.health.refusal() or _unknown(market, order.instrument, self.venue)
         body = ""
         if not refusal and market is not None:
             try:
@@ -353,15 +293,15 @@ class BybitLinearGateway:
             except OrderRejected as exc:
                 refusal = exc.reason
         if refusal or market is None:
-            self.emit([_local(self.venue, order, _K.REJECTED, refusal, self._clock.time_ns())])
+            self.emit([_local(self.venue, order, _K.REJECTED, refusal, self.clock.time_ns())])
             return
-        self._tracker.add(order)
+        self.tracker.add(order)
         self._outcomes.send(Request("/v5/order/create", body, market, order))
 
     def cancel(self, cancel: CancelOrder) -> None:
         """Ask the venue to cancel one order (sent even while the link is bad)."""
         market = self._markets.get(cancel.instrument)
-        refusal = "" if self._started else "the order gateway is not started"
+        refusal = "" if self.health.active else "the order gateway is not started"
         refusal = refusal or _unknown(market, cancel.instrument, self.venue)
         body = ""
         if not refusal and market is not None:
@@ -370,7 +310,7 @@ class BybitLinearGateway:
             except OrderRejected as exc:
                 refusal = exc.reason
         if refusal or market is None:
-            now = self._clock.time_ns()
+            now = self.clock.time_ns()
             self.emit([_local(self.venue, cancel, _K.CANCEL_REJECTED, refusal, now)])
             return
         self._outcomes.send(Request("/v5/order/cancel", body, market, cancel))
@@ -378,8 +318,8 @@ class BybitLinearGateway:
     def replace(self, replace: ReplaceOrder) -> None:
         """Amend one order: new price and/or size, the same ids, queue kept where Bybit keeps it."""
         market = self._markets.get(replace.instrument)
-        tracked = self._tracker.get(replace.client_order_id)
-        refusal = self._refusal() or _unknown(market, replace.instrument, self.venue)
+        tracked = self.tracker.get(replace.client_order_id)
+        refusal = self.health.refusal() or _unknown(market, replace.instrument, self.venue)
         if not refusal and tracked is not None and tracked.done:
             refusal = "order not exists or too late to replace"
         body = ""
@@ -394,7 +334,7 @@ class BybitLinearGateway:
             except OrderRejected as exc:
                 refusal = exc.reason
         if refusal or market is None:
-            now = self._clock.time_ns()
+            now = self.clock.time_ns()
             self.emit([_local(self.venue, replace, _K.REPLACE_REJECTED, refusal, now)])
             return
         self._outcomes.send(Request("/v5/order/amend", body, market, replace))
@@ -424,7 +364,7 @@ class BybitLinearGateway:
             return
         if not isinstance(frame, list):
             return
-        tracker = self._tracker
+        tracker = self.tracker
         out: list[OrderUpdate | Fill] = []
         for event in frame:
             if isinstance(event, Fill):
@@ -435,48 +375,14 @@ class BybitLinearGateway:
 
     # ---- awaited calls --------------------------------------------------------------------------
 
-    def _markets_of(self, instrument: int) -> list[BybitMarket]:
-        if instrument < 0:
-            return list(self._markets.values())
-        return [self._markets[instrument]]
-
     async def cancel_all(self, instrument: int = -1) -> None:
         """Cancel every open order on one instrument (-1: every one) and wait for the answers.
-
-        The kill switch's path: one ``/v5/order/cancel-all`` per symbol, all at once; each order
-        the venue lists as cancelled is reported CANCELED (the stream says so too).
 
         Raises:
             GatewayError: the venue refused.
             KeyError: ``instrument`` is not traded here.
         """
-        markets = self._markets_of(instrument)
-        calls = [
-            self._rest.call("POST", "/v5/order/cancel-all", cancel_all_body(m)) for m in markets
-        ]
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        self.stats.requests += len(calls)
-        self.stats.rate = self._limiter.usage()
-        failure: BaseException | None = None
-        for market, result in zip(markets, results, strict=True):
-            if isinstance(result, BaseException):
-                failure = failure or result
-                continue
-            now = self._clock.time_ns()
-            for ack in answers.cancel_all_acks(result):
-                update = OrderUpdate(
-                    venue=self.venue,
-                    instrument=market.instrument_id,
-                    client_order_id=ack.order_link_id,
-                    kind=_K.CANCELED,
-                    venue_order_id=ack.order_id,
-                    reason="cancel-all",
-                    recv_ts=now,
-                )
-                self.emit(self._tracker.on_update(update))
-        if failure is not None:
-            self.stats.errors += 1
-            raise failure
+        await self._account.cancel_all(instrument)
 
     async def open_orders(self) -> list[VenueOrder]:
         """Every order the venue holds open for us on the instruments traded here.
@@ -484,20 +390,7 @@ class BybitLinearGateway:
         Raises:
             GatewayError: the venue refused or answered garbage.
         """
-        out: list[VenueOrder] = []
-        for market in self._markets.values():
-            cursor = ""
-            while True:
-                result = await self._rest.call(
-                    "GET", "/v5/order/realtime", open_orders_query(market, cursor)
-                )
-                self.stats.requests += 1
-                page, cursor = answers.open_orders_page(self._by_symbol, result)
-                out.extend(page)
-                if not cursor:
-                    break
-        self.stats.rate = self._limiter.usage()
-        return out
+        return await self._account.open_orders()
 
     async def positions(self) -> list[VenuePosition]:
         """The venue's net position of every instrument traded here (0 when flat).
@@ -505,15 +398,7 @@ class BybitLinearGateway:
         Raises:
             GatewayError: the venue refused or answered garbage.
         """
-        held: dict[int, int] = {}
-        for market in self._markets.values():
-            result = await self._rest.call("GET", "/v5/position/list", positions_query(market))
-            self.stats.requests += 1
-            page, _ = answers.positions_page(self._by_symbol, result)
-            for position in page:
-                held[position.instrument] = held.get(position.instrument, 0) + position.net_lots
-        self.stats.rate = self._limiter.usage()
-        return [VenuePosition(instrument=i, net_lots=held.get(i, 0)) for i in self._markets]
+        return await self._account.positions()
 
     async def wallet(self, coins: tuple[str, ...] = ()) -> list[CoinBalance]:
         """The unified account's coins (all, or ``coins``).
@@ -521,9 +406,7 @@ class BybitLinearGateway:
         Raises:
             GatewayError: the venue refused or answered garbage.
         """
-        result = await self._rest.call("GET", "/v5/account/wallet-balance", wallet_query(coins))
-        self.stats.requests += 1
-        return answers.wallet_answer(result)
+        return await self._account.wallet(coins)
 
 
 def _unknown(market: BybitMarket | None, instrument: int, venue: str) -> str:

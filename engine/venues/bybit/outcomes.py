@@ -110,7 +110,7 @@ class Outcomes:
         gw = self._gw
         if delay > 0:
             await asyncio.sleep(delay)
-        if not gw.started:
+        if not gw.health.active:
             self._answered(request, None, RequestNotSent(gw.venue, "gateway stopped; not sent"))
             return
         gw.stats.requests += 1
