@@ -273,3 +273,22 @@ def venue_actions(draw: st.DrawFn) -> VenueAction:
 def venue_scripts(max_steps: int = 25) -> st.SearchStrategy[list[VenueAction]]:
     """A run against the local venue's desk: orders, cancels, sweeps and market time."""
     return st.lists(venue_actions(), min_size=1, max_size=max_steps)
+
+
+@st.composite
+def submit_orders(draw: st.DrawFn, instrument: int = 0) -> SubmitOrder:
+    """Any order a strategy may send: side, type, time in force, reduce-only, price and size."""
+    order_type = draw(st.sampled_from([OrderType.LIMIT, OrderType.LIMIT, OrderType.MARKET]))
+    tifs = [TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.POST_ONLY]
+    if order_type is OrderType.MARKET:
+        tifs.remove(TimeInForce.POST_ONLY)
+    return SubmitOrder(
+        client_order_id=draw(st.from_regex(r"\A[A-Za-z0-9_-]{1,36}\Z")),
+        instrument=instrument,
+        side=draw(st.sampled_from([Side.BUY, Side.SELL])),
+        size_lots=draw(lot_sizes(max_lots=10**9, allow_zero=False)),
+        price_ticks=0 if order_type is OrderType.MARKET else draw(tick_prices(max_ticks=10**9)),
+        order_type=order_type,
+        time_in_force=draw(st.sampled_from(tifs)),
+        reduce_only=draw(st.booleans()),
+    )

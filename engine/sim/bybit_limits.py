@@ -101,16 +101,6 @@ class BybitLimits:
         sent.append(now)
         return LimitState(True, limit, limit - len(sent), now)
 
-    def spend(self, uid: int, path: str) -> None:
-        """Use up the rest of ``path``'s limit for ``uid`` now (a fault: the next request waits)."""
-        limit = self.limits.get(path)
-        if limit is None:
-            return
-        sent = self._sent.setdefault((uid, path), deque())
-        now = self.now_ms()
-        _expire(sent, now - _WINDOW_MS)
-        sent.extend([now] * (limit - len(sent)))
-
 
 def _expire(sent: deque[int], before_ms: int) -> None:
     while sent and sent[0] <= before_ms:

@@ -7,12 +7,15 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
 
 from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.events import Side
 from engine.core.instruments import Instrument
 from engine.errors import OrderRejected, VenueGarbage
+from engine.sim.bybit_params import create_order
 from engine.venues.bybit.orders import (
+    TIF_TEXT,
     BybitMarket,
     amend_body,
     cancel_all_body,
@@ -30,6 +33,7 @@ from engine.venues.bybit.orders import (
     ticks,
     wallet_query,
 )
+from tests.strategies import submit_orders
 
 BTC = Instrument(venue="bybit", symbol="BTCUSDT", tick_size="0.10", lot_size="0.001")
 
@@ -166,3 +170,22 @@ def test_settle_coin_and_order_kinds():
     assert order_kind("Limit", "PostOnly") == (OrderType.LIMIT, TimeInForce.POST_ONLY)
     assert order_kind("Limit", "IOC") == (OrderType.LIMIT, TimeInForce.IOC)
     assert order_kind("Market", "IOC")[0] is OrderType.MARKET
+
+
+@settings(max_examples=80, deadline=None)
+@given(submit_orders())
+def test_the_local_venue_reads_every_create_body_back_exactly(submitted):
+    """Any order's create body is read by the local venue as the same side, size, price and id."""
+    market = BybitMarket(BTC)
+    params = json.loads(create_body(market, submitted))
+    reference = 650_000 if submitted.order_type is OrderType.MARKET else 0
+    read = create_order(params, {"BTCUSDT": BTC}, reference)  # BTC has no minimum value
+    assert read.side is submitted.side
+    assert read.qty == submitted.size_lots
+    assert read.order_link_id == submitted.client_order_id
+    assert read.reduce_only is submitted.reduce_only
+    if submitted.order_type is OrderType.MARKET:
+        assert (read.order_type, read.price) == ("Market", 0)
+    else:
+        assert (read.order_type, read.price) == ("Limit", submitted.price_ticks)
+        assert read.time_in_force == TIF_TEXT[submitted.time_in_force]
