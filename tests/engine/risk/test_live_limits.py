@@ -138,6 +138,22 @@ class Backend:
         finally:
             await client.aclose()
 
+    async def delete(self, name: str, section: str = LIMITS) -> None:
+        """Delete one hash, as DEL does (or a hand edit of the file)."""
+        key = self._key(section, name)
+        if self.kind == "file":
+            hashes = self._read_file()
+            hashes.pop(key, None)
+            tmp = self.path.with_suffix(".edit")
+            tmp.write_text(json.dumps({"hashes": hashes}), encoding="utf-8")
+            os.replace(tmp, self.path)
+            return
+        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            await client.delete(key)
+        finally:
+            await client.aclose()
+
     async def hgetall(self, name: str, section: str = LIMITS) -> Fields:
         """One hash as the backend holds it now."""
         key = self._key(section, name)
@@ -227,7 +243,7 @@ def _changed(caplog: pytest.LogCaptureFixture, since: int) -> set[str]:
     }
 
 
-# --- names --------------------------------------------------------------------------------------
+# --- building -----------------------------------------------------------------------------------
 
 
 def test_instrument_that_cannot_name_a_hash_is_refused(tmp_path: Path) -> None:
@@ -407,6 +423,19 @@ async def test_change_in_one_engine_reaches_another(
         other.breaker.close()
 
 
+async def test_vanished_hashes_are_written_back(backend: Backend, desk: Desk) -> None:
+    """A deleted limits or breaker hash keeps its values in force and is written back."""
+    await _started(desk, backend)
+    desk.trip("daily loss")
+    await wait_until(lambda: desk.sync is not None and not desk.sync.status()["breaker_unwritten"])
+    await backend.delete("sim.BTCUSDT")
+    await backend.delete("", BREAKER)
+    await wait_until(lambda: desk.sync is not None and desk.sync.status()["writes"] == 6)
+    assert await backend.hgetall("sim.BTCUSDT") == limits_fields(Limits())
+    assert (await backend.hgetall("", BREAKER))["reason"] == "daily loss"
+    assert desk.in_force(BTC) == Limits()
+
+
 # --- breaker ----------------------------------------------------------------------------------
 
 
@@ -530,6 +559,47 @@ async def test_redis_stopped_and_restarted_mid_run(
         await wait_until(lambda: desk.in_force(BTC).max_position == "2")
         assert "unreachable" in caplog.text
         assert private_redis.password not in caplog.text
+    finally:
+        await client.aclose()
+        await sync.stop()
+        await stop_store(store)
+        desk.breaker.close()
+
+
+@pytest.mark.redis
+async def test_redis_down_at_start_trades_on_the_config_then_catches_up(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """An engine that starts while Redis is down keeps its configured limits; once up, it syncs."""
+    store = RedisStore(
+        private_redis.url,
+        "late",
+        private_redis.password,
+        poll_interval_s=0.2,
+        backoff=Backoff(base_s=0.05, cap_s=0.3),
+    )
+    await store.start(connect_timeout_s=0.2)
+    desk = Desk(tmp_path / "engine")
+    sync = desk.attach(store, retry_interval_s=0.1)
+    await sync.start()
+    client = aioredis.Redis.from_url(
+        private_redis.url, password=private_redis.password, decode_responses=True
+    )
+    try:
+        assert not sync.healthy
+        assert sync.status()["unwritten"] == sorted(NAMES)
+        assert desk.risk.limits == RiskLimits()
+
+        private_redis.start()
+        await private_redis.ready()
+        await client.hset("hft:late:limits:sim.BTCUSDT", "max_position", "2")
+        await wait_until(
+            lambda: desk.in_force(BTC).max_position == "2" and not sync.status()["unwritten"]
+        )
+        await sync.write_pending()
+        assert await client.hgetall("hft:late:limits:sim.ETHUSDT") == limits_fields(Limits())
+        assert await client.hgetall("hft:late:limits:account") == account_fields(RiskLimits())
+        assert desk.in_force(ETH) == Limits()
     finally:
         await client.aclose()
         await sync.stop()
