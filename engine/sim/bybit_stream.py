@@ -13,8 +13,9 @@ Requests are ``{"req_id", "op", "args"}``:
 "creationTime", "data": [...]}`` with Bybit's field names (:mod:`engine.sim.bybit_wire`). A
 connection that sends nothing (no ping) for ``idle_timeout_s`` is cut, as Bybit cuts at 10
 minutes. Each connection has its own outgoing queue and writer, so a slow client never holds up
-the venue. The venue's order-side faults apply: a broken frame can go ahead of a push, and
-:meth:`PrivateStreams.drop_all` cuts every connection without a close frame.
+the venue. The venue's order-side faults apply: a broken frame can go ahead of a push;
+:meth:`PrivateStreams.drop_all` cuts every connection without a close frame, and
+:meth:`PrivateStreams.skip_pongs_next` leaves pings unanswered.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class PrivateStreams:
         self.idle_timeout_s = idle_timeout_s
         self.connections: set[PrivateConnection] = set()
         self._ids = random.Random(f"{seed}:bybit-private")
+        self._unanswered = 0
 
     def _id(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
@@ -132,6 +134,11 @@ class PrivateStreams:
             if variant is not None:
                 conn.send(_malformed(text, name, variant))
             conn.send(text)
+
+    def skip_pongs_next(self, count: int = 1) -> None:
+        """Leave the next ``count`` pings unanswered (a stalled connection, for heartbeats)."""
+        self._unanswered += count
+        log.info("fault armed: unanswered private pings", extra={"count": count})
 
     def drop_all(self) -> int:
         """Cut every connection without a close frame; returns how many."""
@@ -187,7 +194,9 @@ class PrivateStreams:
             self._reply(conn, {}, "", False, "error:request not a JSON object")
             return
         op = message.get("op")
-        if op == "ping":
+        if op == "ping" and self._unanswered:
+            self._unanswered -= 1
+        elif op == "ping":
             now = str(time.time_ns() // 1_000_000)
             self._send(conn, message, {"op": "pong", "args": [now], "conn_id": conn.conn_id})
         elif op == "auth":

@@ -101,10 +101,12 @@ class PrivateLink:
         self._answer_timeout_s = answer_timeout_s
         self._expires_after_ms = expires_after_ms
         self._ws: ClientConnection | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self._pong = asyncio.Event()
         self._requests = 0
         self._stopping = False
         self._restart_reason = ""
+        self._down_reported = False
         self.up = False
         """True while authenticated and subscribed."""
         self.connections = 0
@@ -154,7 +156,9 @@ class PrivateLink:
         self._restart_reason = reason
         ws = self._ws
         if ws is not None:
-            asyncio.get_running_loop().create_task(ws.close(code=1000, reason="resubscribe"))
+            task = asyncio.get_running_loop().create_task(ws.close(code=1000, reason="resubscribe"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     # ---- one connection --------------------------------------------------------------------------
 
@@ -174,6 +178,7 @@ class PrivateLink:
             if not sub.success:
                 raise AuthError(self.venue, f"private stream subscribe refused: {sub.ret_msg}")
             self.up = True
+            self._down_reported = False
             log.info("private stream subscribed", extra={"venue": self.venue, "topics": TOPICS})
             self._on_link(True, "")
             if not self.first_answer.done():
@@ -249,9 +254,12 @@ class PrivateLink:
         return self._backoff.cap_s  # a configuration problem: do not hammer the venue
 
     def _down(self, reason: str) -> None:
+        """Report the link down, once per outage (the first reason is the one that counts)."""
         was = self.up
         self.up = False
-        if was and not self._stopping:
+        if self._stopping or (not was and self._down_reported):
+            return
+        if was:
             log.warning("private stream down", extra={"venue": self.venue, "reason": reason})
-        if not self._stopping:
-            self._on_link(False, reason)
+        self._down_reported = True
+        self._on_link(False, reason)

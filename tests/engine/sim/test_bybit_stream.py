@@ -157,3 +157,15 @@ async def test_a_malformed_frame_can_go_ahead_of_a_push(trading_venue, btc):
         good = await stream.frame()
     assert isinstance(broken, str)
     assert good["topic"] == "order"
+
+
+async def test_pings_can_be_left_unanswered(trading_venue):
+    """With the fault armed the next ping gets no pong; the one after is answered again."""
+    async with PrivateClient(trading_venue) as stream:
+        trading_venue.bybit.streams.skip_pongs_next()
+        await stream.send({"req_id": "p-1", "op": "ping"})
+        with pytest.raises(TimeoutError):
+            await stream.frame(within_s=0.3)
+        await stream.send({"req_id": "p-2", "op": "ping"})
+        pong = await stream.answer("pong")
+    assert pong["req_id"] == "p-2"

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.integration
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001")
 
 
-def link(venue: SimVenue, links: list[tuple[bool, str]], secret: str) -> PrivateLink:
+def link(
+    venue: SimVenue, links: list[tuple[bool, str]], secret: str, pong_timeout_s: float = 2.0
+) -> PrivateLink:
     """A link pinging every 20 ms (the venue's clock is the machine's: no offset)."""
     clock = LiveClock()
     return PrivateLink(
@@ -36,7 +38,7 @@ def link(venue: SimVenue, links: list[tuple[bool, str]], secret: str) -> Private
         clock,
         backoff=Backoff(base_s=0.01, cap_s=0.05),
         ping_interval_s=0.02,
-        pong_timeout_s=2.0,
+        pong_timeout_s=pong_timeout_s,
     )
 
 
@@ -70,6 +72,28 @@ async def test_a_refused_auth_fails_the_first_answer():
         with pytest.raises(AuthError, match="error sign"):
             await asyncio.wait_for(asyncio.shield(private.first_answer), 5)
         assert links[0][0] is False
+    finally:
+        await private.stop()
+        await asyncio.wait_for(task, 5)
+        await venue.stop()
+
+
+async def test_an_unanswered_ping_reconnects():
+    """A ping the venue leaves unanswered ends the connection; a new one subscribes again."""
+    venue = SimVenue([BTC], autorun=False, accounts=[AccountSpec("linkKey1", "linkSecret1")])
+    await venue.start()
+    links: list[tuple[bool, str]] = []
+    private = link(venue, links, "linkSecret1", pong_timeout_s=0.1)
+    task = asyncio.create_task(private.run())
+    try:
+        await asyncio.wait_for(asyncio.shield(private.first_answer), 5)
+        venue.bybit.streams.skip_pongs_next()
+        for _ in range(500):
+            if len(links) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert links[:3] == [(True, ""), (False, "no pong within 0.1 s"), (True, "")]
+        assert private.connections == 2
     finally:
         await private.stop()
         await asyncio.wait_for(task, 5)
