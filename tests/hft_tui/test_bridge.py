@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from engine.errors import RingFull
-from engine.ipc.protocol import CommandKind, HaltReason
+from engine.ipc.protocol import CommandKind, Flag, HaltReason, order_style
 from engine.ipc.publisher import EnginePublisher
 from hft_tui.bridge import EngineBridge, EngineNotRunning
-from tests.hft_tui.conftest import SYMBOL, book_view, engine_view
+from tests.hft_tui.conftest import SYMBOL, book_view, engine_view, order_row, trading_view
 
 SECOND = 1_000_000_000
 
@@ -84,3 +84,40 @@ def test_beat_stamps_the_ui_heartbeat_for_the_engine(bridge, publisher):
     """The engine can see the UI is alive from the consumer heartbeat on its event ring."""
     bridge.beat(123)
     assert publisher.ui_heartbeat_ns == 123
+
+
+def test_the_trading_page_is_read_whole(bridge, publisher, instance):
+    """Before the first write there is no trading view; after it, exactly what was published."""
+    assert bridge.read_trading() is None
+    before = bridge.trading_version
+    view = trading_view(orders=[order_row(5, instance=instance)], daily="-1.5")
+    publisher.publish_trading(view)
+    assert bridge.trading_version > before
+    assert bridge.read_trading() == view
+
+
+def test_order_commands_carry_what_the_engine_reads(bridge, publisher):
+    """SUBMIT carries instrument, side, price, size, style and request; CANCEL the counter."""
+    bridge.send_submit(0, buy=False, price=6_500_001, size=100, style=order_style("limit", "gtc"),
+                       request=3)  # fmt: skip
+    bridge.send_submit(0, buy=True, price=0, size=50, style=order_style("market", "ioc"), request=4)
+    bridge.send_cancel(1234)
+    bridge.send_cancel_all(0)
+    bridge.send_cancel_all(None)
+    got = [
+        (c.kind, c.flags, c.instrument, c.price, c.size, c.seq) for c in publisher.poll_commands()
+    ]
+    assert got == [
+        (CommandKind.SUBMIT, Flag.SELL, 0, 6_500_001, 100, 3),
+        (CommandKind.SUBMIT, Flag.BUY, 0, 0, 50, 4),
+        (CommandKind.CANCEL, 0, 0, 0, 0, 1234),
+        (CommandKind.CANCEL_ALL, 0, 0, 0, 0, 0),
+        (CommandKind.CANCEL_ALL, 0, 0, 0, 0, 0),
+    ]
+
+
+def test_cancel_all_everywhere_is_aux_one(bridge, publisher):
+    """Cancel-all on one instrument has aux 0; on every instrument aux 1."""
+    bridge.send_cancel_all(0)
+    bridge.send_cancel_all(None)
+    assert [c.aux for c in publisher.poll_commands()] == [0, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import InstrumentError
 from hft_tui import format as fmt
 
 
@@ -81,3 +82,52 @@ def test_rates_ring_fill_and_dimensions():
     assert fmt.rate(411.6) == "412/s"
     assert fmt.ring_fill(3, 16_384) == "3/16.3k"
     assert fmt.dimensions(80, 24) == "80x24"
+
+
+def test_sizes_on_the_ticket_go_both_ways_exactly(btc):
+    """Preset text becomes lots on the grid; a position gets its sign; off-grid text is refused."""
+    assert btc.lots("0.001") == 100
+    assert btc.lots("0.10000") == 10_000
+    assert btc.signed_size(300) == "+0.00300"
+    assert btc.signed_size(-300) == "-0.00300"
+    assert btc.signed_size(0) == "0"
+    with pytest.raises(InstrumentError, match="not a multiple"):
+        btc.lots("0.000001")
+
+
+def test_pnl_keeps_every_digit_and_gets_a_sign_and_a_class():
+    """Money text is exact with a sign; net PnL adds up exactly; classes name the colour."""
+    assert fmt.money("1.2500") == "+1.25"
+    assert fmt.money("-0.00000005") == "-0.00000005"
+    assert fmt.money("0.000") == "0"
+    assert fmt.money("n/a") == "n/a"
+    assert fmt.amount("0.0390") == "0.039"
+    assert fmt.net_pnl("1.25", "-0.0075", "0.039") == "+1.2035"
+    assert fmt.net_pnl("1", "x", "0") == "?"
+    assert [fmt.pnl_class(t) for t in ("2", "-2", "0", "")] == ["profit", "loss", "flat", "flat"]
+
+
+def test_the_daily_loss_limit_use_and_gauges():
+    """A loss uses a share of the limit (rounded down to a tenth); a profit uses none."""
+    assert fmt.loss_used("-12.5", "2000") == "0.6%"
+    assert fmt.loss_used("-1600", "2000") == "80.0%"
+    assert fmt.loss_used("5", "2000") == "0%"
+    assert fmt.loss_used("-1", "0") == "?"
+    assert fmt.percent(1, 3) == "33.3%"
+    assert fmt.gauge(1, 4, 8) == "██░░░░░░"
+    assert fmt.gauge(9, 4, 4) == "████"  # over the limit: full
+    assert fmt.gauge(1, 4, 0) == ""
+
+
+def test_order_words():
+    """Sides, states, types and market prices as a trader reads them."""
+    btc = fmt.book_text("0.01", "0.00001")
+    assert (fmt.side(1), fmt.side(2), fmt.side(0)) == ("BUY", "SELL", "?")
+    assert fmt.order_status("accepted") == "working"
+    assert fmt.order_status("rejected") == "REJECTED"
+    assert fmt.order_status("something_new") == "something_new"
+    assert fmt.order_style("limit", "post_only") == "LMT POST"
+    assert fmt.order_style("market", "ioc") == "MKT IOC"
+    assert fmt.order_price(btc, 0) == "market"
+    assert fmt.order_price(btc, 6_500_000) == "65000.00"
+    assert fmt.limit_value(True) == "yes"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from engine.ipc.protocol import EventKind, Flag, LinkState, pack
 from engine.ipc.publisher import EnginePublisher
 from hft_tui.bridge import EngineBridge
 from hft_tui.state_reader import IDLE_FRAME_NS, TAPE_LENGTH, StateReader
-from tests.hft_tui.conftest import SYMBOL, book_view, engine_view
+from tests.hft_tui.conftest import SYMBOL, book_view, engine_view, order_row, trading_view
 
 SECOND = 1_000_000_000
 
@@ -129,3 +131,43 @@ def test_ring_statistics_are_the_ui_side_view(reader, publisher):
     assert frame is not None
     assert frame.events_ring.capacity == publisher.events_stats().capacity
     assert frame.events_ring.depth == 0
+
+
+def test_frames_carry_the_desk_fills_and_the_control_url(reader, publisher, instance):
+    """A trading page and FILL events reach the frame's desk; the control URL comes along."""
+    publisher.publish_trading(trading_view(orders=[order_row(2, instance=instance)]))
+    publisher.emit(pack(EventKind.FILL, Flag.SELL, 0, engine_ts=5, price=100, size=7, seq=2, aux=2))
+    frame = reader.read()
+    assert frame is not None
+    assert [o.client_order_id for o in frame.desk.working(0)] == [f"{instance}-2"]
+    [fill] = frame.desk.fills
+    assert (fill.counter, fill.buy, fill.size, fill.maker) == (2, False, 7, False)
+    assert frame.desk.market(0).tick_size == "0.01"
+    assert frame.instrument == 0
+    assert frame.control_url == ""
+
+
+def test_grids_of_other_instruments_come_from_their_book_pages(sim_clock, instance):
+    """Orders on an instrument not on show still print on its own grid."""
+    pub = EnginePublisher.create(instance, ["ETHUSDT", SYMBOL], clock=sim_clock)
+    try:
+        pub.publish_engine(engine_view(sim_clock, instance))
+        pub.publish_book(msgspec.structs.replace(book_view(), instrument=1))
+        pub.publish_book(
+            msgspec.structs.replace(
+                book_view(), symbol="ETHUSDT", tick_size="0.1", lot_size="0.001"
+            )
+        )
+        bridge = EngineBridge.attach(instance, clock=sim_clock)
+        try:
+            frame = StateReader(bridge, 1, sim_clock).read()
+            assert frame is not None
+            assert (frame.desk.market(0).tick_size, frame.desk.market(0).lot_size) == (
+                "0.1",
+                "0.001",
+            )
+            assert frame.desk.market(1).tick_size == "0.01"
+        finally:
+            bridge.close()
+    finally:
+        pub.close()

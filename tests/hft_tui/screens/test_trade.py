@@ -7,6 +7,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 
 from engine.ipc.protocol import CommandKind, Flag, PositionRow, order_style_of
+from hft_tui.app import TradingApp, UiSettings
 from hft_tui.messages import CommandAnswered, OrderRequested
 from hft_tui.screens.trade import TradeScreen
 from hft_tui.widgets import OrderTicket, PositionPanel, WorkingOrders
@@ -182,3 +183,19 @@ async def test_the_key_bar_names_the_ticket_keys_and_the_modes(app):
         keys = key_bar_text(_trade(pilot))
         assert keys.startswith(" b/B buy bid/ask s/S sell ask/bid m/M mkt x/X cancel/all │")
         assert keys.rstrip().endswith("t Trade o p r a h ?")
+
+
+async def test_a_preset_off_the_lot_grid_is_refused_here(publisher, session, sim_clock):
+    """A preset between lots never leaves the UI; the ticket names the grid."""
+    settings = UiSettings(refresh_hz=50.0, size_presets=("0.000001", "0.002"))
+    app = TradingApp(session, settings, sim_clock)
+    async with app.run_test() as pilot:
+        await _ready(pilot)
+        assert _ticket(pilot)[0].split() == ["size", "1", "0.000001", "2", "0.002"]
+        await pilot.press("b")
+        await wait_until(pilot, lambda: "not sent" in _ticket(pilot)[3], "the refusal")
+        assert "not a multiple of 0.00001" in _ticket(pilot)[3]
+        assert publisher.poll_commands() == []
+        await pilot.press("2", "3", "b")  # there is no third preset: 3 keeps the second
+        await wait_until(pilot, lambda: "sent BUY 0.00200" in _ticket(pilot)[3], "the order")
+        assert [c.size for c in publisher.poll_commands()] == [200]

@@ -1,0 +1,35 @@
+"""Key hints from bindings: groups become one piece, hidden keys stay out, names read well."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from hft_tui.keys import MODE_KEYS, help_rows, hints, key_display
+
+
+def test_keys_are_written_as_an_operator_reads_them():
+    """ctrl+k is ^K, question_mark is ?, arrows are arrows, the first of several keys shows."""
+    assert key_display("ctrl+k") == "^K"
+    assert key_display("question_mark") == "?"
+    assert key_display("up") == "↑"
+    assert key_display("e,enter") == "e"
+    assert key_display("B") == "B"
+
+
+def test_a_run_of_one_group_becomes_one_hint():
+    """Keys b and B in the buy group are one piece; a hidden binding is left out of the bar."""
+    buy = Binding.Group("buy bid/ask")
+    bindings = [
+        Binding("b", "a", "buy at bid", group=buy),
+        Binding("B", "a", "buy at ask", group=buy),
+        Binding("1", "a", "size", show=False),
+        Binding("x", "a", "cancel"),
+    ]
+    assert hints(bindings) == (("b/B", "buy bid/ask"), ("x", "cancel"))
+    assert [key for key, _ in help_rows(bindings)] == ["b", "B", "1", "x"]
+
+
+def test_every_mode_has_its_own_key():
+    """Six modes, six different keys, trade first."""
+    assert MODE_KEYS[0].mode == "trade"
+    assert len({m.key for m in MODE_KEYS}) == len(MODE_KEYS) == 6
