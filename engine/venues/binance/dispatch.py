@@ -37,7 +37,7 @@ from engine.venues.binance.errors import rest_error
 from engine.venues.binance.health import LinkHealth
 from engine.venues.binance.http import HttpError, HttpResponse, ResponseCallback, TargetBuilder
 from engine.venues.binance.orders import BinanceMarket
-from engine.venues.binance.rest import BinanceRest, RestSigner
+from engine.venues.binance.rest import BinanceRest, ErrorMap, RestSigner
 from engine.venues.clock_offset import ClockOffset
 from engine.venues.ratelimit import Cost, RateLimiter
 
@@ -140,6 +140,7 @@ class Dispatcher:
         spawn: runs a background coroutine under the gateway.
         resync: takes a fresh clock measurement.
         recv_window_ms: ``recvWindow`` of every request.
+        errors: maps error answers to exceptions; Binance spot's codes by default.
     """
 
     def __init__(
@@ -155,8 +156,11 @@ class Dispatcher:
         spawn: Spawn,
         resync: Callable[[], Awaitable[None]],
         recv_window_ms: int,
+        *,
+        errors: ErrorMap = rest_error,
     ) -> None:
         self.venue = venue
+        self.errors = errors
         self.transport = transport
         self.signer = signer
         self.limiter = limiter
@@ -204,7 +208,7 @@ class Dispatcher:
             assert response is not None
             status = response.status
             if not 200 <= status < 300:
-                failure = rest_error(
+                failure = self.errors(
                     status,
                     response.body,
                     response.headers.get("retry-after"),

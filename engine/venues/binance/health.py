@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from engine.errors import IpBanned
 from engine.venues.base import GatewayListener, GatewayStats
-from engine.venues.binance.user_link import UserStreamLink
 from engine.venues.ratelimit import RateLimiter
 
 log = logging.getLogger("engine.venues.binance")
+
+
+class StreamLink(Protocol):
+    """A user stream that can be dropped and made anew: spot's subscription, USD-M's listen key."""
+
+    def restart(self, reason: str) -> None:
+        """Drop the connection now; a new one follows."""
+        ...
 
 
 class LinkHealth:
@@ -37,7 +45,7 @@ class LinkHealth:
         self.listener = listener
         self.stats = stats
         self.limiter = limiter
-        self.link: UserStreamLink | None = None
+        self.link: StreamLink | None = None
         """The user stream, once started (it is resubscribed on garbage)."""
         self.stream_up = False
         self.started = False

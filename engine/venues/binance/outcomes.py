@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from engine.core.clock import Clock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
@@ -27,12 +28,19 @@ from engine.venues.binance.health import LinkHealth
 from engine.venues.binance.http import HttpResponse
 from engine.venues.binance.orders import Events, accepted, decode, side_of
 from engine.venues.binance.replace import replace_outcome
-from engine.venues.binance.rest import BinanceRest, Costs
+from engine.venues.binance.rest import BinanceRest
 from engine.venues.binance.working import WorkingOrders
+from engine.venues.ratelimit import Cost
 
 log = logging.getLogger("engine.venues.binance")
 
 _K = OrderUpdateKind
+
+
+class LookUpCosts(Protocol):
+    """What an order look-up spends (spot's :class:`~engine.venues.binance.rest.Costs` has it)."""
+
+    query_order: Cost
 
 
 class Outcomes:
@@ -60,7 +68,7 @@ class Outcomes:
         stats: GatewayStats,
         health: LinkHealth,
         rest: BinanceRest,
-        costs: Costs,
+        costs: LookUpCosts,
         spawn: Spawn,
         status_query_delay_s: float,
     ) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Protocol
 
 import aiohttp
 import msgspec
@@ -34,6 +35,25 @@ LIMITS = (
 )
 """Binance spot's published limits (venues.md §1.8; ORDERS as the docs' example and the venue's
 exchangeInfo, per account)."""
+
+
+class ErrorMap(Protocol):
+    """Turns a REST answer that is not a success into its :class:`GatewayError`.
+
+    Binance spot's is :func:`engine.venues.binance.errors.rest_error`; USD-M adds its own codes.
+    """
+
+    def __call__(
+        self,
+        status: int,
+        body: bytes,
+        retry_after: str | None = None,
+        *,
+        now_ms: int = 0,
+        venue: str = "binance",
+    ) -> GatewayError:
+        """The error for ``status`` and ``body`` (``Retry-After`` and venue time to read bans)."""
+        ...
 
 
 class Costs:
@@ -101,6 +121,8 @@ class BinanceRest:
         recv_window_ms: ``recvWindow`` of every signed request.
         venue: venue name for errors.
         timeout_s: a call with no answer this long is :class:`StatusUnknown`.
+        time_path: the server-time endpoint (``/fapi/v1/time`` on USD-M).
+        errors: maps error answers to exceptions; Binance spot's codes by default.
     """
 
     def __init__(
@@ -114,8 +136,12 @@ class BinanceRest:
         recv_window_ms: int = 5000,
         venue: str = "binance",
         timeout_s: float = 10.0,
+        time_path: str = "/api/v3/time",
+        errors: ErrorMap = rest_error,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.time_path = time_path
+        self.errors = errors
         self.venue = venue
         self.limiter = limiter
         self.offset = offset
@@ -177,7 +203,7 @@ class BinanceRest:
         if 200 <= status < 300:
             self.observe(status, headers, None)
             return body
-        error = rest_error(
+        error = self.errors(
             status,
             body,
             headers.get("Retry-After"),
@@ -188,16 +214,16 @@ class BinanceRest:
         raise error
 
     async def server_time_ms(self, cost: Cost) -> int:
-        """``GET /api/v3/time``: the venue's clock in ms.
+        """``GET /api/v3/time`` (or the ``time_path`` given): the venue's clock in ms.
 
         Raises:
             GatewayError: when the venue did not answer with its time.
         """
-        body = await self.call("GET", "/api/v3/time", "", cost, signed=False)
+        body = await self.call("GET", self.time_path, "", cost, signed=False)
         try:
             return msgspec.json.decode(body, type=_ServerTime).server_time
         except msgspec.DecodeError as exc:
-            raise VenueGarbage(self.venue, f"/api/v3/time: {exc}", body) from None
+            raise VenueGarbage(self.venue, f"{self.time_path}: {exc}", body) from None
 
 
 class _ServerTime(msgspec.Struct):

@@ -123,6 +123,14 @@ class WorkingOrders:
         """The order, if tracked."""
         return self._orders.get(client_order_id)
 
+    def live(self, instrument: int = -1) -> list[WorkingOrder]:
+        """Orders not finished yet, on one instrument (-1: every one), oldest first."""
+        return [
+            w
+            for w in self._orders.values()
+            if not w.done and (instrument < 0 or w.instrument == instrument)
+        ]
+
     def add(self, order: SubmitOrder) -> WorkingOrder:
         """Start tracking a new order (a client id reused for a new order starts afresh)."""
         working = WorkingOrder(
