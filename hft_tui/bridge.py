@@ -10,8 +10,6 @@ engine runs it through its full risk pipeline, and a refusal shows up on the tra
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 
 import msgspec
@@ -39,8 +37,9 @@ from engine.ipc.segments import (
     list_instances,
     pid_alive,
     read_instance,
-    runtime_dir,
 )
+from hft_tui.ui_lock import UiAlreadyAttached as UiAlreadyAttached
+from hft_tui.ui_lock import release_ui_lock, take_ui_lock
 
 #: how long a command (kill, reset, orders) retries a full command ring before giving up
 KILL_RETRY_S = 0.2
@@ -56,52 +55,6 @@ _FALLBACK = {
 
 class EngineNotRunning(IpcError):
     """No engine runs under the requested instance name (or its segments are gone)."""
-
-
-class UiAlreadyAttached(IpcError):
-    """Another UI is attached to this engine; the rings have one consumer and one producer."""
-
-
-#: instance -> (lock fd, bridges of this process holding it); a restart attaches before detaching
-_ui_locks: dict[str, tuple[int, int]] = {}
-
-
-def _take_ui_lock(instance: str) -> None:
-    """Hold ``<runtime>/<instance>.ui.lock`` while any bridge of this process is attached.
-
-    The lock is an ``flock``: the kernel releases it when the UI exits, however it exits. Bridges
-    of the same process share it (the app attaches to a restarted engine before detaching).
-
-    Raises:
-        UiAlreadyAttached: another process holds it; the message names its pid.
-    """
-    if instance in _ui_locks:
-        fd, count = _ui_locks[instance]
-        _ui_locks[instance] = (fd, count + 1)
-        return
-    path = runtime_dir() / f"{instance}.ui.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise UiAlreadyAttached(
-            f"another UI (pid {holder}) is already attached to engine {instance!r}; "
-            "close it first: the engine serves one UI at a time"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _ui_locks[instance] = (fd, 1)
-
-
-def _release_ui_lock(instance: str) -> None:
-    fd, count = _ui_locks[instance]
-    if count > 1:
-        _ui_locks[instance] = (fd, count - 1)
-        return
-    del _ui_locks[instance]
-    os.close(fd)  # releases the flock
 
 
 def _not_running(instance: str, why: str) -> EngineNotRunning:
@@ -139,11 +92,11 @@ class EngineBridge:
             raise _not_running(instance, "is not running")
         if not pid_alive(info.pid):
             raise _not_running(instance, f"is not running (pid {info.pid} has exited)")
-        _take_ui_lock(instance)
+        take_ui_lock(instance)
         try:
             segments = attach_segments(instance, len(info.symbols))
         except OSError as exc:
-            _release_ui_lock(instance)
+            release_ui_lock(instance)
             raise _not_running(instance, f"has no usable segments ({exc})") from exc
         return cls(info, segments, clock or LiveClock())
 
@@ -332,4 +285,4 @@ class EngineBridge:
             return
         self._closed = True
         self._segments.close()
-        _release_ui_lock(self.info.instance)
+        release_ui_lock(self.info.instance)
