@@ -45,6 +45,7 @@ from engine.sim.queue import QueueModel
 from engine.sim.rest import add_rest_routes
 from engine.sim.streams import StreamHub
 from engine.sim.trading import VenueTrading
+from engine.sim.usdm_venue import add_binance_usdm
 from engine.sim.ws_orders import ws_order_methods
 
 log = logging.getLogger("engine.sim")
@@ -205,6 +206,7 @@ class SimVenue:
         app.router.add_get("/ws-api/v3", self.trading.user_streams.handle)
         add_rest_routes(app, self)
         self.bybit = add_bybit_linear(app, self)  # Bybit v5 linear on the same markets
+        self.usdm = add_binance_usdm(app, self)  # Binance USD-M futures on the same markets
         add_control_routes(app, self)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
