@@ -49,13 +49,13 @@ class PositionsScreen(DeskScreen):
         yield KeyedTable(_COLUMNS, id="positions-table")
         yield Static(id="daily-loss")
 
-    def _pnl(self, text: str, *, signed: bool = True) -> Text:
+    def _pnl(self, text: str) -> Text:
         tone = fmt.pnl_class(text)
-        return cell(
-            fmt.money(text) if signed else fmt.amount(text),
-            self.tone(tone) if tone != "flat" else "",
-            right=True,
-        )
+        return cell(fmt.money(text), self.tone(tone) if tone != "flat" else "", right=True)
+
+    def _fees(self, text: str) -> Text:
+        """Fees paid are a cost, not a profit: no PnL colour (a net rebate is negative)."""
+        return cell(fmt.amount(text), right=True)
 
     def show(self, frame: Frame) -> None:
         """Rows per instrument, the totals, the daily loss."""
@@ -80,7 +80,7 @@ class PositionsScreen(DeskScreen):
                     cell(pos.avg_entry or "-", right=True),
                     self._pnl(pos.realised),
                     self._pnl(pos.unrealised),
-                    self._pnl(pos.fees, signed=False),
+                    self._fees(pos.fees),
                     self._pnl(fmt.net_pnl(pos.realised, pos.unrealised, pos.fees)),
                     cell(str(len(desk.working(pos.instrument))), right=True),
                 ),
@@ -93,7 +93,7 @@ class PositionsScreen(DeskScreen):
                 cell(""),
                 self._pnl(page.realised),
                 self._pnl(page.unrealised),
-                self._pnl(page.fees, signed=False),
+                self._fees(page.fees),
                 self._pnl(page.net),
                 cell(str(page.open_orders), right=True),
             ),
