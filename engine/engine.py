@@ -63,7 +63,9 @@ from engine.oms.views import (
 from engine.risk.checks import MarketState
 from engine.risk.circuit_breaker import UNCLEAN_STOP, CircuitBreaker
 from engine.risk.limits import RiskLimits
+from engine.risk.live_limits import LimitsSync
 from engine.risk.pipeline import RiskPipeline
+from engine.risk.store import open_store
 from engine.sim.paper import PaperGateway
 from engine.sim.process import SimVenueProcess
 from engine.status import status_document
@@ -127,6 +129,14 @@ class Engine:
             on_link_back=self._on_link_back,
         )
         self.gateway: Gateway | None = None
+        self.params = open_store(config)
+        self.limits_sync = LimitsSync(
+            self.params,
+            self.instruments,
+            limits=self.risk_limits,
+            set_limits=self.set_risk_limits,
+            on_trip=self.trip,
+        )
         self.baseline = InventoryBaseline(state / "inventory_baseline.json")
         #: the key and secret of our account on the local venue: from the environment when an
         #: operator runs the venue apart (``hft-tui sim-venue``), else fresh for every run
@@ -161,32 +171,10 @@ class Engine:
     async def run(self, duration_s: float | None = None) -> None:
         """Start everything, run until stopped (or for ``duration_s``), then tear down."""
         cfg = self.config
+        await self._open_state()
+        assert self.publisher is not None
         # Kernels compile (or load from cache) in another process while the books and the parser
         # run their pure-Python paths; the switch to compiled code keeps every book's state.
-        self.publisher = EnginePublisher.create(
-            cfg.engine.instance,
-            [i.symbol for i in self.instruments],
-            event_ring_bytes=cfg.ipc.event_ring_bytes,
-            command_ring_bytes=cfg.ipc.command_ring_bytes,
-            clock=self.clock,
-        )
-        try:
-            self.breaker.open(os.getpid())
-        except BaseException:
-            self.publisher.close()
-            raise
-        try:
-            self.oms.replay(self.journal.directory, cfg.engine.instance)
-        except BaseException:
-            self.publisher.close()
-            self.breaker.close()
-            raise
-        if self.breaker.tripped:
-            self.risk.halt(self.breaker.reason)
-            reason = (
-                HaltReason.STARTUP if self.breaker.reason == UNCLEAN_STOP else HaltReason.OPERATOR
-            )
-            self.publisher.emit(pack(EventKind.HALTED, engine_ts=self.clock.time_ns(), aux=reason))
         compile_job = jit.start_background_compile()
         upgrade = asyncio.create_task(jit.upgrade_when_compiled(compile_job), name="jit")
         tasks: list[asyncio.Task[Any]] = []
@@ -240,18 +228,62 @@ class Engine:
             for job in list(self._background):
                 job.cancel()
             await asyncio.gather(*self._background, return_exceptions=True)
-            if self.gateway is not None:
-                await self.gateway.stop()
-            if self.feed is not None:
-                await self.feed.stop()
-            if self.control is not None:
-                await self.control.stop()
-            if self._sim is not None:
-                await self._sim.stop()
-            self.journal.close()
+            await self._close_connections()
+            log.info("engine stopped", extra={"instance": cfg.engine.instance})
+
+    async def _open_state(self) -> None:
+        """Shared memory, the breaker, the journal replay and the parameter store, in order.
+
+        Whatever was opened is closed again when a later step fails.
+        """
+        cfg = self.config
+        self.publisher = EnginePublisher.create(
+            cfg.engine.instance,
+            [i.symbol for i in self.instruments],
+            event_ring_bytes=cfg.ipc.event_ring_bytes,
+            command_ring_bytes=cfg.ipc.command_ring_bytes,
+            clock=self.clock,
+        )
+        try:
+            self.breaker.open(os.getpid())
+        except BaseException:
+            self.publisher.close()
+            raise
+        try:
+            self.oms.replay(self.journal.directory, cfg.engine.instance)
+            if self.breaker.tripped:
+                self.risk.halt(self.breaker.reason)
+                startup = self.breaker.reason == UNCLEAN_STOP
+                reason = HaltReason.STARTUP if startup else HaltReason.OPERATOR
+                self.publisher.emit(
+                    pack(EventKind.HALTED, engine_ts=self.clock.time_ns(), aux=reason)
+                )
+            # Limits and the breaker shared through Redis (or the local file): the store's
+            # limits win over the config's; a trip recorded there halts this engine too.
+            await self.params.start()
+            await self.limits_sync.start()
+        except BaseException:
+            await self.params.stop()
             self.publisher.close()
             self.breaker.close()
-            log.info("engine stopped", extra={"instance": cfg.engine.instance})
+            raise
+
+    async def _close_connections(self) -> None:
+        """Stop the gateway, feed, control plane, local venue and store, then close the state."""
+        if self.gateway is not None:
+            await self.gateway.stop()
+        if self.feed is not None:
+            await self.feed.stop()
+        if self.control is not None:
+            await self.control.stop()
+        if self._sim is not None:
+            await self._sim.stop()
+        await self.limits_sync.stop()
+        await self.params.stop()
+        self.journal.close()
+        assert self.publisher is not None
+        self.publisher.close()
+        self.breaker.close()
 
     async def _venue(self) -> tuple[str, str]:
         if self._venue_urls is not None:
@@ -516,6 +548,9 @@ class Engine:
             self.cancel_all_orders(f"kill switch again ({source})")
             return
         self.risk.halt(self.breaker.reason)
+        self.limits_sync.publish_breaker(
+            True, self.breaker.reason, self.breaker.since_ns, f"kill switch ({source})"
+        )
         log.warning("TRADING HALTED", extra={"source": source})
         self._announce(EventKind.HALTED, HaltReason.OPERATOR)
         self.cancel_all_orders(f"kill switch ({source})")
@@ -525,6 +560,7 @@ class Engine:
         if not self.breaker.trip(reason):
             return
         self.risk.halt(self.breaker.reason)
+        self.limits_sync.publish_breaker(True, reason, self.breaker.since_ns, "circuit breaker")
         log.error("TRADING HALTED by the circuit breaker", extra={"reason": reason})
         self._announce(EventKind.HALTED, HaltReason.BREAKER)
         self.cancel_all_orders(reason)
@@ -583,6 +619,7 @@ class Engine:
         if not self.breaker.reset(actor):
             return False
         self.risk.resume()
+        self.limits_sync.publish_breaker(False, "", 0, actor)
         log.warning("trading re-enabled", extra={"actor": actor})
         self._announce(EventKind.RESUMED, 0)
         return True
@@ -599,6 +636,7 @@ class Engine:
         """
         old = self.risk.limits
         self.risk.set_limits(limits)
+        self.limits_sync.publish(limits, actor)
         log.warning(
             "risk limits changed",
             extra={

@@ -61,6 +61,7 @@ def status_document(engine: Engine) -> dict[str, Any]:
         "gateway": _gateway_status(engine),
         "pnl": engine.positions_doc(),
         "alerts": [alert_doc(a) for a in list(engine.oms.alerts)[-20:]],
+        "params_store": engine.limits_sync.status(),
     }
 
 

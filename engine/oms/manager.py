@@ -517,6 +517,18 @@ class OrderManager:
         for venue_order in theirs:
             ours = self.orders.get(venue_order.client_order_id)
             if ours is not None and ours.is_open:
+                if ours.status is OrderStatus.SUBMITTED:
+                    # Its ack was lost (or we died before it came): the venue holds it.
+                    update = OrderUpdate(
+                        venue=venue,
+                        instrument=venue_order.instrument,
+                        client_order_id=venue_order.client_order_id,
+                        kind=OrderUpdateKind.ACCEPTED,
+                        venue_order_id=venue_order.venue_order_id,
+                        reason="open at the venue (reconciliation)",
+                    )
+                    self._record(records.Update(update), now)
+                    self._apply_update(ours, update)
                 ours.needs_reconcile = False
                 continue
             self._record(records.Adopted(venue, venue_order), now)

@@ -83,11 +83,19 @@ class RedisStore(StoreBase):
             await asyncio.wait_for(self._connected.wait(), connect_timeout_s)
 
     async def stop(self) -> None:
-        """Stop watching and close the connections."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop watching and close the connections.
+
+        The watcher is cancelled again every half second until it has ended: redis-py can lose
+        a cancellation that lands while it opens a pooled connection, and the watcher would then
+        poll on forever and hold up the engine's shutdown.
+        """
+        task = self._task
+        if task is not None:
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
             self._task = None
         self._healthy = False
         await self._client.aclose()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
     env = {"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
     conf = tmp_path / "venue.toml"
-    conf.write_text("[sim]\nseed = 3\nevents_per_second = 800.0\ndepth_interval_ms = 20\n")
+    conf.write_text("[sim]\nseed = 3\nevents_per_second = 40.0\ndepth_interval_ms = 20\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.sim", "--config", str(conf), "--port", "0"],
         env=env,
@@ -177,8 +178,9 @@ def test_repeated_venue_errors_trip_the_breaker(tmp_path, venue, engine_env):
             rest_url, "/sim/faults/status-unknown?count=5&placed=false&answer=unavailable", "POST"
         )
         assert code == 200, _
-        for _n in range(4):
-            _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        doc = json.dumps({"symbol": "BTCUSDT", "side": "buy", "size": "0.001", "price": "63000.00"})
+        for _n in range(5):  # the later ones may already be refused: the link or the breaker
+            control(url, "/orders", "POST", doc.encode(), token=TOKEN)
         _wait("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
         assert get_status(url)["halt_reason"].startswith("repeated venue errors")
     finally:
@@ -211,9 +213,10 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         _wait(
             "the buy to fill", lambda: _orders(url)[bought["client_order_id"]]["status"] == "filled"
         )
-        bid = get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"]
+        # A bid ten ticks under the touch: a quiet market leaves it alone, a sweep fills it.
+        bid = Decimal(get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"]) - Decimal("0.10")
         resting = [
-            _order(url, symbol="BTCUSDT", side="buy", size="0.002", price=bid),
+            _order(url, symbol="BTCUSDT", side="buy", size="0.002", price=str(bid)),
             _order(url, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
         ]
         ids = [o["client_order_id"] for o in resting]
@@ -225,7 +228,7 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         proc.wait(timeout=10)
         # While the engine is down the market sells through our bid: a fill it never saw.
         code, swept = control(
-            rest_url, "/sim/market-order?symbol=BTCUSDT&side=SELL&quantity=5", "POST"
+            rest_url, "/sim/market-order?symbol=BTCUSDT&side=SELL&quantity=50", "POST"
         )
         assert code == 200, swept
         _wait("the bid to fill at the venue", lambda: ids[0] not in _venue_orders(rest_url))

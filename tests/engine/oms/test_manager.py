@@ -458,3 +458,21 @@ async def test_a_link_that_comes_back_asks_for_reconciliation(tmp_path: Path):
     desk.oms.reconcile_orders("sim", [])
     assert desk.oms.link_ok["sim"]
     desk.journal.close()
+
+
+async def test_reconciliation_accepts_an_order_whose_ack_was_lost(desk: Desk):
+    """An order still SUBMITTED here but open at the venue is accepted with the venue's id."""
+    cmd = desk.order(Side.BUY, 10, 498_000)
+    order = desk.oms.submit(cmd)  # reconciled before the paper venue's ack can arrive
+    theirs = VenueOrder(
+        instrument=0,
+        client_order_id=cmd.client_order_id,
+        venue_order_id="42",
+        side=Side.BUY,
+        price_ticks=498_000,
+        size_lots=10,
+        filled_lots=0,
+    )
+    assert order.status is OrderStatus.SUBMITTED
+    assert desk.oms.reconcile_orders("sim", [theirs]) == (0, 0)
+    assert (order.status, order.venue_order_id) == (OrderStatus.ACCEPTED, "42")
