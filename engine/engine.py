@@ -52,6 +52,7 @@ from engine.oms.baseline import InventoryBaseline
 from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import FsyncPolicy, Journal
 from engine.oms.manager import OrderManager
+from engine.oms.order import OrderStatus
 from engine.oms.positions import Portfolio
 from engine.oms.views import (
     order_doc,
@@ -376,6 +377,11 @@ class Engine:
         mine = [o for o in self.oms.open_orders() if o.venue == gateway.venue]
         if not mine:
             return []
+        for order in mine:
+            if order.status is OrderStatus.SUBMITTED and not order.venue_order_id:
+                # Sent, never acknowledged: the venue took it (maybe filled it) or never saw it.
+                found = await gateway.order_status(order.instrument, order.client_order_id)
+                self.oms.resolve_unacknowledged(order, found)
         since = min(o.history[0].ts_ns for o in mine if o.history) - 60 * _NS
         client_of = {
             o.venue_order_id: o.client_order_id

@@ -496,6 +496,37 @@ class OrderManager:
 
     # ---- reconciliation -----------------------------------------------------------------------
 
+    def resolve_unacknowledged(self, order: Order, found: VenueOrder | None) -> None:
+        """Settle an order sent but never acknowledged with what the venue says of it.
+
+        The venue has no record: it never reached the venue, so it is rejected here. The venue
+        has it: it is accepted with the venue's id (its fills are booked from the venue's trade
+        list and a finished order is closed by reconciliation).
+        """
+        now = self.clock.time_ns()
+        if found is None:
+            kind, reason, venue_id = (
+                OrderUpdateKind.REJECTED,
+                "never reached the venue (reconciliation)",
+                "",
+            )
+        else:
+            kind, reason, venue_id = (
+                OrderUpdateKind.ACCEPTED,
+                "found at the venue (reconciliation)",
+                found.venue_order_id,
+            )
+        update = OrderUpdate(
+            venue=order.venue,
+            instrument=order.instrument,
+            client_order_id=order.client_order_id,
+            kind=kind,
+            venue_order_id=venue_id,
+            reason=reason,
+        )
+        self._record(records.Update(update), now)
+        self._apply_update(order, update)
+
     def reconcile_failed(self, venue: str, reason: str) -> None:
         """A reconciliation attempt failed: the link stays bad and a later attempt may run."""
         self._reconciling.discard(venue)

@@ -133,6 +133,26 @@ class PaperGateway:
             for iid, core in self.exchange.cores.items()
         ]
 
+    async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
+        """The core's record of one order (open or recently finished), or None."""
+        await self._settled()
+        core = self.exchange.cores.get(instrument)
+        view = core.order(client_order_id) if core is not None else None
+        if view is None:
+            return None
+        return VenueOrder(
+            instrument=instrument,
+            client_order_id=view.client_order_id,
+            venue_order_id=f"{self._run}-{view.venue_order_id}",
+            side=view.side,
+            price_ticks=view.price,
+            size_lots=view.size,
+            filled_lots=view.filled,
+            order_type=view.order_type,
+            time_in_force=view.time_in_force,
+            open=view.leaves > 0,
+        )
+
     async def fills_since(
         self, since_ns: int, client_of: Mapping[str, str] | None = None
     ) -> list[Fill]:

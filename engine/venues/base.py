@@ -143,6 +143,9 @@ class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
     filled_lots: int
     order_type: OrderType = OrderType.LIMIT
     time_in_force: TimeInForce = TimeInForce.GTC
+    open: bool = True
+    """False for an order the venue has finished (filled, canceled, expired, rejected); only
+    :meth:`Gateway.order_status` reports such orders."""
 
 
 class VenuePosition(msgspec.Struct, frozen=True, kw_only=True):
@@ -224,6 +227,14 @@ class Gateway(Protocol):
 
     async def positions(self) -> list[VenuePosition]:
         """The venue's net position per instrument we trade."""
+        ...
+
+    async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
+        """The venue's record of one of our orders, open or finished; None when it has none.
+
+        Reconciliation asks this for orders sent but never acknowledged (the engine died or the
+        answer was lost): the venue either took them (and may have filled them) or never saw them.
+        """
         ...
 
     async def fills_since(

@@ -90,7 +90,7 @@ def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
 
 def _order(url: str, **doc: Any) -> dict[str, Any]:
     code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=TOKEN)
-    assert code == 201, placed
+    assert code == 201, placed["reason"] if "reason" in placed else placed
     return placed
 
 

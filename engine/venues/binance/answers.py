@@ -400,3 +400,32 @@ def my_trades_answer(
             )
         )
     return out
+
+
+def order_status_answer(markets: Mapping[str, BinanceMarket], body: bytes) -> VenueOrder | None:
+    """``GET /api/v3/order`` as a venue order (``open`` False once it is finished).
+
+    Raises:
+        VenueGarbage: a field is missing or malformed.
+    """
+    order = decode(body, _QueriedOrder, "order query")
+    market = markets.get(order.symbol)
+    if market is None:
+        return None
+    order_type, tif = order_kind(order.type, order.time_in_force)
+    return VenueOrder(
+        instrument=market.instrument_id,
+        client_order_id=order.client_order_id,
+        venue_order_id=str(order.order_id),
+        side=side_of(order.side),
+        price_ticks=ticks(market, order.price, "price"),
+        size_lots=lots(market, order.orig_qty, "origQty"),
+        filled_lots=lots(market, order.executed_qty, "executedQty"),
+        order_type=order_type,
+        time_in_force=tif,
+        open=order.status in ("NEW", "PARTIALLY_FILLED", "PENDING_NEW"),
+    )
+
+
+class _QueriedOrder(_OpenOrder, kw_only=True):
+    status: str

@@ -457,6 +457,23 @@ class BinanceSpotGateway:
         self.stats.rate = self._limiter.usage()
         return [self._working.adopt(order) for order in out]
 
+    async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
+        """One order by our client order id (``GET /api/v3/order``); None when the venue has none.
+
+        Raises:
+            GatewayError: the venue did not answer with the order.
+            KeyError: ``instrument`` is not traded here.
+        """
+        market = self._markets[instrument]
+        query = f"symbol={market.symbol}&origClientOrderId={client_order_id}"
+        try:
+            body = await self._rest.call("GET", "/api/v3/order", query, self._costs.query_order)
+        except OrderRejected as exc:
+            if exc.code == -2013:  # Order does not exist.
+                return None
+            raise
+        return answers.order_status_answer(self._by_symbol, body)
+
     async def fills_since(
         self, since_ns: int, client_of: Mapping[str, str] | None = None
     ) -> list[Fill]:

@@ -476,3 +476,32 @@ async def test_reconciliation_accepts_an_order_whose_ack_was_lost(desk: Desk):
     assert order.status is OrderStatus.SUBMITTED
     assert desk.oms.reconcile_orders("sim", [theirs]) == (0, 0)
     assert (order.status, order.venue_order_id) == (OrderStatus.ACCEPTED, "42")
+
+
+async def test_an_unacknowledged_order_the_venue_never_saw_is_rejected(desk: Desk):
+    """Sent but unknown to the venue: rejected here, and no longer counted as open."""
+    order = desk.oms.submit(desk.order(Side.BUY, 10, 498_000))
+    desk.oms.resolve_unacknowledged(order, None)
+    assert order.status is OrderStatus.REJECTED
+    assert "never reached the venue" in order.reason
+    assert desk.risk.open_orders(0) == 0
+
+
+async def test_an_unacknowledged_order_the_venue_holds_is_accepted(desk: Desk):
+    """Sent and held by the venue: accepted with the venue's id, ready for its fills."""
+    cmd = desk.order(Side.BUY, 10, 498_000)
+    order = desk.oms.submit(cmd)
+    found = VenueOrder(
+        instrument=0,
+        client_order_id=cmd.client_order_id,
+        venue_order_id="77",
+        side=Side.BUY,
+        price_ticks=498_000,
+        size_lots=10,
+        filled_lots=10,
+        open=False,
+    )
+    desk.oms.resolve_unacknowledged(order, found)
+    assert (order.status, order.venue_order_id) == (OrderStatus.ACCEPTED, "77")
+    desk.oms.on_fill(venue_fill(cmd.client_order_id, 10, 498_000))
+    assert order.status is OrderStatus.FILLED
