@@ -393,17 +393,7 @@ class OrderManager:
     def _recount(self, order: Order) -> None:
         """Re-count a replaced order's pending lots in the pipeline at its new size."""
         self.risk.on_done(order.client_order_id)
-        self.risk.on_submitted(
-            SubmitOrder(
-                client_order_id=order.client_order_id,
-                instrument=order.instrument,
-                side=order.side,
-                size_lots=order.size_lots - order.filled_lots,
-                price_ticks=order.price_ticks,
-                order_type=order.order_type,
-                time_in_force=order.time_in_force,
-            )
-        )
+        self.risk.on_submitted(_working_part(order))
 
     def on_fill(self, fill: Fill) -> None:
         """Book one execution: order, position, risk bookkeeping, loss limits."""
@@ -608,15 +598,7 @@ class OrderManager:
         if vo.filled_lots:
             order.status = OrderStatus.PARTIALLY_FILLED
         self.orders[vo.client_order_id] = order
-        self.risk.on_submitted(
-            SubmitOrder(
-                client_order_id=vo.client_order_id,
-                instrument=vo.instrument,
-                side=vo.side,
-                size_lots=vo.size_lots - vo.filled_lots,
-                price_ticks=vo.price_ticks,
-            )
-        )
+        self.risk.on_submitted(_working_part(order))
 
     def _close(self, order: Order, reason: str, now: int) -> None:
         if order.status is OrderStatus.SUBMITTED:
@@ -666,17 +648,7 @@ class OrderManager:
             count += 1
             self._replay_one(message, record.ts_ns)
         for order in self.open_orders():
-            self.risk.on_submitted(
-                SubmitOrder(
-                    client_order_id=order.client_order_id,
-                    instrument=order.instrument,
-                    side=order.side,
-                    size_lots=order.size_lots - order.filled_lots,
-                    price_ticks=order.price_ticks,
-                    order_type=order.order_type,
-                    time_in_force=order.time_in_force,
-                )
-            )
+            self.risk.on_submitted(_working_part(order))
         self.risk.on_pnl()
         log.info(
             "journal replayed",
@@ -766,3 +738,16 @@ class OrderManager:
         if self._on_alert is not None:
             self._on_alert(alert)
         return alert
+
+
+def _working_part(order: Order) -> SubmitOrder:
+    """What of an order still works, as the risk pipeline counts an order sent."""
+    return SubmitOrder(
+        client_order_id=order.client_order_id,
+        instrument=order.instrument,
+        side=order.side,
+        size_lots=order.size_lots - order.filled_lots,
+        price_ticks=order.price_ticks,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+    )
