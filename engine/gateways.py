@@ -20,9 +20,12 @@ from engine.sim.matching import MatchingCore
 from engine.sim.paper import PaperGateway
 from engine.sim.queue import ConservativeQueue, PowerProbQueue, QueueModel
 from engine.venues.binance.gateway import BinanceSpotGateway
+from engine.venues.binance_usdm.gateway import BinanceUsdmGateway
 
 BINANCE_WS_API = "wss://ws-api.binance.com:443/ws-api/v3"
 """Binance spot's WebSocket API, for the user data stream, when the config names none."""
+BINANCE_USDM_PRIVATE = "wss://fstream.binance.com/private"
+"""Binance USD-M's private stream base (the listen-key user stream), when the config names none."""
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -74,8 +77,25 @@ def sim_credentials(config: EngineConfig, environ: Mapping[str, str]) -> tuple[s
 
 
 def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
-    """The venue's own gateway for ``live`` mode (the local venue speaks Binance spot too)."""
+    """The venue's own gateway for ``live`` mode (the local venue speaks Binance spot too).
+
+    ``binance-usdm`` trades USD-M futures through :class:`BinanceUsdmGateway` (the local venue
+    serves its ``/fapi`` order API as well, for a standalone venue named by ``rest_url``).
+    """
     venue = engine.config.venue
+    if venue.name == "binance-usdm":
+        # Presence was checked at config load (check_venue_keys); the values never leave here.
+        return BinanceUsdmGateway(
+            engine.instruments,
+            engine.oms,
+            rest_url,
+            venue.ws_api_url or BINANCE_USDM_PRIVATE,
+            os.environ[venue.api_key_env],
+            os.environ[venue.api_secret_env],
+            engine.clock,
+            venue=venue.name,
+            recv_window_ms=venue.recv_window_ms,
+        )
     if venue.name == "sim":
         key, secret = engine.sim_key
         ws_api = venue.ws_api_url or f"{ws_url.rstrip('/')}/ws-api/v3"

@@ -51,8 +51,9 @@ class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Where market data comes from."""
 
-    name: Literal["sim", "binance"] = "sim"
-    """``sim`` starts the built-in local venue on loopback; ``binance`` is Binance spot."""
+    name: Literal["sim", "binance", "binance-usdm"] = "sim"
+    """``sim`` starts the built-in local venue on loopback; ``binance`` is Binance spot;
+    ``binance-usdm`` is Binance USD-M futures."""
     ws_url: str = ""
     """WebSocket base URL; empty with ``sim`` means the local venue's own address."""
     rest_url: str = ""
@@ -60,7 +61,8 @@ class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     depth_limit: Annotated[int, msgspec.Meta(ge=5, le=5000)] = 1000
     """Levels per side requested in REST book snapshots."""
     ws_api_url: str = ""
-    """WebSocket-API URL for order entry's user data stream (Binance ``.../ws-api/v3``); empty
+    """WebSocket-API URL for order entry's user data stream (Binance ``.../ws-api/v3``; on
+    ``binance-usdm`` the private stream base, ``wss://fstream.binance.com/private``); empty
     with ``sim`` means the local venue's own."""
     api_key_env: EnvName = "BINANCE_API_KEY"
     """Name of the environment variable holding the venue API key (never the key); needed for

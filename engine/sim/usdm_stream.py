@@ -158,11 +158,20 @@ class UsdmStreams:
         held = self._keys.get(key)
         return None if held is None else held.account
 
-    def expire_all(self) -> int:
-        """Let every active key run out now (``listenKeyExpired``); returns how many."""
+    def expire_all(self, *, notify: bool = True) -> int:
+        """Let every active key run out now; returns how many.
+
+        Args:
+            notify: send ``listenKeyExpired`` and close the streams, as the venue does; when
+                False the keys just vanish and their streams go quiet (a lost expiry event),
+                so that only a keep-alive (-1125) can tell.
+        """
         keys = list(self._keys.values())
         for held in keys:
-            self._expire(held)
+            if notify:
+                self._expire(held)
+            else:
+                self._drop_key(held)
         return len(keys)
 
     def _extend(self, held: _Key) -> None:

@@ -91,10 +91,13 @@ class UsdmVenue:
 
     # ---- faults ----------------------------------------------------------------------------------
 
-    def expire_listen_keys(self) -> int:
-        """Let every listen key run out now: ``listenKeyExpired``, streams closed; how many."""
-        expired = self.streams.expire_all()
-        log.info("fault: every USD-M listen key expired", extra={"keys": expired})
+    def expire_listen_keys(self, *, notify: bool = True) -> int:
+        """Let every listen key run out now: ``listenKeyExpired``, streams closed; how many.
+
+        With ``notify`` False the keys vanish silently and their streams go quiet.
+        """
+        expired = self.streams.expire_all(notify=notify)
+        log.info("fault: every USD-M listen key expired", extra={"keys": expired, "notify": notify})
         return expired
 
     def drop_user_streams(self) -> int:

@@ -1,0 +1,570 @@
+"""Order entry on Binance USD-M futures: REST orders, the listen-key user stream, limits, clock.
+
+The hot path is spot's (:mod:`engine.venues.binance`): ``submit``, ``cancel`` and ``replace``
+never block; they check the order, take its rate-limit budget and write the signed request on
+an idle keep-alive connection before returning. Answers and the user stream's reports are
+worded by :mod:`.outcomes` and passed through the working-order table so that the OMS sees one
+order per client id (it deduplicates fills by ``(venue, trade_id)``). ``cancel_all`` is written
+on the same connections (it is the kill switch's path) and awaited; ``open_orders``,
+``positions``, ``fills_since`` and ``balances`` are awaited aiohttp calls.
+
+What differs from spot (venues.md §2):
+
+- post-only is ``timeInForce=GTX``, refused with -5022 when it would take; ``reduceOnly`` is
+  sent (-2022 when there is nothing to reduce); a replace is ``PUT /fapi/v1/order``, which keeps
+  the order id (a size at or below what filled, or a GTX order that would cross, cancels it);
+- answers carry no fills; the user stream (a listen key, :mod:`.listen_key`) brings them, and
+  an order's end is held back until its fills are in (fetched from ``userTrades`` when the
+  stream does not bring them);
+- cancel-all answers only "done": every order that was working is reported as the stream ends
+  it, and the ones it does not end within ``settle_s`` are looked up and reported as the venue
+  holds them;
+- positions are real positions (``positionRisk``; ``VenuePosition.inventory`` is False);
+- the limits are IP weight and order counts per 10 s and minute (:mod:`.rest`).
+
+The same rules as spot hold for errors: -1021 resyncs the clock and resends once; 429 holds
+everything for ``Retry-After`` (a refused cancel is sent again); 418 stops sending and marks the
+link bad; -1007, 408, 5xx, no answer or garbage mean the status is unknown: the order is looked
+up, never resent. The link is bad while the user stream is down; while it is, new orders and
+modifies are refused and cancels go. The API key and secret are arguments (the engine reads
+them from the environment variables the config names) and appear in no repr, log line or error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any
+
+from engine.core.clock import Clock, LiveClock
+from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
+from engine.core.events import Fill, OrderUpdateKind
+from engine.core.instruments import Instrument
+from engine.errors import GatewayError, OrderRejected
+from engine.venues.backoff import Backoff
+from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
+from engine.venues.binance.dispatch import Dispatcher, Handler, OrderTransport, Request, Subject
+from engine.venues.binance.health import LinkHealth
+from engine.venues.binance.http import HttpResponse, KeepAliveClient
+from engine.venues.binance.orders import BinanceMarket, by_symbol
+from engine.venues.binance.rest import RestSigner
+from engine.venues.binance.working import WorkingOrders
+from engine.venues.binance_usdm import answers
+from engine.venues.binance_usdm.errors import rest_error
+from engine.venues.binance_usdm.listen_key import ListenKeyLink
+from engine.venues.binance_usdm.orders import (
+    VENUE,
+    cancel_all_query,
+    cancel_query,
+    modify_query,
+    new_order_query,
+    user_trades_query,
+)
+from engine.venues.binance_usdm.outcomes import NO_SUCH_ORDER, UsdmOutcomes
+from engine.venues.binance_usdm.rest import LIMITS, UsdmCosts, usdm_rest
+from engine.venues.binance_usdm.user_stream import UsdmStreamParser
+from engine.venues.clock_offset import ClockOffset
+from engine.venues.ratelimit import Cost, RateLimit, RateLimiter
+
+log = logging.getLogger("engine.venues.binance_usdm")
+
+_K = OrderUpdateKind
+_MS = 1_000_000
+_WEEK_MS = 7 * 24 * 3_600_000
+"""``userTrades`` answers at most 7 days between ``startTime`` and ``endTime``."""
+_TRADES_PAGE = 1000
+ORDER_PATH = "/fapi/v1/order"
+
+
+class BinanceUsdmGateway:
+    """Binance USD-M order entry (or the local venue, which speaks the same protocol).
+
+    Args:
+        instruments: what it trades; ids key the commands.
+        listener: told every order update, fill and link change (the OMS).
+        rest_url: REST base, e.g. ``https://fapi.binance.com``.
+        stream_url: the private stream base, e.g. ``wss://fstream.binance.com/private``.
+        api_key: the API key (from the environment; never logged).
+        api_secret: the API secret (from the environment; never logged).
+        clock: wall time for stamps, monotonic for limits; the machine's by default.
+        venue: the venue name the gateway answers to.
+        recv_window_ms: ``recvWindow`` of every signed request.
+        response_type: ``newOrderRespType``: ``RESULT`` (the order's state) or ``ACK``.
+        limits: the venue's rate limits.
+        order_transport: the hot-path HTTP client; a :class:`KeepAliveClient` by default.
+        max_connections: keep-alive connections for the hot path.
+        timeout_s: a request with no answer this long has an unknown status.
+        status_query_delay_s: how long to let an unknown order (or missing fills) settle.
+        settle_s: how long cancel-all waits for the stream to end the orders it canceled.
+        keepalive_s: how often the listen key is extended.
+        backoff: user stream reconnect delays.
+    """
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        listener: GatewayListener,
+        rest_url: str,
+        stream_url: str,
+        api_key: str,
+        api_secret: str | bytes,
+        clock: Clock | None = None,
+        *,
+        venue: str = VENUE,
+        recv_window_ms: int = 5000,
+        response_type: str = "RESULT",
+        limits: Sequence[RateLimit] = LIMITS,
+        order_transport: OrderTransport | None = None,
+        max_connections: int = 4,
+        timeout_s: float = 10.0,
+        status_query_delay_s: float = 0.5,
+        settle_s: float = 2.0,
+        keepalive_s: float = 1800.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.venue = venue
+        self.stats = GatewayStats()
+        self.listener = listener
+        self.response_type = response_type
+        self.stream_url = stream_url
+        self.settle_s = settle_s
+        self.keepalive_s = keepalive_s
+        self._clock = clock or LiveClock()
+        self._markets = {i.instrument_id: BinanceMarket(i) for i in instruments}
+        self._by_symbol = by_symbol(self._markets)
+        secret = api_secret.encode() if isinstance(api_secret, str) else bytes(api_secret)
+        self._signer = RestSigner(secret)
+        self._limiter = RateLimiter(venue, limits, self._clock)
+        self._costs = UsdmCosts(self._limiter)
+        self._offset = ClockOffset(self._clock, venue=venue)
+        self._rest = usdm_rest(
+            rest_url,
+            api_key,
+            self._signer,
+            self._limiter,
+            self._offset,
+            recv_window_ms=recv_window_ms,
+            venue=venue,
+            timeout_s=timeout_s,
+        )
+        self._transport: OrderTransport = order_transport or KeepAliveClient(
+            rest_url,
+            {"X-MBX-APIKEY": api_key},
+            max_connections=max_connections,
+            timeout_s=timeout_s,
+        )
+        self._backoff = backoff
+        self._parser = UsdmStreamParser(self._by_symbol)
+        self._working = WorkingOrders()
+        self._link: ListenKeyLink | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resyncing: asyncio.Task[None] | None = None
+        self._health = LinkHealth(venue, listener, self.stats, self._limiter)
+        self._dispatch = Dispatcher(
+            venue,
+            self._transport,
+            self._signer,
+            self._limiter,
+            self._offset,
+            self._rest,
+            self.stats,
+            self._health,
+            self._spawn,
+            self._resync,
+            recv_window_ms,
+            errors=rest_error,
+        )
+        self._outcomes = UsdmOutcomes(
+            venue,
+            listener,
+            self._working,
+            self._clock,
+            self.stats,
+            self._health,
+            self._rest,
+            self._costs,
+            self._spawn,
+            status_query_delay_s,
+        )
+
+    def __repr__(self) -> str:
+        return f"BinanceUsdmGateway({self.venue!r}, {self._rest.base_url!r}, {self.stream_url!r})"
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The venue's rate limiter (read its usage, or its ban)."""
+        return self._limiter
+
+    @property
+    def clock_offset(self) -> ClockOffset:
+        """The venue clock estimate that stamps every request."""
+        return self._offset
+
+    @property
+    def working(self) -> WorkingOrders:
+        """The orders this gateway is tracking."""
+        return self._working
+
+    @property
+    def user_stream(self) -> ListenKeyLink | None:
+        """The listen-key stream, once started."""
+        return self._link
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Measure the clock, check key and secret, open connections and the user stream.
+
+        Raises:
+            AuthError: the venue refused the key or the signature.
+            ClockSkew: the venue's clock could not be measured.
+            GatewayError: the venue refused otherwise; OSError: it cannot be reached.
+        """
+        await self._rest.open()
+        try:
+            await self._offset.sync(self._server_time)
+            # the listen key needs only the API key: a signed call proves the secret too
+            await self._rest.call("GET", "/fapi/v3/balance", "", self._costs.balance)
+            await self._transport.start(2)
+            self._link = ListenKeyLink(
+                self.stream_url,
+                self._rest,
+                self._costs,
+                self._parser,
+                self._outcomes.on_stream_events,
+                self._health.stream_changed,
+                self._clock,
+                venue=self.venue,
+                backoff=self._backoff,
+                keepalive_s=self.keepalive_s,
+            )
+            self._health.link = self._link
+            self._health.started = True
+            self._spawn(self._link.run(), "user-stream")
+            self._spawn(self._offset.run(self._server_time), "clock-sync")
+            await asyncio.wait_for(asyncio.shield(self._link.first_answer), timeout=30.0)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "order gateway started", extra={"venue": self.venue, "markets": len(self._markets)}
+        )
+
+    async def stop(self) -> None:
+        """Close the user stream (and its key) and every connection; requests are abandoned."""
+        was = self._health.started
+        self._health.started = False
+        if self._link is not None:
+            await self._link.stop()
+        tasks, self._tasks = list(self._tasks), set()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._transport.close()
+        await self._rest.close()
+        self._health.stream_up = False
+        if was:
+            self._health.set(False, "stopped")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.venue}-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "gateway task failed",
+                extra={
+                    "venue": self.venue,
+                    "task": task.get_name(),
+                    "error": repr(task.exception()),
+                },
+            )
+
+    async def _server_time(self) -> int:
+        return await self._rest.server_time_ms(self._costs.time)
+
+    async def _resync(self) -> None:
+        """One clock measurement now, shared by everyone who asks meanwhile."""
+        task = self._resyncing
+        if task is None or task.done():
+            loop = asyncio.get_running_loop()
+            task = self._resyncing = loop.create_task(self._offset.sync(self._server_time))
+        await asyncio.shield(task)
+
+    # ---- the hot path ---------------------------------------------------------------------------
+
+    def submit(self, order: SubmitOrder) -> None:
+        """Send a new order; the outcome comes back through the listener."""
+        market = self._markets.get(order.instrument)
+        refusal = self._health.refusal()
+        if market is None:
+            refusal = f"instrument {order.instrument} is not traded on {self.venue}"
+        if not refusal:
+            try:
+                query = new_order_query(market, order, self.response_type)  # type: ignore[arg-type]
+            except OrderRejected as exc:
+                refusal = exc.reason
+        if refusal:
+            self._outcomes.report_local(order, _K.REJECTED, refusal)
+            return
+        assert market is not None
+        self._working.add(order)
+        self._send("POST", query, self._costs.new_order, self._outcomes.on_new_order, market, order)
+
+    def cancel(self, cancel: CancelOrder) -> None:
+        """Ask the venue to cancel one order (sent even while the link is bad)."""
+        market = self._markets.get(cancel.instrument)
+        refusal = "" if self._health.started else "the order gateway is not started"
+        if market is None:
+            refusal = f"instrument {cancel.instrument} is not traded on {self.venue}"
+        if not refusal:
+            try:
+                query = cancel_query(market, cancel.client_order_id)  # type: ignore[arg-type]
+            except OrderRejected as exc:
+                refusal = exc.reason
+        if refusal:
+            self._outcomes.report_local(cancel, _K.CANCEL_REJECTED, refusal)
+            return
+        assert market is not None
+        self._send("DELETE", query, self._costs.cancel, self._outcomes.on_cancel, market, cancel)
+
+    def replace(self, replace: ReplaceOrder) -> None:
+        """Modify one order (``PUT``): new price and total size, the same order and client id."""
+        market = self._markets.get(replace.instrument)
+        working = self._working.get(replace.client_order_id)
+        refusal = self._health.refusal()
+        if market is None:
+            refusal = f"instrument {replace.instrument} is not traded on {self.venue}"
+        elif working is None or working.done:
+            refusal = "Unknown order sent."
+        elif replace.client_order_id in self._outcomes.modifying:
+            refusal = "a modify of this order is already on its way"
+        if not refusal:
+            assert working is not None
+            assert market is not None
+            try:
+                query = modify_query(market, working.side, replace)
+            except OrderRejected as exc:
+                refusal = exc.reason
+        if refusal:
+            self._outcomes.report_local(replace, _K.REPLACE_REJECTED, refusal)
+            return
+        assert market is not None
+        self._outcomes.begin_modify(replace)
+        self._send("PUT", query, self._costs.modify, self._outcomes.on_replace, market, replace)
+
+    def _send(
+        self,
+        method: str,
+        query: str,
+        cost: Cost,
+        handler: Handler,
+        market: BinanceMarket,
+        subject: Subject,
+        path: str = ORDER_PATH,
+    ) -> None:
+        self._dispatch.send(
+            Request(self._dispatch, method, path, query, cost, handler, market, subject)
+        )
+
+    # ---- awaited calls --------------------------------------------------------------------------
+
+    async def cancel_all(self, instrument: int = -1) -> None:
+        """Cancel every open order on one instrument (-1: every one) and wait until reported.
+
+        One ``DELETE /fapi/v1/allOpenOrders`` per symbol, all written at once on the keep-alive
+        connections, then every answer awaited. The orders working before are reported as the
+        stream ends them; those it has not ended within ``settle_s`` are looked up.
+
+        Raises:
+            GatewayError: the venue refused.
+            KeyError: ``instrument`` is not traded here.
+        """
+        markets = list(self._markets.values()) if instrument < 0 else [self._markets[instrument]]
+        pending: list[tuple[BinanceMarket, list[str], _Answer]] = []
+        for market in markets:
+            before = [w.client_order_id for w in self._working.live(market.instrument_id)]
+            answer = _Answer()
+            subject = CancelOrder(client_order_id="*", instrument=market.instrument_id)
+            query = cancel_all_query(market)
+            self._send(
+                "DELETE",
+                query,
+                self._costs.cancel_all,
+                answer,
+                market,
+                subject,
+                "/fapi/v1/allOpenOrders",
+            )
+            pending.append((market, before, answer))
+        failure: GatewayError | None = None
+        for market, before, answer in pending:
+            response, error = await answer.future
+            if error is None:
+                assert response is not None
+                try:
+                    answers.cancel_all_answer(response.body)
+                except GatewayError as exc:
+                    error = exc
+            if error is not None:
+                failure = failure or error
+                continue
+            await self._settle(market, before)
+        self.stats.rate = self._limiter.usage()
+        if failure is not None:
+            raise failure
+
+    async def _settle(self, market: BinanceMarket, client_ids: list[str]) -> None:
+        """Wait for the stream to end ``client_ids``; look up the ones it did not end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settle_s
+        changed = self._outcomes.changed
+
+        def left() -> list[str]:
+            return [c for c in client_ids if (w := self._working.get(c)) is not None and not w.done]
+
+        while True:
+            changed.clear()
+            remaining = deadline - loop.time()
+            if not left() or remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+        for cid in left():
+            request = Request(
+                self._dispatch,
+                "GET",
+                ORDER_PATH,
+                "",
+                self._costs.query_order,
+                self._outcomes.on_cancel,
+                market,
+                CancelOrder(client_order_id=cid, instrument=market.instrument_id),
+            )
+            await self._outcomes.look_up(
+                request, GatewayError(self.venue, "cancel-all not yet reported")
+            )
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """Every order the venue holds open for us on our instruments (the venue is the truth).
+
+        Raises:
+            GatewayError: the venue did not answer with its open orders.
+        """
+        out: list[VenueOrder] = []
+        if len(self._markets) < 40:  # weight 1 per symbol, 40 for all
+            for market in self._markets.values():
+                body = await self._rest.call(
+                    "GET",
+                    "/fapi/v1/openOrders",
+                    f"symbol={market.symbol}",
+                    self._costs.open_orders_symbol,
+                )
+                out += answers.open_orders_answer(self._by_symbol, body)
+        else:
+            body = await self._rest.call(
+                "GET", "/fapi/v1/openOrders", "", self._costs.open_orders_all
+            )
+            out = answers.open_orders_answer(self._by_symbol, body)
+        self.stats.rate = self._limiter.usage()
+        return [self._working.adopt(order) for order in out]
+
+    async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
+        """One order by our client order id (``GET /fapi/v1/order``); None when the venue has none.
+
+        Raises:
+            GatewayError: the venue did not answer with the order.
+            KeyError: ``instrument`` is not traded here.
+        """
+        market = self._markets[instrument]
+        query = cancel_query(market, client_order_id)
+        try:
+            body = await self._rest.call("GET", ORDER_PATH, query, self._costs.query_order)
+        except OrderRejected as exc:
+            if exc.code == NO_SUCH_ORDER:
+                return None
+            raise
+        self.stats.rate = self._limiter.usage()
+        return answers.venue_order(market, answers.order_answer(body, "order query"))
+
+    async def positions(self) -> list[VenuePosition]:
+        """The net position of every instrument, in lots (``positionRisk``: real positions).
+
+        Raises:
+            GatewayError: the venue did not answer with its positions.
+        """
+        body = await self._rest.call("GET", "/fapi/v3/positionRisk", "", self._costs.positions)
+        self.stats.rate = self._limiter.usage()
+        return answers.positions_answer(self._markets, body)
+
+    async def balances(self) -> list[answers.MarginBalance]:
+        """The futures wallet: each margin asset's balance and what is available, exact.
+
+        Raises:
+            GatewayError: the venue did not answer with its balances.
+        """
+        body = await self._rest.call("GET", "/fapi/v3/balance", "", self._costs.balance)
+        self.stats.rate = self._limiter.usage()
+        return answers.balances_answer(body)
+
+    async def fills_since(
+        self, since_ns: int, client_of: Mapping[str, str] | None = None
+    ) -> list[Fill]:
+        """Our trades on every instrument since ``since_ns`` (``userTrades``, oldest first).
+
+        ``userTrades`` spans at most 7 days a call and 1000 trades a page: the time from
+        ``since_ns`` to now is asked for week by week, a full page continued from its last trade.
+
+        Args:
+            since_ns: the earliest trade time wanted.
+            client_of: venue order id -> our client order id, for naming the fills.
+
+        Raises:
+            GatewayError: the venue did not answer with its trades.
+        """
+        fills: dict[str, Fill] = {}
+        now_ms = self._offset.timestamp_ms()
+        names = client_of or {}
+        for market in self._markets.values():
+            start = max(0, since_ns // _MS)
+            while start <= now_ms:
+                end = min(start + _WEEK_MS, now_ms)
+                query = user_trades_query(market, start_ms=start, end_ms=end, limit=_TRADES_PAGE)
+                body = await self._rest.call(
+                    "GET", "/fapi/v1/userTrades", query, self._costs.user_trades
+                )
+                page = answers.user_trades_answer(
+                    self._by_symbol, body, names, self._clock.time_ns()
+                )
+                for fill in page:
+                    fills[fill.trade_id] = fill
+                if len(page) >= _TRADES_PAGE and page[-1].exch_ts // _MS > start:
+                    start = page[-1].exch_ts // _MS  # the rest of the window, from its last trade
+                    continue
+                start = end + 1
+        self.stats.rate = self._limiter.usage()
+        return sorted(fills.values(), key=lambda f: f.exch_ts)
+
+
+class _Answer:
+    """A hot-path request's answer as a future, for the calls that are awaited (cancel-all)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[tuple[HttpResponse | None, GatewayError | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def __call__(
+        self, request: Request, response: HttpResponse | None, error: GatewayError | None
+    ) -> None:
+        if not self.future.done():
+            self.future.set_result((response, error))
