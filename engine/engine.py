@@ -24,6 +24,7 @@ import numpy as np
 from engine import jit
 from engine.book.order_book import OrderBook
 from engine.control.http import ControlPlane
+from engine.control.metrics import registry_for, render
 from engine.core.clock import Clock, LiveClock
 from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.config import EngineConfig
@@ -146,6 +147,7 @@ class Engine:
         self._background: set[asyncio.Task[Any]] = set()
         self._error_samples: deque[tuple[int, int]] = deque()
         self._instrument_by_id = {i.instrument_id: i for i in self.instruments}
+        self._metrics = registry_for(self)
         self.malformed = 0
         self.started_ns = self.clock.time_ns()
         self._config_path = config_path
@@ -850,6 +852,15 @@ class Engine:
             stats=gateway.stats if gateway is not None else None,
             link_ok=self.oms.link_ok.get(gateway.venue, True) if gateway is not None else False,
         )
+
+    @property
+    def book_updates(self) -> int:
+        """Book diffs applied since start."""
+        return self._book_updates
+
+    def metrics(self) -> bytes:
+        """The ``GET /metrics`` body (Prometheus text format), read from the engine's state."""
+        return render(self._metrics)
 
     def status(self) -> dict[str, Any]:
         """The ``GET /status`` document: exact decimal text for every price and size."""

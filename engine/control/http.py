@@ -6,7 +6,8 @@ operator fumbling for a credential. ``POST /reset`` re-enables trading and needs
 ``control.token_env`` (``HFT_CONTROL_TOKEN``); with that variable unset, reset over HTTP is off.
 ``GET /risk/limits`` shows the pre-trade limits in force; ``PUT /risk/limits`` (same token) replaces
 them after validation, and an invalid document leaves the old limits in force (answer 400).
-Orders and positions are served by :mod:`engine.control.orders`.
+Orders and positions are served by :mod:`engine.control.orders`, ``GET /metrics`` (Prometheus
+text format) by :mod:`engine.control.metrics`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Protocol, cast
 import msgspec
 from aiohttp import web
 
+from engine.control.metrics import CONTENT_TYPE
 from engine.control.orders import Trading, add_order_routes
 from engine.errors import ControlError
 from engine.risk.limits import LimitsError, RiskLimits
@@ -86,6 +88,8 @@ class ControlPlane:
         app.router.add_post("/reset", self._reset)
         app.router.add_get("/risk/limits", self._get_limits)
         app.router.add_put("/risk/limits", self._put_limits)
+        if hasattr(self._engine, "metrics"):
+            app.router.add_get("/metrics", self._metrics)
         if hasattr(self._engine, "place_order"):  # an engine that trades (every real one)
             add_order_routes(app, cast(Trading, self._engine), self._refused)
         return app
@@ -125,6 +129,10 @@ class ControlPlane:
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response(self._engine.status())
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = self._engine.metrics()  # type: ignore[attr-defined]
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def _kill(self, request: web.Request) -> web.Response:
         peer = request.remote or "?"

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -90,7 +91,7 @@ def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
 
 def _order(url: str, **doc: Any) -> dict[str, Any]:
     code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=TOKEN)
-    assert code == 201, placed["reason"] if "reason" in placed else placed
+    assert code == 201, placed.get("reason", placed)
     return placed
 
 
@@ -154,6 +155,10 @@ def test_garbage_from_the_venue_holds_orders_until_reconciled(tmp_path, venue, e
             "the first order to be known as accepted",
             lambda: _orders(url)[first["client_order_id"]]["status"] == "accepted",
         )
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as resp:  # loopback only
+            metrics = resp.read().decode()
+        assert 'hft_gateway_healthy{venue="sim"} 1.0' in metrics
+        assert 'hft_rate_limit_used{limit="REQUEST_WEIGHT",venue="sim"}' in metrics
         second = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
         _wait(
             "a later order to be accepted",
