@@ -205,6 +205,17 @@ async def test_an_ioc_remainder_expires_after_its_fills(gateway, venue):
     assert sum(f.size for f in listener.unique_fills("t-2").values()) == ask_size
 
 
+async def test_fills_the_stream_lost_are_fetched_before_the_end(gateway, venue):
+    """The stream lost its reports: the IOC's fills come from userTrades, and then its end."""
+    gw, listener = gateway
+    _, (ask, ask_size) = best(venue)
+    venue.faults.trading.malformed_user_stream_next(1)
+    gw.submit(order("t-27", Side.BUY, ask, ask_size + 500, time_in_force=TimeInForce.IOC))
+    await until(lambda: listener.of("t-27", K.EXPIRED), "the expiry")
+    assert listener.story("t-27") == ["accepted", "fill", "expired"]
+    assert sum(f.size for f in listener.unique_fills("t-27").values()) == ask_size
+
+
 async def test_a_resting_order_is_accepted_then_canceled(gateway, venue):
     """A resting order is ACCEPTED; a cancel makes it CANCELED and the venue holds nothing."""
     gw, listener = gateway
