@@ -11,6 +11,8 @@ transports behind the same gateway, in the same run:
   request, the request built by aiohttp); the time ends when aiohttp calls its connection's
   ``transport.write`` (a stand-in transport marks it). aiohttp's own ``on_request_headers_sent``
   trace hook fires before the headers are even serialised, so it would flatter aiohttp.
+* ``usdm-keepalive``: ``BinanceUsdmGateway.submit()`` on our client, to the local venue's USD-M
+  order API (``/fapi/v1/order``) in the same process and run: the futures gateway's own cost.
 
 The venue is the local venue in its own process (``python -m engine.sim``) on 127.0.0.1, with
 its order-count limit raised and the gateway's own limits widened, so that no order waits for
@@ -52,11 +54,13 @@ from engine.venues.binance.http import (
     ResponseCallback,
     TargetBuilder,
 )
+from engine.venues.binance_usdm.gateway import BinanceUsdmGateway
 from engine.venues.ratelimit import RateLimit
 
 SUBJECT = "gateway"
 OURS = "keepalive"
 PEER = "aiohttp"
+USDM = "usdm-keepalive"
 KEY = "benchKey0001"
 SECRET = "benchSecret0001"  # noqa: S105 - a made-up account of the local venue
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001")
@@ -67,6 +71,11 @@ WIDE = (
     RateLimit(name="ORDERS_10S", limit=10**9, window_s=10.0),
     RateLimit(name="ORDERS_1D", limit=10**9, window_s=86_400.0),
     RateLimit(name="RAW_REQUESTS", limit=10**9, window_s=300.0),
+)
+WIDE_USDM = (
+    RateLimit(name="REQUEST_WEIGHT", limit=10**9, window_s=60.0),
+    RateLimit(name="ORDERS_10S", limit=10**9, window_s=10.0),
+    RateLimit(name="ORDERS_1M", limit=10**9, window_s=60.0),
 )
 _VENUE_CONFIG = """
 [sim]
@@ -196,7 +205,9 @@ class _Acks:
 
 
 class _Contestant:
-    def __init__(self, name: str, gateway: BinanceSpotGateway, acks: _Acks) -> None:
+    def __init__(
+        self, name: str, gateway: BinanceSpotGateway | BinanceUsdmGateway, acks: _Acks
+    ) -> None:
         self.name = name
         self.gateway = gateway
         self.acks = acks
@@ -223,6 +234,27 @@ async def _contestant(
         order_transport=transport,
     )
     contestant = _Contestant(name, gateway, acks)
+    transport.on_write = contestant.mark
+    await gateway.start()
+    return contestant
+
+
+async def _usdm_contestant(rest_url: str, ws_url: str) -> _Contestant:
+    acks = _Acks()
+    transport = KeepAliveClient(rest_url, {"X-MBX-APIKEY": KEY})
+    gateway = BinanceUsdmGateway(
+        [BTC],
+        acks,
+        rest_url,
+        f"{ws_url}/private",
+        KEY,
+        SECRET,
+        LiveClock(),
+        venue="sim",
+        limits=WIDE_USDM,
+        order_transport=transport,
+    )
+    contestant = _Contestant(USDM, gateway, acks)
     transport.on_write = contestant.mark
     await gateway.start()
     return contestant
@@ -288,6 +320,7 @@ async def _measure(quick: bool) -> tuple[list[Result], str]:
                 await _contestant(
                     PEER, venue.rest_url, venue.ws_url, AiohttpTransport(venue.rest_url, headers)
                 ),
+                await _usdm_contestant(venue.rest_url, venue.ws_url),
             ]
             for c in contestants:
                 await _round(c, 50, "warm")

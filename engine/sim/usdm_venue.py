@@ -32,7 +32,7 @@ from engine.sim.market import LevelChange, MarketModel, TradePrint
 from engine.sim.matching import MatchingCore
 from engine.sim.usdm_desk import UsdmDesk
 from engine.sim.usdm_ledger import FuturesExecution, FuturesOrder
-from engine.sim.usdm_limits import UsdmLimits
+from engine.sim.usdm_limits import ORDERS_PER_10S, ORDERS_PER_MINUTE, UsdmLimits
 from engine.sim.usdm_rest import add_usdm_routes
 from engine.sim.usdm_stream import LISTEN_KEY_TTL_S, UsdmStreams
 from engine.sim.usdm_wire import FuturesText, account_update, order_trade_update
@@ -51,7 +51,9 @@ class UsdmVenue:
 
     Args:
         venue: the local venue whose markets, accounts and faults it shares.
-        limits: the request and order limits; USD-M's defaults when omitted.
+        limits: the request and order limits; when omitted, USD-M's (300 orders per 10 s,
+            1200 a minute), or more when the venue's own order limit is set higher (a
+            benchmark lifts it): then that many per 10 s and six times it a minute.
         listen_key_ttl_s: how long a listen key lives after its last extension.
         seed: seeds listen keys and venue-made client order ids.
     """
@@ -69,7 +71,10 @@ class UsdmVenue:
         self._models = {s: venue.model(s) for s in venue.symbols}
         self.faults = venue.faults.trading
         self.venue_faults = venue.faults
-        self.limits = limits or UsdmLimits()
+        per_10s = max(ORDERS_PER_10S, venue.orders_per_10s)
+        self.limits = limits or UsdmLimits(
+            orders_per_10s=per_10s, orders_per_minute=max(ORDERS_PER_MINUTE, 6 * per_10s)
+        )
         self.streams = UsdmStreams(
             self.faults,
             ttl_s=listen_key_ttl_s,

@@ -62,3 +62,23 @@ async def test_the_repr_names_no_secret(trading_venue):
     """The USD-M side's repr counts symbols and streams."""
     assert "simSecret" not in repr(trading_venue.usdm)
     assert repr(trading_venue.usdm).startswith("UsdmVenue(1 symbols")
+
+
+async def test_order_limits_follow_a_venue_limit_set_higher(btc):
+    """USD-M's counts are 300 / 1200 by default, and follow the venue's limit when it is raised."""
+    plain = SimVenue([btc], autorun=False, accounts=accounts())
+    raised = SimVenue([btc], autorun=False, accounts=accounts(), orders_per_10s=10_000)
+    for venue in (plain, raised):
+        await venue.start()
+    try:
+        assert (plain.usdm.limits.orders_per_10s, plain.usdm.limits.orders_per_minute) == (
+            300,
+            1200,
+        )
+        assert (raised.usdm.limits.orders_per_10s, raised.usdm.limits.orders_per_minute) == (
+            10_000,
+            60_000,
+        )
+    finally:
+        for venue in (plain, raised):
+            await venue.stop()
