@@ -71,9 +71,10 @@ class UsdmVenue:
         self._models = {s: venue.model(s) for s in venue.symbols}
         self.faults = venue.faults.trading
         self.venue_faults = venue.faults
-        per_10s = max(ORDERS_PER_10S, venue.orders_per_10s)
+        raised = venue.orders_per_10s
         self.limits = limits or UsdmLimits(
-            orders_per_10s=per_10s, orders_per_minute=max(ORDERS_PER_MINUTE, 6 * per_10s)
+            orders_per_10s=max(ORDERS_PER_10S, raised),
+            orders_per_minute=max(ORDERS_PER_MINUTE, 6 * raised),
         )
         self.streams = UsdmStreams(
             self.faults,
