@@ -52,6 +52,7 @@ from engine.venues.binance.orders import BinanceMarket, by_symbol
 from engine.venues.binance.rest import RestSigner
 from engine.venues.binance.working import WorkingOrders
 from engine.venues.binance_usdm import answers
+from engine.venues.binance_usdm.answers import MarginBalance
 from engine.venues.binance_usdm.errors import rest_error
 from engine.venues.binance_usdm.listen_key import ListenKeyLink
 from engine.venues.binance_usdm.orders import (
@@ -60,9 +61,9 @@ from engine.venues.binance_usdm.orders import (
     cancel_query,
     modify_query,
     new_order_query,
-    user_trades_query,
 )
-from engine.venues.binance_usdm.outcomes import NO_SUCH_ORDER, UsdmOutcomes
+from engine.venues.binance_usdm.outcomes import UsdmOutcomes
+from engine.venues.binance_usdm.queries import ORDER_PATH, AccountQueries
 from engine.venues.binance_usdm.rest import LIMITS, UsdmCosts, usdm_rest
 from engine.venues.binance_usdm.user_stream import UsdmStreamParser
 from engine.venues.clock_offset import ClockOffset
@@ -71,11 +72,6 @@ from engine.venues.ratelimit import Cost, RateLimit, RateLimiter
 log = logging.getLogger("engine.venues.binance_usdm")
 
 _K = OrderUpdateKind
-_MS = 1_000_000
-_WEEK_MS = 7 * 24 * 3_600_000
-"""``userTrades`` answers at most 7 days between ``startTime`` and ``endTime``."""
-_TRADES_PAGE = 1000
-ORDER_PATH = "/fapi/v1/order"
 
 
 class BinanceUsdmGateway:
@@ -175,6 +171,16 @@ class BinanceUsdmGateway:
             self._resync,
             recv_window_ms,
             errors=rest_error,
+        )
+        self._queries = AccountQueries(
+            self._markets,
+            self._rest,
+            self._costs,
+            self._limiter,
+            self._offset,
+            self._clock,
+            self._working,
+            self.stats,
         )
         self._outcomes = UsdmOutcomes(
             venue,
@@ -458,23 +464,7 @@ class BinanceUsdmGateway:
         Raises:
             GatewayError: the venue did not answer with its open orders.
         """
-        out: list[VenueOrder] = []
-        if len(self._markets) < 40:  # weight 1 per symbol, 40 for all
-            for market in self._markets.values():
-                body = await self._rest.call(
-                    "GET",
-                    "/fapi/v1/openOrders",
-                    f"symbol={market.symbol}",
-                    self._costs.open_orders_symbol,
-                )
-                out += answers.open_orders_answer(self._by_symbol, body)
-        else:
-            body = await self._rest.call(
-                "GET", "/fapi/v1/openOrders", "", self._costs.open_orders_all
-            )
-            out = answers.open_orders_answer(self._by_symbol, body)
-        self.stats.rate = self._limiter.usage()
-        return [self._working.adopt(order) for order in out]
+        return await self._queries.open_orders()
 
     async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
         """One order by our client order id (``GET /fapi/v1/order``); None when the venue has none.
@@ -483,16 +473,7 @@ class BinanceUsdmGateway:
             GatewayError: the venue did not answer with the order.
             KeyError: ``instrument`` is not traded here.
         """
-        market = self._markets[instrument]
-        query = cancel_query(market, client_order_id)
-        try:
-            body = await self._rest.call("GET", ORDER_PATH, query, self._costs.query_order)
-        except OrderRejected as exc:
-            if exc.code == NO_SUCH_ORDER:
-                return None
-            raise
-        self.stats.rate = self._limiter.usage()
-        return answers.venue_order(market, answers.order_answer(body, "order query"))
+        return await self._queries.order_status(instrument, client_order_id)
 
     async def positions(self) -> list[VenuePosition]:
         """The net position of every instrument, in lots (``positionRisk``: real positions).
@@ -500,57 +481,29 @@ class BinanceUsdmGateway:
         Raises:
             GatewayError: the venue did not answer with its positions.
         """
-        body = await self._rest.call("GET", "/fapi/v3/positionRisk", "", self._costs.positions)
-        self.stats.rate = self._limiter.usage()
-        return answers.positions_answer(self._markets, body)
+        return await self._queries.positions()
 
-    async def balances(self) -> list[answers.MarginBalance]:
+    async def balances(self) -> list[MarginBalance]:
         """The futures wallet: each margin asset's balance and what is available, exact.
 
         Raises:
             GatewayError: the venue did not answer with its balances.
         """
-        body = await self._rest.call("GET", "/fapi/v3/balance", "", self._costs.balance)
-        self.stats.rate = self._limiter.usage()
-        return answers.balances_answer(body)
+        return await self._queries.balances()
 
     async def fills_since(
         self, since_ns: int, client_of: Mapping[str, str] | None = None
     ) -> list[Fill]:
         """Our trades on every instrument since ``since_ns`` (``userTrades``, oldest first).
 
-        ``userTrades`` spans at most 7 days a call and 1000 trades a page: the time from
-        ``since_ns`` to now is asked for week by week, a full page continued from its last trade.
-
         Args:
-            since_ns: the earliest trade time wanted.
+            since_ns: the earliest trade time wanted (at most 26 weeks back is asked).
             client_of: venue order id -> our client order id, for naming the fills.
 
         Raises:
             GatewayError: the venue did not answer with its trades.
         """
-        fills: dict[str, Fill] = {}
-        now_ms = self._offset.timestamp_ms()
-        names = client_of or {}
-        for market in self._markets.values():
-            start = max(0, since_ns // _MS)
-            while start <= now_ms:
-                end = min(start + _WEEK_MS, now_ms)
-                query = user_trades_query(market, start_ms=start, end_ms=end, limit=_TRADES_PAGE)
-                body = await self._rest.call(
-                    "GET", "/fapi/v1/userTrades", query, self._costs.user_trades
-                )
-                page = answers.user_trades_answer(
-                    self._by_symbol, body, names, self._clock.time_ns()
-                )
-                for fill in page:
-                    fills[fill.trade_id] = fill
-                if len(page) >= _TRADES_PAGE and page[-1].exch_ts // _MS > start:
-                    start = page[-1].exch_ts // _MS  # the rest of the window, from its last trade
-                    continue
-                start = end + 1
-        self.stats.rate = self._limiter.usage()
-        return sorted(fills.values(), key=lambda f: f.exch_ts)
+        return await self._queries.fills_since(since_ns, client_of)
 
 
 class _Answer:
