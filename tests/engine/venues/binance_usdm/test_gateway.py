@@ -10,137 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 
 import msgspec
 import pytest
 
 from engine.core.clock import LiveClock
 from engine.core.commands import CancelOrder, OrderType, ReplaceOrder, SubmitOrder, TimeInForce
-from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
-from engine.core.instruments import Instrument
+from engine.core.events import OrderUpdateKind, Side
 from engine.errors import AuthError
-from engine.sim.accounts import AccountSpec
 from engine.sim.server import SimVenue
 from engine.sim.wire import RestError
-from engine.venues.backoff import Backoff
 from engine.venues.binance_usdm.gateway import BinanceUsdmGateway
+from tests.engine.venues.binance_usdm.helpers import BTC, KEY, SECRET, Recorder, make_gateway, until
 
 pytestmark = pytest.mark.integration
 
-KEY = "usdmKey01"
-SECRET = "usdmSecret01"
-BTC = Instrument(
-    venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001", min_notional="5"
-)
 K = OrderUpdateKind
-
-
-class Recorder:
-    """A gateway listener that keeps everything it is told."""
-
-    def __init__(self) -> None:
-        self.updates: list[OrderUpdate] = []
-        self.fills: list[Fill] = []
-        self.links: list[tuple[bool, str]] = []
-        self.events: list[OrderUpdate | Fill] = []
-
-    def on_order_update(self, update: OrderUpdate) -> None:
-        """Keep the update."""
-        self.updates.append(update)
-        self.events.append(update)
-
-    def on_fill(self, fill: Fill) -> None:
-        """Keep the fill."""
-        self.fills.append(fill)
-        self.events.append(fill)
-
-    def on_gateway_link(self, venue: str, healthy: bool, reason: str) -> None:
-        """Keep the link change."""
-        self.links.append((healthy, reason))
-
-    def kinds(self, client_order_id: str) -> list[OrderUpdateKind]:
-        """The update kinds of one order, in order, duplicates removed when adjacent."""
-        out: list[OrderUpdateKind] = []
-        for u in self.updates:
-            if u.client_order_id == client_order_id and (not out or out[-1] is not u.kind):
-                out.append(u.kind)
-        return out
-
-    def of(self, client_order_id: str, kind: OrderUpdateKind) -> list[OrderUpdate]:
-        """One order's updates of one kind."""
-        return [u for u in self.updates if u.client_order_id == client_order_id and u.kind is kind]
-
-    def unique_fills(self, client_order_id: str) -> dict[str, Fill]:
-        """One order's fills by fill id (each may come twice)."""
-        return {f.trade_id: f for f in self.fills if f.client_order_id == client_order_id}
-
-    def story(self, client_order_id: str) -> list[str]:
-        """One order's reports in order: update kinds and ``fill``, adjacent repeats removed."""
-        out: list[str] = []
-        for e in self.events:
-            if e.client_order_id != client_order_id:
-                continue
-            word = "fill" if isinstance(e, Fill) else e.kind.value
-            if not out or out[-1] != word:
-                out.append(word)
-        return out
-
-
-async def until(condition: Callable[[], object], what: str, within_s: float = 10.0) -> None:
-    """Wait for ``condition`` to hold (no timing is asserted; the limit only ends a hung test)."""
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
-@pytest.fixture
-async def venue() -> AsyncIterator[SimVenue]:
-    """A still market with one funded account."""
-    sim = SimVenue(
-        [BTC],
-        seed=11,
-        autorun=False,
-        accounts=[AccountSpec(KEY, SECRET, balances={"USDT": "1000000"})],
-    )
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-def make_gateway(
-    venue: SimVenue, listener: Recorder, secret: str = SECRET, **options: object
-) -> BinanceUsdmGateway:
-    """A gateway to the local venue with quick reconnects and look-ups."""
-    fields: dict[str, object] = {
-        "venue": "sim",
-        "backoff": Backoff(base_s=0.01, cap_s=0.05),
-        "status_query_delay_s": 0.05,
-        "timeout_s": 3.0,
-        **options,
-    }
-    return BinanceUsdmGateway(
-        [BTC],
-        listener,
-        venue.rest_url,
-        f"{venue.ws_url}/private",
-        KEY,
-        secret,
-        LiveClock(),
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-@pytest.fixture
-async def gateway(venue: SimVenue) -> AsyncIterator[tuple[BinanceUsdmGateway, Recorder]]:
-    """A started gateway and its listener."""
-    listener = Recorder()
-    gw = make_gateway(venue, listener)
-    await gw.start()
-    yield gw, listener
-    await gw.stop()
 
 
 def best(venue: SimVenue) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -460,6 +345,64 @@ async def test_an_unknown_status_is_resolved_by_asking_never_by_resending(gatewa
     kind = K.ACCEPTED if placed else K.REJECTED
     await until(lambda: listener.of("t-19", kind), f"the order {kind}")
     assert len(await gw.open_orders()) == (1 if placed else 0)
+
+
+@pytest.mark.parametrize("placed", [True, False])
+async def test_a_cancel_of_unknown_status_is_resolved_by_asking(gateway, venue, placed):
+    """408 on a cancel: looked up; CANCELED when it was carried out, else CANCEL_REJECTED."""
+    gw, listener = gateway
+    gw.submit(resting_buy(venue, "t-28"))
+    await until(lambda: listener.of("t-28", K.ACCEPTED), "the ack")
+    venue.faults.trading.status_unknown_next(1, placed=placed)
+    gw.cancel(CancelOrder(client_order_id="t-28", instrument=0))
+    kind = K.CANCELED if placed else K.CANCEL_REJECTED
+    await until(lambda: listener.of("t-28", kind), f"the cancel {kind}")
+    if not placed:
+        assert "still open" in listener.of("t-28", K.CANCEL_REJECTED)[0].reason
+
+
+@pytest.mark.parametrize("placed", [True, False])
+async def test_a_modify_of_unknown_status_is_resolved_by_asking(gateway, venue, placed):
+    """408 on a modify: looked up; REPLACED when it took, else REPLACE_REJECTED, unchanged."""
+    gw, listener = gateway
+    placed_order = resting_buy(venue, "t-29")
+    gw.submit(placed_order)
+    await until(lambda: listener.of("t-29", K.ACCEPTED), "the ack")
+    venue.faults.trading.status_unknown_next(1, placed=placed)
+    new_price = placed_order.price_ticks - 7
+    gw.replace(
+        ReplaceOrder(client_order_id="t-29", instrument=0, price_ticks=new_price, size_lots=900)
+    )
+    kind = K.REPLACED if placed else K.REPLACE_REJECTED
+    await until(lambda: listener.of("t-29", kind), f"the modify {kind}")
+    assert len(listener.of("t-29", K.REPLACED)) == (1 if placed else 0)
+    (working,) = await gw.open_orders()
+    expected = (new_price, 900) if placed else (placed_order.price_ticks, 1000)
+    assert (working.price_ticks, working.size_lots) == expected
+
+
+async def test_a_clock_jump_is_answered_with_a_resync_and_one_resend(venue):
+    """When our clock jumps ahead the venue refuses the timestamp (-1021): resync, resend, ok."""
+
+    class JumpingClock(LiveClock):
+        shift_ns = 0
+
+        def time_ns(self) -> int:
+            return super().time_ns() + self.shift_ns
+
+    clock = JumpingClock()
+    listener = Recorder()
+    gw = BinanceUsdmGateway(
+        [BTC], listener, venue.rest_url, f"{venue.ws_url}/private", KEY, SECRET, clock, venue="sim"
+    )
+    await gw.start()
+    try:
+        clock.shift_ns = 3_000_000_000
+        gw.submit(resting_buy(venue, "t-30"))
+        await until(lambda: listener.of("t-30", K.ACCEPTED), "the resent order")
+        assert gw.clock_offset.syncs >= 2
+    finally:
+        await gw.stop()
 
 
 async def test_a_429_rejects_the_order_and_holds_everything_for_retry_after(gateway, venue):
