@@ -368,6 +368,11 @@ class Engine:
             extra={"venue": gateway.venue, "adopted": adopted, "closed": closed},
         )
         if problems:
+            self.oms.alert(
+                AlertLevel.CRITICAL,
+                "reconcile",
+                f"{gateway.venue}: position differs from the venue's: {'; '.join(problems)}",
+            )
             self.trip(f"reconciliation mismatch: {'; '.join(problems)}")
 
     async def _missed_fills(self, gateway: Gateway) -> list[Fill]:
@@ -552,6 +557,7 @@ class Engine:
         A second kill while halted sends cancel-all again: an operator pressing it twice wants
         the orders gone.
         """
+        self.oms.record_control("kill", source)
         if not self.breaker.trip(f"kill switch ({source})"):
             self.cancel_all_orders(f"kill switch again ({source})")
             return
@@ -567,6 +573,7 @@ class Engine:
         """The circuit breaker trips on its own (loss limit, reconciliation): halt, cancel all."""
         if not self.breaker.trip(reason):
             return
+        self.oms.record_control("trip", "circuit breaker", reason)
         self.risk.halt(self.breaker.reason)
         self.limits_sync.publish_breaker(True, reason, self.breaker.since_ns, "circuit breaker")
         log.error("TRADING HALTED by the circuit breaker", extra={"reason": reason})
@@ -626,6 +633,7 @@ class Engine:
         """
         if not self.breaker.reset(actor):
             return False
+        self.oms.record_control("reset", actor)
         self.risk.resume()
         self.limits_sync.publish_breaker(False, "", 0, actor)
         log.warning("trading re-enabled", extra={"actor": actor})
@@ -644,6 +652,7 @@ class Engine:
         """
         old = self.risk.limits
         self.risk.set_limits(limits)
+        self.oms.record_control("limits", actor, msgspec.json.encode(limits).decode())
         self.limits_sync.publish(limits, actor)
         log.warning(
             "risk limits changed",

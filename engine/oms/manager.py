@@ -626,6 +626,10 @@ class OrderManager:
 
     # ---- journal -------------------------------------------------------------------------------
 
+    def record_control(self, action: str, actor: str, detail: str = "") -> None:
+        """Journal a kill, trip, reset or limits change for the audit trail."""
+        self._record(records.Control(action, actor, detail), self.clock.time_ns())
+
     def _record(self, record: records.Record, ts_ns: int) -> None:
         if self.journal is None:
             return

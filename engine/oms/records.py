@@ -4,8 +4,9 @@ Replaying these records in order rebuilds every order and position exactly: ``Se
 order as submitted, ``Refused`` records an order our own checks stopped, ``Update`` and
 ``Filled`` are the venue's reports as they arrived, ``Adopted`` is an order reconciliation found
 at the venue that we had no record of, and ``Closed`` is an order reconciliation found gone.
-Cancel and replace requests are journaled too (``CancelSent``, ``ReplaceSent``) so the journal
-is the full audit trail, though replay needs only the venue's answers to rebuild state.
+Cancel and replace requests are journaled too (``CancelSent``, ``ReplaceSent``), and so are
+kills, breaker trips, resets and limit changes (``Control``), so the journal is the full audit
+trail, though replay needs only the venue's answers to rebuild state.
 """
 
 from __future__ import annotations
@@ -74,7 +75,22 @@ class Closed(msgspec.Struct, frozen=True, tag="closed"):
     reason: str
 
 
-Record = Sent | Refused | CancelSent | ReplaceSent | Update | Filled | Adopted | Closed
+class Control(msgspec.Struct, frozen=True, tag="control"):
+    """An operator's or the breaker's command: kill, trip, reset, or a change of limits.
+
+    Kept for the audit trail; the breaker's own state file and the parameter store hold the
+    state itself, so replay does not act on these.
+    """
+
+    action: str
+    """``kill``, ``trip``, ``reset`` or ``limits``."""
+    actor: str
+    """Who: ``ui``, ``http 127.0.0.1``, ``SIGUSR1``, ``circuit breaker`` ..."""
+    detail: str = ""
+    """The reason of a kill or trip, or the new limits as JSON."""
+
+
+Record = Sent | Refused | CancelSent | ReplaceSent | Update | Filled | Adopted | Closed | Control
 """Every journal payload the OMS writes."""
 
 ENCODER = msgspec.msgpack.Encoder()

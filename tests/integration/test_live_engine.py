@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from engine.ipc.segments import read_instance
+from engine.venues.binance.signing import encode_params, sign
 from tests.integration.control import control, get_status
 
 pytestmark = pytest.mark.integration
@@ -261,3 +262,44 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
+
+
+def _signed_market_buy(rest_url: str, quantity: str) -> int:
+    """Buy on our account at the venue behind the engine's back (another tool, by hand)."""
+    query = encode_params(
+        [
+            ("symbol", "BTCUSDT"),
+            ("side", "BUY"),
+            ("type", "MARKET"),
+            ("quantity", quantity),
+            ("newClientOrderId", "by-hand-1"),
+            ("timestamp", str(int(time.time() * 1000))),
+        ]
+    )
+    query += "&signature=" + sign(SECRET.encode(), query)
+    req = urllib.request.Request(
+        f"{rest_url}/api/v3/order?{query}", method="POST", headers={"X-MBX-APIKEY": KEY}
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:  # loopback only
+        return resp.status
+
+
+def test_a_position_the_engine_did_not_make_trips_the_breaker(tmp_path, venue, engine_env):
+    """Reconciliation finds the account's BTC changed while the engine was off: breaker trips."""
+    rest_url = venue[1]
+    env = _env(engine_env)
+    config = _config(tmp_path, venue)
+    proc = _engine(config, env)
+    try:
+        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)  # the first look takes the baseline
+        assert get_status(url)["trading"] == "running"
+        _stop(proc)
+        assert _signed_market_buy(rest_url, "0.01") == 200
+        proc = _engine(config, env)
+        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)
+        _wait("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
+        status = get_status(url)
+        assert status["halt_reason"].startswith("reconciliation mismatch: sim:BTCUSDT")
+        assert any(a["level"] == "critical" for a in status["alerts"])
+    finally:
+        _stop(proc)

@@ -13,6 +13,7 @@ import itertools
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from engine.core.clock import SimClock
@@ -67,11 +68,13 @@ _tid = itertools.count(1)
 class Desk:
     """The engine's trading wiring, on the paper gateway, without the process around it."""
 
-    def __init__(self, state: Path, *, fees: FeeSchedule | None = None) -> None:
+    def __init__(
+        self, state: Path, *, fees: FeeSchedule | None = None, limits: RiskLimits = LIMITS
+    ) -> None:
         self.state = state
         self.clock = SimClock()
         self.portfolio = Portfolio([BTC], self.clock)
-        self.risk = RiskPipeline([BTC], LIMITS, self.clock, self.portfolio)
+        self.risk = RiskPipeline([BTC], limits, self.clock, self.portfolio)
         self.breaker = CircuitBreaker(state, self.clock)
         self.journal = Journal(state / "journal", "t", clock=self.clock)
         self.tasks: list[asyncio.Task[int]] = []
@@ -505,3 +508,31 @@ async def test_an_unacknowledged_order_the_venue_holds_is_accepted(desk: Desk):
     assert (order.status, order.venue_order_id) == (OrderStatus.ACCEPTED, "77")
     desk.oms.on_fill(venue_fill(cmd.client_order_id, 10, 498_000))
     assert order.status is OrderStatus.FILLED
+
+
+async def test_a_drawdown_past_its_limit_trips_the_breaker(tmp_path: Path):
+    """Net PnL 50 below its peak (limit 30) trips the breaker on the mark, with an alert."""
+    desk = Desk(tmp_path, limits=msgspec.structs.replace(LIMITS, max_drawdown="30"))
+    await desk.gateway.start()
+    desk.breaker.open(1)
+    desk.book([(499_000, 10_000)], [(500_000, 10_000)])
+    desk.oms.submit(desk.order(Side.BUY, 100))
+    await desk.settle()
+    for mid_x2 in (1_002_000, 1_001_000):  # +100 at the peak, then +50
+        desk.portfolio.mark(0, mid_x2)
+        desk.risk.on_pnl()
+        desk.oms.check_loss_limits()
+    assert desk.breaker.tripped
+    assert desk.breaker.reason.startswith("drawdown limit: 50 below")
+    assert [a.level for a in desk.oms.alerts] == [AlertLevel.CRITICAL]
+    await desk.gateway.stop()
+    desk.journal.close()
+
+
+async def test_controls_are_journaled_for_the_audit_trail(desk: Desk):
+    """Kills, trips, resets and limit changes are journal records; replay acts on none."""
+    desk.oms.record_control("kill", "ui")
+    desk.oms.record_control("reset", "http 127.0.0.1")
+    desk.journal.flush()
+    got = [m for _, m in replay_decoded(desk.state / "journal", "t", records.DECODER)]
+    assert got == [records.Control("kill", "ui"), records.Control("reset", "http 127.0.0.1")]
