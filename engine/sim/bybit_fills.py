@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -51,6 +51,8 @@ log = logging.getLogger("engine.sim")
 
 KEEP_ORDERS = 10_000
 """Finished orders kept per account and symbol for queries and ``orderLinkId`` uniqueness."""
+KEEP_EXECUTIONS = 50_000
+"""Executions kept per account and symbol for ``/v5/execution/list``."""
 _K = OrderUpdateKind
 
 
@@ -87,6 +89,8 @@ class LinearBook:
         self.position = position
         self.orders: OrderedDict[str, LinearOrder] = OrderedDict()
         self.by_link: dict[str, LinearOrder] = {}
+        self.executions: deque[tuple[LinearOrder, LinearExecution]] = deque(maxlen=KEEP_EXECUTIONS)
+        """The account's fills on the symbol, oldest first, with the order each belongs to."""
 
     def add(self, order: LinearOrder) -> None:
         """Book an order, forgetting the oldest finished ones beyond :data:`KEEP_ORDERS`."""
@@ -194,7 +198,9 @@ class LinearFills:
             closed_lots=closed,
             pnl=pnl,
             seq=self._seq,
+            leaves=record.leaves,
         )
+        book.executions.append((record, execution))
         self._listener.on_execution(text, record, execution)
         self._listener.on_order(text, record)
 

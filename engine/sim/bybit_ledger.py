@@ -129,6 +129,8 @@ class LinearExecution(msgspec.Struct, frozen=True, kw_only=True):
     pnl: int
     """Units realised by the close, before the fee."""
     seq: int
+    leaves: int = 0
+    """Lots the order still had working right after this fill."""
 
 
 class LinearPosition:

@@ -23,6 +23,8 @@ ENDPOINT_LIMITS: Mapping[str, int] = {
     "/v5/order/cancel": 10,
     "/v5/order/cancel-all": 10,
     "/v5/order/realtime": 50,
+    "/v5/order/history": 50,
+    "/v5/execution/list": 50,
     "/v5/position/list": 50,
     "/v5/account/wallet-balance": 50,
 }

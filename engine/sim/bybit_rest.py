@@ -7,6 +7,8 @@
 | ``POST /v5/order/amend`` | new ``qty`` and/or ``price``, the same ids | 10 |
 | ``POST /v5/order/cancel-all`` | every working order of a symbol or a settle coin | 10 |
 | ``GET /v5/order/realtime`` | working orders (by id: finished ones too), paged | 50 |
+| ``GET /v5/order/history`` | finished orders, 7 days at most, paged | 50 |
+| ``GET /v5/execution/list`` | our fills, 7 days at most, paged (:mod:`.bybit_history`) | 50 |
 | ``GET /v5/position/list`` | net positions, paged | 50 |
 | ``GET /v5/account/wallet-balance`` | the unified account's coins | 50 |
 | ``GET /v5/market/time`` | ``timeSecond``, ``timeNano`` (not signed) | |
@@ -31,6 +33,7 @@ from aiohttp import web
 
 from engine.sim.accounts import Account
 from engine.sim.bybit_auth import rest_account
+from engine.sim.bybit_history import execution_list, order_history
 from engine.sim.bybit_params import (
     MAX_PAGE,
     amend,
@@ -74,6 +77,8 @@ def add_bybit_routes(app: web.Application, linear: BybitLinear) -> None:
     ]
     gets: list[tuple[str, _Signed]] = [
         ("/v5/order/realtime", rest.realtime),
+        ("/v5/order/history", rest.history),
+        ("/v5/execution/list", rest.executions),
         ("/v5/position/list", rest.positions),
         ("/v5/account/wallet-balance", rest.wallet),
     ]
@@ -213,6 +218,12 @@ class _BybitRest:
         page = found[offset : offset + limit]
         cursor = next_cursor(offset, limit, len(found))
         return {"list": page, "nextPageCursor": cursor, "category": CATEGORY}
+
+    async def history(self, account: Account, params: dict[str, Any]) -> object:
+        return order_history(self.desk, self.listed, account, params, self.limits.now_ms())
+
+    async def executions(self, account: Account, params: dict[str, Any]) -> object:
+        return execution_list(self.desk, self.listed, account, params, self.limits.now_ms())
 
     async def positions(self, account: Account, params: dict[str, Any]) -> object:
         category_of(params)

@@ -172,7 +172,7 @@ def execution_item(
         "side": side_text(order.side),
         "orderPrice": text.price(order.price),
         "orderQty": text.qty(order.qty),
-        "leavesQty": text.qty(order.leaves),
+        "leavesQty": text.qty(ex.leaves),
         "createType": "CreateByUser",
         "orderType": order.order_type,
         "stopOrderType": "",
