@@ -158,21 +158,40 @@ def open_orders_page(
         market = markets.get(order.symbol)
         if market is None or order.order_status not in OPEN_STATUSES:
             continue
-        order_type, tif = order_kind(order.order_type, order.time_in_force)
-        out.append(
-            VenueOrder(
-                instrument=market.instrument_id,
-                client_order_id=order.order_link_id,
-                venue_order_id=order.order_id,
-                side=side_of(order.side),
-                price_ticks=ticks(market, order.price, "price") if order.price != "0" else 0,
-                size_lots=lots(market, order.qty, "qty"),
-                filled_lots=lots(market, order.cum_exec_qty, "cumExecQty"),
-                order_type=order_type,
-                time_in_force=tif,
-            )
-        )
+        out.append(_venue_order(market, order))
     return out, page.next_page_cursor
+
+
+def _venue_order(market: BybitMarket, order: _Order) -> VenueOrder:
+    order_type, tif = order_kind(order.order_type, order.time_in_force)
+    return VenueOrder(
+        instrument=market.instrument_id,
+        client_order_id=order.order_link_id,
+        venue_order_id=order.order_id,
+        side=side_of(order.side),
+        price_ticks=ticks(market, order.price, "price") if order.price != "0" else 0,
+        size_lots=lots(market, order.qty, "qty"),
+        filled_lots=lots(market, order.cum_exec_qty, "cumExecQty"),
+        order_type=order_type,
+        time_in_force=tif,
+        open=order.order_status in OPEN_STATUSES,
+    )
+
+
+def order_record(
+    market: BybitMarket, result: msgspec.Raw, client_order_id: str
+) -> VenueOrder | None:
+    """One order, open or finished, from a ``/v5/order/realtime`` or ``/v5/order/history`` page.
+
+    None when ``client_order_id`` is not listed for the market's symbol.
+
+    Raises:
+        VenueGarbage: a field is missing or malformed.
+    """
+    for order in decode(result, _OrderPage, "order look-up").items:
+        if order.order_link_id == client_order_id and order.symbol == market.symbol:
+            return _venue_order(market, order)
+    return None
 
 
 class FoundOrder(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,7 +6,8 @@ it leaves (a paced request leaves when its time comes). Bybit answers a create, 
 with an ack only; the order's life comes from the private stream's ``order`` and ``execution``
 pushes (:mod:`engine.venues.bybit.private_link`), which :mod:`engine.venues.bybit.tracker` puts
 in order for the :class:`~engine.venues.base.GatewayListener`. ``cancel_all``, ``open_orders``,
-``positions`` and ``wallet`` are awaited calls.
+``positions`` and ``wallet`` are awaited calls, as are reconciliation's ``order_status`` and
+``fills_since`` (:mod:`engine.venues.bybit.history`).
 
 What the venue says, and what we do (venues.md §3.5-3.9, §9), in :mod:`.outcomes`:
 
@@ -52,6 +53,7 @@ from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenueP
 from engine.venues.bybit.account import AccountCalls
 from engine.venues.bybit.answers import CoinBalance
 from engine.venues.bybit.health import LinkHealth
+from engine.venues.bybit.history import HistoryCalls
 from engine.venues.bybit.orders import (
     VENUE,
     BybitMarket,
@@ -166,6 +168,7 @@ class BybitLinearGateway:
         self._parser = PrivateParser(self._by_symbol)
         self._outcomes = Outcomes(self, status_query_delay_s)
         self._account = AccountCalls(self, self._markets)
+        self._history = HistoryCalls(self, self._markets)
         self._backoff = backoff
         self._ping_interval_s = ping_interval_s
         self._pong_timeout_s = pong_timeout_s
@@ -399,6 +402,25 @@ class BybitLinearGateway:
             GatewayError: the venue refused or answered garbage.
         """
         return await self._account.positions()
+
+    async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
+        """One order by our client order id, open or finished; None when the venue has none.
+
+        Raises:
+            GatewayError: the venue refused or answered garbage.
+            KeyError: ``instrument`` is not traded here.
+        """
+        return await self._history.order_status(instrument, client_order_id)
+
+    async def fills_since(
+        self, since_ns: int, client_of: Mapping[str, str] | None = None
+    ) -> list[Fill]:
+        """Our executions since ``since_ns``, oldest first, with the stream's trade ids.
+
+        Raises:
+            GatewayError: the venue refused or answered garbage.
+        """
+        return await self._history.fills_since(since_ns, client_of)
 
     async def wallet(self, coins: tuple[str, ...] = ()) -> list[CoinBalance]:
         """The unified account's coins (all, or ``coins``).

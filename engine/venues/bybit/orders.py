@@ -202,6 +202,21 @@ def open_orders_query(market: BybitMarket, cursor: str = "", order_link_id: str 
     return query_string(params)
 
 
+def order_history_query(market: BybitMarket, order_link_id: str) -> str:
+    """``GET /v5/order/history`` of one order by ``orderLinkId`` (the last 7 days)."""
+    params = [("category", CATEGORY), ("symbol", market.symbol), ("orderLinkId", order_link_id)]
+    return query_string([*params, ("limit", "50")])
+
+
+def executions_query(
+    market: BybitMarket, start_ms: int, end_ms: int, cursor: str = "", limit: int = 100
+) -> str:
+    """``GET /v5/execution/list`` of one symbol from ``start_ms`` to ``end_ms`` (7 days at most)."""
+    params = [("category", CATEGORY), ("symbol", market.symbol), ("limit", str(limit))]
+    params += [("startTime", str(start_ms)), ("endTime", str(end_ms)), ("cursor", cursor)]
+    return query_string(params)
+
+
 def positions_query(market: BybitMarket, cursor: str = "") -> str:
     """``GET /v5/position/list`` for one symbol."""
     params = [("category", CATEGORY), ("symbol", market.symbol), ("limit", "200")]

@@ -122,7 +122,9 @@ class _OrderItem(msgspec.Struct, kw_only=True):
     updated_time: str | int = msgspec.field(name="updatedTime")
 
 
-class _ExecutionItem(msgspec.Struct, kw_only=True):
+class ExecutionItem(msgspec.Struct, kw_only=True):
+    """One ``execution`` push item, or one ``/v5/execution/list`` record (the same fields)."""
+
     category: str = CATEGORY
     symbol: str
     order_id: str = msgspec.field(name="orderId")
@@ -180,7 +182,7 @@ class PrivateParser:
             items = decode(data, list[_OrderItem], "order push")
             return [u for i in items if (u := self.order_update(i, recv_ts)) is not None]
         if base == "execution":
-            execs = decode(data, list[_ExecutionItem], "execution push")
+            execs = decode(data, list[ExecutionItem], "execution push")
             return [f for e in execs if (f := self.fill(e, recv_ts)) is not None]
         if base == "position":
             positions = decode(data, list[_PositionItem], "position push")
@@ -232,7 +234,7 @@ class PrivateParser:
             recv_ts=recv_ts,
         )
 
-    def fill(self, item: _ExecutionItem, recv_ts: int) -> Fill | None:
+    def fill(self, item: ExecutionItem, recv_ts: int) -> Fill | None:
         """One ``execution`` item as a fill (None for funding, settlement and foreign items).
 
         Raises:

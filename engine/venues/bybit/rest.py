@@ -36,6 +36,8 @@ ENDPOINT_BUCKETS: Mapping[str, str] = {
     "/v5/order/cancel": "ORDER_CANCEL",
     "/v5/order/cancel-all": "ORDER_CANCEL_ALL",
     "/v5/order/realtime": "ORDER_REALTIME",
+    "/v5/order/history": "ORDER_HISTORY",
+    "/v5/execution/list": "EXECUTION_LIST",
     "/v5/position/list": "POSITION_LIST",
     "/v5/account/wallet-balance": "WALLET_BALANCE",
 }
@@ -47,6 +49,8 @@ LIMITS = (
     RateLimit(name="ORDER_CANCEL", limit=10, window_s=1.0),
     RateLimit(name="ORDER_CANCEL_ALL", limit=10, window_s=1.0),
     RateLimit(name="ORDER_REALTIME", limit=50, window_s=1.0),
+    RateLimit(name="ORDER_HISTORY", limit=50, window_s=1.0),
+    RateLimit(name="EXECUTION_LIST", limit=50, window_s=1.0),
     RateLimit(name="POSITION_LIST", limit=50, window_s=1.0),
     RateLimit(name="WALLET_BALANCE", limit=50, window_s=1.0),
 )
