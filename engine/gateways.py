@@ -21,11 +21,14 @@ from engine.sim.paper import PaperGateway
 from engine.sim.queue import ConservativeQueue, PowerProbQueue, QueueModel
 from engine.venues.binance.gateway import BinanceSpotGateway
 from engine.venues.binance_usdm.gateway import BinanceUsdmGateway
+from engine.venues.bybit.gateway import BybitLinearGateway
 
 BINANCE_WS_API = "wss://ws-api.binance.com:443/ws-api/v3"
 """Binance spot's WebSocket API, for the user data stream, when the config names none."""
 BINANCE_USDM_PRIVATE = "wss://fstream.binance.com/private"
 """Binance USD-M's private stream base (the listen-key user stream), when the config names none."""
+BYBIT_PRIVATE = "wss://stream.bybit.com/v5/private"
+"""Bybit v5's private stream (mainnet), when the config names none."""
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -81,8 +84,23 @@ def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
 
     ``binance-usdm`` trades USD-M futures through :class:`BinanceUsdmGateway` (the local venue
     serves its ``/fapi`` order API as well, for a standalone venue named by ``rest_url``).
+    ``bybit-linear`` trades Bybit v5 linear through :class:`BybitLinearGateway` (REST on
+    ``rest_url``, the private stream on ``ws_api_url``; the local venue serves both too).
     """
     venue = engine.config.venue
+    if venue.name == "bybit-linear":
+        # Presence was checked at config load (check_venue_keys); the values never leave here.
+        return BybitLinearGateway(
+            engine.instruments,
+            engine.oms,
+            rest_url,
+            venue.ws_api_url or BYBIT_PRIVATE,
+            os.environ[venue.api_key_env],
+            os.environ[venue.api_secret_env],
+            engine.clock,
+            venue=venue.name,
+            recv_window_ms=venue.recv_window_ms,
+        )
     if venue.name == "binance-usdm":
         # Presence was checked at config load (check_venue_keys); the values never leave here.
         return BinanceUsdmGateway(

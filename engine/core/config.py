@@ -51,9 +51,10 @@ class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Where market data comes from."""
 
-    name: Literal["sim", "binance", "binance-usdm"] = "sim"
+    name: Literal["sim", "binance", "binance-usdm", "bybit-linear"] = "sim"
     """``sim`` starts the built-in local venue on loopback; ``binance`` is Binance spot;
-    ``binance-usdm`` is Binance USD-M futures."""
+    ``binance-usdm`` is Binance USD-M futures; ``bybit-linear`` is Bybit v5 linear (USDT
+    perpetuals)."""
     ws_url: str = ""
     """WebSocket base URL; empty with ``sim`` means the local venue's own address."""
     rest_url: str = ""

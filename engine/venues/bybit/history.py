@@ -150,6 +150,8 @@ class HistoryCalls:
                     gw.stats.requests += 1
                     page, cursor = executions_page(self._parser, result, names, gw.clock.time_ns())
                     for fill in page:
+                        if fill.venue != gw.venue:  # as the stream's fills are reported
+                            fill = msgspec.structs.replace(fill, venue=gw.venue)
                         fills.setdefault(fill.trade_id, fill)
                     if not cursor:
                         break

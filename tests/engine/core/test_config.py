@@ -117,8 +117,8 @@ def test_shipped_examples_load():
     examples = sorted((Path(__file__).resolve().parents[3] / "config" / "examples").glob("*.toml"))
     assert examples
     keys = {
-        f"BINANCE{net}_API_{part}": f"made-up-{part.lower()}"
-        for net in ("", "_TESTNET")
+        f"{venue}_API_{part}": f"made-up-{part.lower()}"
+        for venue in ("BINANCE", "BINANCE_TESTNET", "BINANCE_USDM", "BINANCE_USDM_DEMO", "BYBIT")
         for part in ("KEY", "SECRET")
     }
     for path in examples:
