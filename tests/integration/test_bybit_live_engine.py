@@ -1,0 +1,247 @@
+"""Live trading on Bybit v5 linear, against the local venue as its own process.
+
+The engine is configured as on Bybit (``[venue] name = "bybit-linear"``, keys by env-var name)
+with its URLs pointing at a standalone local venue: market data from the venue's spot-protocol
+streams, orders through :class:`~engine.venues.bybit.gateway.BybitLinearGateway` on ``/v5`` and
+the private stream on ``/v5/private``. The venue outlives the engine, so an engine killed with
+SIGKILL comes back halted and reconciles its orders, its fills (``/v5/execution/list``) and its
+(real, netted) position with the venue's.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.ipc.segments import read_instance
+from engine.venues.bybit.signing import sign, sign_string
+from tests.integration.control import control, get_status
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "bybit-test-token"
+KEY = "b" * 64
+SECRET = "c" * 64
+
+
+@pytest.fixture
+def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
+    env = {"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
+    conf = tmp_path / "venue.toml"
+    conf.write_text("[sim]\nseed = 3\nevents_per_second = 40.0\ndepth_interval_ms = 20\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.sim", "--config", str(conf), "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = json.loads(proc.stdout.readline())
+    try:
+        yield line["ws_url"], line["rest_url"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        proc.stdout.close()
+
+
+def _config(tmp_path: Path, venue: tuple[str, str]) -> Path:
+    ws_url, rest_url = venue
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[venue]\nname = "bybit-linear"\nws_url = "{ws_url}"\nrest_url = "{rest_url}"\n'
+        f'ws_api_url = "{ws_url}/v5/private"\n'
+        'api_key_env = "BYBIT_TEST_KEY"\napi_secret_env = "BYBIT_TEST_SECRET"\n'
+        '[[instruments]]\nvenue = "bybit-linear"\nsymbol = "BTCUSDT"\n'
+        'tick_size = "0.01"\nlot_size = "0.00001"\nmin_notional = "5"\n'
+        "[control]\nport = 0\n[ipc]\nheartbeat_interval_ms = 50\n"
+    )
+    return config
+
+
+def _env(engine_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **engine_env,
+        "HFT_CONTROL_TOKEN": TOKEN,
+        "BYBIT_TEST_KEY": KEY,
+        "BYBIT_TEST_SECRET": SECRET,
+    }
+
+
+def _engine(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _control_url(instance: str, proc: subprocess.Popen[str]) -> str:
+    def found() -> str:
+        assert proc.poll() is None, "the engine exited"
+        info = read_instance(instance)
+        return info.control_url if info is not None and info.pid == proc.pid else ""
+
+    return str(_wait("the engine's control plane", found, 30))
+
+
+def _ready(url: str) -> None:
+    def healthy() -> bool:
+        status = get_status(url)
+        gateway = status["gateway"] or {}
+        return status["books"]["BTCUSDT"]["state"] == "live" and bool(gateway.get("healthy"))
+
+    try:
+        _wait("a live book and a healthy order link", healthy, 30)
+    except AssertionError:
+        raise AssertionError(json.dumps(get_status(url))[:3000]) from None
+
+
+def _order(url: str, **doc: Any) -> dict[str, Any]:
+    code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=TOKEN)
+    assert code == 201, placed
+    return placed
+
+
+def _orders(url: str) -> dict[str, dict[str, Any]]:
+    code, doc = control(url, "/orders?all=1")
+    assert code == 200
+    return {o["client_order_id"]: o for o in doc}  # type: ignore[union-attr]
+
+
+def _v5(rest_url: str, path: str, query: str) -> Any:
+    """A signed ``GET`` on the venue's Bybit ``/v5`` API as the engine's account: ``result``."""
+    stamp = time.time_ns() // 1_000_000
+    headers = {
+        "X-BAPI-API-KEY": KEY,
+        "X-BAPI-TIMESTAMP": str(stamp),
+        "X-BAPI-RECV-WINDOW": "5000",
+        "X-BAPI-SIGN": sign(SECRET.encode(), sign_string(stamp, KEY, 5000, query)),
+    }
+    request = urllib.request.Request(f"{rest_url}{path}?{query}", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        doc = json.loads(answer.read())
+    assert doc["retCode"] == 0, doc
+    return doc["result"]
+
+
+def _open_at_venue(rest_url: str) -> set[str]:
+    result = _v5(rest_url, "/v5/order/realtime", "category=linear&symbol=BTCUSDT")
+    return {o["orderLinkId"] for o in result["list"]}
+
+
+def _position(rest_url: str) -> tuple[str, str]:
+    result = _v5(rest_url, "/v5/position/list", "category=linear&symbol=BTCUSDT")
+    (held,) = result["list"]
+    return held["side"], held["size"]
+
+
+def test_orders_fill_rest_at_the_venue_and_kill_cancels_them(tmp_path, venue, engine_env):
+    """A market order fills; a resting order is open on /v5; the kill switch cancels it there."""
+    rest_url = venue[1]
+    env = _env(engine_env)
+    proc = _engine(_config(tmp_path, venue), env)
+    try:
+        url = _control_url(env["HFT__ENGINE__INSTANCE"], proc)
+        _ready(url)
+        assert get_status(url)["gateway"]["venue"] == "bybit-linear"
+        bought = _order(url, symbol="BTCUSDT", side="buy", size="0.001", type="market")
+        _wait(
+            "the buy to fill", lambda: _orders(url)[bought["client_order_id"]]["status"] == "filled"
+        )
+        assert _position(rest_url) == ("Buy", "0.00100")
+        placed = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        cid = placed["client_order_id"]
+        _wait("the ack", lambda: _orders(url)[cid]["status"] == "accepted")
+        assert _open_at_venue(rest_url) == {cid}
+        code, _ = control(url, "/kill", "POST", b"{}", token=TOKEN)
+        assert code in (200, 202)
+        _wait("the cancel", lambda: _orders(url)[cid]["status"] == "canceled")
+        assert _open_at_venue(rest_url) == set()
+        assert control(url, "/positions")[1]["positions"][0]["net"] == "0.00100"
+    finally:
+        _stop(proc)
+
+
+def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, engine_env):
+    """After SIGKILL the engine comes back halted with the venue's orders, fills and position.
+
+    Short 0.002 before the kill; a resting bid fills while the engine is down; the restarted
+    engine books that fill from ``/v5/execution/list`` and agrees with ``/v5/position/list``:
+    short 0.001.
+    """
+    rest_url = venue[1]
+    env = _env(engine_env)
+    config = _config(tmp_path, venue)
+    proc = _engine(config, env)
+    try:
+        url = _control_url(env["HFT__ENGINE__INSTANCE"], proc)
+        _ready(url)
+        sold = _order(url, symbol="BTCUSDT", side="sell", size="0.002", type="market")
+        _wait(
+            "the sell to fill", lambda: _orders(url)[sold["client_order_id"]]["status"] == "filled"
+        )
+        # A bid ten ticks under the touch: a quiet market leaves it alone, a sweep fills it.
+        bid = Decimal(get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"]) - Decimal("0.10")
+        resting = [
+            _order(url, symbol="BTCUSDT", side="buy", size="0.001", price=str(bid)),
+            _order(url, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
+        ]
+        ids = [o["client_order_id"] for o in resting]
+        _wait("both resting orders at the venue", lambda: set(ids) <= _open_at_venue(rest_url))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        code, swept = control(
+            rest_url, "/sim/market-order?symbol=BTCUSDT&side=SELL&quantity=50", "POST"
+        )
+        assert code == 200, swept
+        _wait("the bid to fill at the venue", lambda: ids[0] not in _open_at_venue(rest_url))
+
+        proc = _engine(config, env)
+        url = _control_url(env["HFT__ENGINE__INSTANCE"], proc)
+        _ready(url)
+        status = get_status(url)
+        assert status["trading"] == "halted"
+        after = _orders(url)
+        assert (after[ids[0]]["status"], after[ids[0]]["filled"]) == ("filled", "0.00100")
+        assert after[ids[1]]["status"] == "accepted"
+        assert {o for o, v in after.items() if v["status"] == "accepted"} == _open_at_venue(
+            rest_url
+        )
+        assert _position(rest_url) == ("Sell", "0.00100")
+        assert control(url, "/positions")[1]["positions"][0]["net"] == "-0.00100"
+        assert not [a for a in status["alerts"] if "mismatch" in a["message"]]
+        control(url, "/kill", "POST")
+        _wait("the venue to hold no open order", lambda: not _open_at_venue(rest_url))
+    finally:
+        _stop(proc)
