@@ -35,10 +35,8 @@ and appear in no repr, log line or error.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
@@ -48,7 +46,8 @@ from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
 from engine.venues.binance import answers
-from engine.venues.binance.dispatch import Dispatcher, Handler, OrderTransport, Request, Subject
+from engine.venues.binance.dispatch import Dispatcher, OrderTransport, Request
+from engine.venues.binance.gateway_core import BinanceGatewayCore
 from engine.venues.binance.health import LinkHealth
 from engine.venues.binance.http import HttpResponse, KeepAliveClient
 from engine.venues.binance.orders import (
@@ -65,14 +64,14 @@ from engine.venues.binance.user_link import UserStreamLink
 from engine.venues.binance.user_stream import UserStreamParser
 from engine.venues.binance.working import WorkingOrders
 from engine.venues.clock_offset import ClockOffset
-from engine.venues.ratelimit import Cost, RateLimit, RateLimiter
+from engine.venues.ratelimit import RateLimit, RateLimiter
 
 log = logging.getLogger("engine.venues.binance")
 
 _K = OrderUpdateKind
 
 
-class BinanceSpotGateway:
+class BinanceSpotGateway(BinanceGatewayCore):
     """Binance spot order entry (or the local venue, which speaks the same protocol).
 
     Args:
@@ -93,6 +92,13 @@ class BinanceSpotGateway:
         status_query_delay_s: how long to let an unknown order settle before looking it up.
         backoff: user stream reconnect delays.
     """
+
+    _order_path = "/api/v3/order"
+    _log = log
+
+    _costs: Costs
+    _outcomes: Outcomes
+    _link: UserStreamLink | None
 
     def __init__(
         self,
@@ -183,21 +189,6 @@ class BinanceSpotGateway:
     def __repr__(self) -> str:
         return f"BinanceSpotGateway({self.venue!r}, {self._rest.base_url!r}, {self.ws_api_url!r})"
 
-    @property
-    def limiter(self) -> RateLimiter:
-        """The venue's rate limiter (read its usage, or its ban)."""
-        return self._limiter
-
-    @property
-    def clock_offset(self) -> ClockOffset:
-        """The venue clock estimate that stamps every request."""
-        return self._offset
-
-    @property
-    def working(self) -> WorkingOrders:
-        """The orders this gateway is tracking."""
-        return self._working
-
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -240,104 +231,13 @@ class BinanceSpotGateway:
             "order gateway started", extra={"venue": self.venue, "markets": len(self._markets)}
         )
 
-    async def stop(self) -> None:
-        """Close the user stream and every connection; requests in flight are abandoned."""
-        was = self._health.started
-        self._health.started = False
-        if self._link is not None:
-            await self._link.stop()
-        tasks, self._tasks = list(self._tasks), set()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await self._transport.close()
-        await self._rest.close()
-        self._health.stream_up = False
-        if was:
-            self._health.set(False, "stopped")
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{self.venue}-{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "gateway task failed",
-                extra={
-                    "venue": self.venue,
-                    "task": task.get_name(),
-                    "error": repr(task.exception()),
-                },
-            )
-
-    async def _server_time(self) -> int:
-        return await self._rest.server_time_ms(self._costs.time)
-
-    async def _resync(self) -> None:
-        """One clock measurement now, shared by everyone who asks meanwhile."""
-        task = self._resyncing
-        if task is None or task.done():
-            loop = asyncio.get_running_loop()
-            task = self._resyncing = loop.create_task(self._offset.sync(self._server_time))
-        await asyncio.shield(task)
-
     # ---- the hot path ---------------------------------------------------------------------------
 
-    def submit(self, order: SubmitOrder) -> None:
-        """Send a new order; the outcome comes back through the listener."""
-        market = self._markets.get(order.instrument)
-        refusal = self._health.refusal()
-        if market is None:
-            refusal = f"instrument {order.instrument} is not traded on {self.venue}"
-        if not refusal:
-            try:
-                query = new_order_query(market, order, self.response_type)  # type: ignore[arg-type]
-            except OrderRejected as exc:
-                refusal = exc.reason
-        if refusal:
-            self._outcomes.report_local(order, _K.REJECTED, refusal)
-            return
-        assert market is not None
-        self._working.add(order)
-        self._send(
-            "POST",
-            "/api/v3/order",
-            query,
-            self._costs.new_order,
-            self._outcomes.on_new_order,
-            market,
-            order,
-        )
+    def _new_order_query(self, market: BinanceMarket, order: SubmitOrder) -> str:
+        return new_order_query(market, order, self.response_type)
 
-    def cancel(self, cancel: CancelOrder) -> None:
-        """Ask the venue to cancel one order (sent even while the link is bad)."""
-        market = self._markets.get(cancel.instrument)
-        refusal = "" if self._health.started else "the order gateway is not started"
-        if market is None:
-            refusal = f"instrument {cancel.instrument} is not traded on {self.venue}"
-        if not refusal:
-            try:
-                query = cancel_query(market, cancel.client_order_id)  # type: ignore[arg-type]
-            except OrderRejected as exc:
-                refusal = exc.reason
-        if refusal:
-            self._outcomes.report_local(cancel, _K.CANCEL_REJECTED, refusal)
-            return
-        assert market is not None
-        self._send(
-            "DELETE",
-            "/api/v3/order",
-            query,
-            self._costs.cancel,
-            self._outcomes.on_cancel,
-            market,
-            cancel,
-        )
+    def _cancel_query(self, market: BinanceMarket, client_order_id: str) -> str:
+        return cancel_query(market, client_order_id)
 
     def replace(self, replace: ReplaceOrder) -> None:
         """Cancel-replace one order: new price and/or size, the same client order id."""
@@ -373,20 +273,6 @@ class BinanceSpotGateway:
             self._outcomes.on_replace,
             market,
             replace,
-        )
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        cost: Cost,
-        handler: Handler,
-        market: BinanceMarket,
-        subject: Subject,
-    ) -> None:
-        self._dispatch.send(
-            Request(self._dispatch, method, path, query, cost, handler, market, subject)
         )
 
     # ---- awaited calls --------------------------------------------------------------------------

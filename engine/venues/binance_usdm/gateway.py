@@ -35,8 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
@@ -45,7 +44,8 @@ from engine.core.instruments import Instrument
 from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
-from engine.venues.binance.dispatch import Dispatcher, Handler, OrderTransport, Request, Subject
+from engine.venues.binance.dispatch import Dispatcher, OrderTransport, Request
+from engine.venues.binance.gateway_core import BinanceGatewayCore
 from engine.venues.binance.health import LinkHealth
 from engine.venues.binance.http import HttpResponse, KeepAliveClient
 from engine.venues.binance.orders import BinanceMarket, by_symbol
@@ -67,14 +67,14 @@ from engine.venues.binance_usdm.queries import ORDER_PATH, AccountQueries
 from engine.venues.binance_usdm.rest import LIMITS, UsdmCosts, usdm_rest
 from engine.venues.binance_usdm.user_stream import UsdmStreamParser
 from engine.venues.clock_offset import ClockOffset
-from engine.venues.ratelimit import Cost, RateLimit, RateLimiter
+from engine.venues.ratelimit import RateLimit, RateLimiter
 
 log = logging.getLogger("engine.venues.binance_usdm")
 
 _K = OrderUpdateKind
 
 
-class BinanceUsdmGateway:
+class BinanceUsdmGateway(BinanceGatewayCore):
     """Binance USD-M order entry (or the local venue, which speaks the same protocol).
 
     Args:
@@ -97,6 +97,13 @@ class BinanceUsdmGateway:
         keepalive_s: how often the listen key is extended.
         backoff: user stream reconnect delays.
     """
+
+    _order_path = ORDER_PATH
+    _log = log
+
+    _costs: UsdmCosts
+    _outcomes: UsdmOutcomes
+    _link: ListenKeyLink | None
 
     def __init__(
         self,
@@ -199,21 +206,6 @@ class BinanceUsdmGateway:
         return f"BinanceUsdmGateway({self.venue!r}, {self._rest.base_url!r}, {self.stream_url!r})"
 
     @property
-    def limiter(self) -> RateLimiter:
-        """The venue's rate limiter (read its usage, or its ban)."""
-        return self._limiter
-
-    @property
-    def clock_offset(self) -> ClockOffset:
-        """The venue clock estimate that stamps every request."""
-        return self._offset
-
-    @property
-    def working(self) -> WorkingOrders:
-        """The orders this gateway is tracking."""
-        return self._working
-
-    @property
     def user_stream(self) -> ListenKeyLink | None:
         """The listen-key stream, once started."""
         return self._link
@@ -258,88 +250,13 @@ class BinanceUsdmGateway:
             "order gateway started", extra={"venue": self.venue, "markets": len(self._markets)}
         )
 
-    async def stop(self) -> None:
-        """Close the user stream (and its key) and every connection; requests are abandoned."""
-        was = self._health.started
-        self._health.started = False
-        if self._link is not None:
-            await self._link.stop()
-        tasks, self._tasks = list(self._tasks), set()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await self._transport.close()
-        await self._rest.close()
-        self._health.stream_up = False
-        if was:
-            self._health.set(False, "stopped")
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{self.venue}-{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "gateway task failed",
-                extra={
-                    "venue": self.venue,
-                    "task": task.get_name(),
-                    "error": repr(task.exception()),
-                },
-            )
-
-    async def _server_time(self) -> int:
-        return await self._rest.server_time_ms(self._costs.time)
-
-    async def _resync(self) -> None:
-        """One clock measurement now, shared by everyone who asks meanwhile."""
-        task = self._resyncing
-        if task is None or task.done():
-            loop = asyncio.get_running_loop()
-            task = self._resyncing = loop.create_task(self._offset.sync(self._server_time))
-        await asyncio.shield(task)
-
     # ---- the hot path ---------------------------------------------------------------------------
 
-    def submit(self, order: SubmitOrder) -> None:
-        """Send a new order; the outcome comes back through the listener."""
-        market = self._markets.get(order.instrument)
-        refusal = self._health.refusal()
-        if market is None:
-            refusal = f"instrument {order.instrument} is not traded on {self.venue}"
-        if not refusal:
-            try:
-                query = new_order_query(market, order, self.response_type)  # type: ignore[arg-type]
-            except OrderRejected as exc:
-                refusal = exc.reason
-        if refusal:
-            self._outcomes.report_local(order, _K.REJECTED, refusal)
-            return
-        assert market is not None
-        self._working.add(order)
-        self._send("POST", query, self._costs.new_order, self._outcomes.on_new_order, market, order)
+    def _new_order_query(self, market: BinanceMarket, order: SubmitOrder) -> str:
+        return new_order_query(market, order, self.response_type)
 
-    def cancel(self, cancel: CancelOrder) -> None:
-        """Ask the venue to cancel one order (sent even while the link is bad)."""
-        market = self._markets.get(cancel.instrument)
-        refusal = "" if self._health.started else "the order gateway is not started"
-        if market is None:
-            refusal = f"instrument {cancel.instrument} is not traded on {self.venue}"
-        if not refusal:
-            try:
-                query = cancel_query(market, cancel.client_order_id)  # type: ignore[arg-type]
-            except OrderRejected as exc:
-                refusal = exc.reason
-        if refusal:
-            self._outcomes.report_local(cancel, _K.CANCEL_REJECTED, refusal)
-            return
-        assert market is not None
-        self._send("DELETE", query, self._costs.cancel, self._outcomes.on_cancel, market, cancel)
+    def _cancel_query(self, market: BinanceMarket, client_order_id: str) -> str:
+        return cancel_query(market, client_order_id)
 
     def replace(self, replace: ReplaceOrder) -> None:
         """Modify one order (``PUT``): new price and total size, the same order and client id."""
@@ -364,20 +281,8 @@ class BinanceUsdmGateway:
             return
         assert market is not None
         self._outcomes.begin_modify(replace)
-        self._send("PUT", query, self._costs.modify, self._outcomes.on_replace, market, replace)
-
-    def _send(
-        self,
-        method: str,
-        query: str,
-        cost: Cost,
-        handler: Handler,
-        market: BinanceMarket,
-        subject: Subject,
-        path: str = ORDER_PATH,
-    ) -> None:
-        self._dispatch.send(
-            Request(self._dispatch, method, path, query, cost, handler, market, subject)
+        self._send(
+            "PUT", ORDER_PATH, query, self._costs.modify, self._outcomes.on_replace, market, replace
         )
 
     # ---- awaited calls --------------------------------------------------------------------------
@@ -402,12 +307,12 @@ class BinanceUsdmGateway:
             query = cancel_all_query(market)
             self._send(
                 "DELETE",
+                "/fapi/v1/allOpenOrders",
                 query,
                 self._costs.cancel_all,
                 answer,
                 market,
                 subject,
-                "/fapi/v1/allOpenOrders",
             )
             pending.append((market, before, answer))
         failure: GatewayError | None = None
