@@ -22,7 +22,7 @@ from engine.venues.bybit.answers import order_record
 from engine.venues.bybit.gateway import BybitLinearGateway
 from engine.venues.bybit.history import executions_page
 from engine.venues.bybit.orders import BybitMarket, executions_query, order_history_query
-from engine.venues.bybit.private import PrivateParser
+from engine.venues.bybit.private import ExecutionItem, PrivateParser
 from tests.engine.venues.bybit.test_gateway import (
     K,
     Recorder,
@@ -72,7 +72,7 @@ def test_an_execution_record_is_the_streams_fill():
     """A record reads as the same fill the execution topic gives, with its cursor."""
     result = raw({"category": "linear", "list": [record()], "nextPageCursor": "abc%3A1"})
     (fill,), cursor = executions_page(PARSER, result, {}, 9)
-    pushed = PARSER.fill(msgspec.convert(record(), history.ExecutionItem), 9)
+    pushed = PARSER.fill(msgspec.convert(record(), ExecutionItem), 9)
     assert fill == pushed
     assert cursor == "abc%3A1"
     assert (fill.trade_id, fill.price, fill.size, fill.fee) == (
