@@ -1,0 +1,1 @@
+"""Strategies: base class, parameters, context, runner, indicators, reference market maker."""
