@@ -105,11 +105,7 @@ class Outcomes:
             else:
                 self.emit(self.working.on_events(events, stream=False))
                 return
-        if isinstance(error, StatusUnknown | VenueGarbage):
-            self.unknown(request, error)
-            return
-        self.stats.rejects += 1
-        self.report_venue(request, _K.REJECTED, error)
+        self.failed(request, _K.REJECTED, error)
 
     def on_cancel(
         self, request: Request, response: HttpResponse | None, error: GatewayError | None
@@ -124,11 +120,7 @@ class Outcomes:
             else:
                 self.emit(self.working.on_events([update], stream=False))
                 return
-        if isinstance(error, StatusUnknown | VenueGarbage):
-            self.unknown(request, error)
-            return
-        self.stats.rejects += 1
-        self.report_venue(request, _K.CANCEL_REJECTED, error)
+        self.failed(request, _K.CANCEL_REJECTED, error)
 
     def on_replace(
         self, request: Request, response: HttpResponse | None, error: GatewayError | None
@@ -165,6 +157,8 @@ class Outcomes:
                 return
         assert error is not None
         self.emit(self.working.abandon_replace(working))
+        # not failed(): a lost cancel-replace may have placed a second order, so it is not looked
+        # up by one client id; the link goes bad and the owner reconciles
         if isinstance(error, StatusUnknown | VenueGarbage):
             self.health.bad(
                 f"replace of {replace.client_order_id}: status unknown ({error.reason}); reconcile",
@@ -173,6 +167,17 @@ class Outcomes:
             return
         self.stats.rejects += 1
         self.report_venue(request, _K.REPLACE_REJECTED, error)
+
+    def failed(self, request: Request, kind: OrderUpdateKind, error: GatewayError) -> None:
+        """A request without a usable answer: an unknown status is looked up, a refusal reported.
+
+        The order is never resent; a refusal is reported as ``kind`` with the venue's code and text.
+        """
+        if isinstance(error, StatusUnknown | VenueGarbage):
+            self.unknown(request, error)
+            return
+        self.stats.rejects += 1
+        self.report_venue(request, kind, error)
 
     def report_local(self, subject: Subject, kind: OrderUpdateKind, reason: str) -> None:
         """A request refused before it left the engine (code 0)."""

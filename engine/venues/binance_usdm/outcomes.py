@@ -111,11 +111,7 @@ class UsdmOutcomes(Outcomes):
                 self._finish(request.market, state)
                 return
             error = state
-        if isinstance(error, StatusUnknown | VenueGarbage):
-            self.unknown(request, error)
-            return
-        self.stats.rejects += 1
-        self.report_venue(request, _K.REJECTED, error)
+        self.failed(request, _K.REJECTED, error)
 
     def on_cancel(
         self, request: Request, response: HttpResponse | None, error: GatewayError | None
@@ -127,11 +123,7 @@ class UsdmOutcomes(Outcomes):
                 self._finish(request.market, state)
                 return
             error = state
-        if isinstance(error, StatusUnknown | VenueGarbage):
-            self.unknown(request, error)
-            return
-        self.stats.rejects += 1
-        self.report_venue(request, _K.CANCEL_REJECTED, error)
+        self.failed(request, _K.CANCEL_REJECTED, error)
 
     def on_replace(
         self, request: Request, response: HttpResponse | None, error: GatewayError | None
@@ -145,12 +137,9 @@ class UsdmOutcomes(Outcomes):
                 self._modified(request.market, replace, state)
                 return
             error = state
-        if isinstance(error, StatusUnknown | VenueGarbage):
-            self.unknown(request, error)
-            return
-        self._end_modify(replace.client_order_id)
-        self.stats.rejects += 1
-        self.report_venue(request, _K.REPLACE_REJECTED, error)
+        if not isinstance(error, StatusUnknown | VenueGarbage):
+            self._end_modify(replace.client_order_id)
+        self.failed(request, _K.REPLACE_REJECTED, error)
 
     def emit(self, events: Events) -> None:
         """Pass events to the listener (spot's way), and tell waiters that orders changed."""
