@@ -28,6 +28,7 @@ SUBJECTS: dict[str, str] = {
     "kill": "engine.bench.kill",
     "matching": "engine.bench.matching",
     "gateway": "engine.bench.gateway",
+    "strategy": "engine.bench.strategy",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

@@ -335,6 +335,12 @@ class StrategyRunner:
             )
         return out
 
+    def reset_stats(self) -> None:
+        """Forget the callback times so far (a new measuring window); counts of errors stay."""
+        for slot in self._slots.values():
+            slot.samples.clear()
+            slot.max_ns = 0
+
     def listener(self) -> StrategyListener:
         """The gateway listener to give gateways: the OMS first, then the strategies."""
         return StrategyListener(self.oms, self)
