@@ -71,6 +71,8 @@ from engine.risk.store import open_store
 from engine.sim.paper import PaperGateway
 from engine.sim.process import SimVenueProcess
 from engine.status import status_document
+from engine.strategy.registry import build_strategy
+from engine.strategy.runner import StrategyRunner
 from engine.venues.base import Feed, Gateway, VenuePosition
 from engine.venues.binance.feed import BinanceSpotFeed
 
@@ -131,6 +133,17 @@ class Engine:
             on_link_back=self._on_link_back,
         )
         self.gateway: Gateway | None = None
+        self.strategies = StrategyRunner(
+            self.oms,
+            self.books,
+            self.clock,
+            halted=lambda: self.risk.halted or self.breaker.tripped,
+        )
+        for name, section in config.strategies.items():
+            if section.enabled:
+                self.strategies.add(build_strategy(name, section, self.instruments))
+        #: what gateways report to: the OMS first, then the order's strategy
+        self.listener = self.strategies.listener()
         self.params = open_store(config)
         self.limits_sync = LimitsSync(
             self.params,
@@ -273,6 +286,7 @@ class Engine:
 
     async def _close_connections(self) -> None:
         """Stop the gateway, feed, control plane, local venue and store, then close the state."""
+        self.strategies.stop(reason="engine stopping")
         if self.gateway is not None:
             await self.gateway.stop()
         if self.feed is not None:
@@ -331,6 +345,7 @@ class Engine:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
         await self.reconcile(gateway)
+        self.strategies.start()  # only once the venue's orders and positions are known
 
     async def reconcile(self, gateway: Gateway) -> None:
         """Make our open orders and positions agree with the venue's (the venue is the truth).
@@ -478,6 +493,7 @@ class Engine:
                 self._rate_window_start, self._rate_window_count = now, 0
             self._mark_books()
             self._watch_venue_errors(now)
+            self.strategies.run_timers()
             self._publish_books()
             if now - last_beat >= beat_every:
                 last_beat = now
@@ -675,6 +691,7 @@ class Engine:
     def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
         """A book changed and is live."""
         self._book_ts[instrument] = (exch_ts, recv_ts)
+        self.strategies.on_book(instrument)
         self._rate_window_count += 1
         self._book_updates += 1
         self._dirty.add(instrument)
@@ -690,6 +707,7 @@ class Engine:
         paper = self._paper
         if paper is not None:
             paper.on_trade(trade)
+        self.strategies.on_trade(trade)
         if self.publisher is None:
             return
         flag = Flag.BUY if trade.aggressor == Side.BUY else Flag.SELL

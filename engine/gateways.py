@@ -63,7 +63,9 @@ def paper_exchange(engine: Engine) -> SimulatedExchange:
 def make_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
     """The gateway for the engine's mode and venue."""
     if engine.config.engine.mode == "paper":
-        return PaperGateway(engine.instruments, engine.oms, engine.clock, paper_exchange(engine))
+        return PaperGateway(
+            engine.instruments, engine.listener, engine.clock, paper_exchange(engine)
+        )
     return live_gateway(engine, ws_url, rest_url)
 
 
@@ -92,7 +94,7 @@ def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
         # Presence was checked at config load (check_venue_keys); the values never leave here.
         return BybitLinearGateway(
             engine.instruments,
-            engine.oms,
+            engine.listener,
             rest_url,
             venue.ws_api_url or BYBIT_PRIVATE,
             os.environ[venue.api_key_env],
@@ -105,7 +107,7 @@ def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
         # Presence was checked at config load (check_venue_keys); the values never leave here.
         return BinanceUsdmGateway(
             engine.instruments,
-            engine.oms,
+            engine.listener,
             rest_url,
             venue.ws_api_url or BINANCE_USDM_PRIVATE,
             os.environ[venue.api_key_env],
@@ -124,7 +126,7 @@ def live_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
         ws_api = venue.ws_api_url or BINANCE_WS_API
     return BinanceSpotGateway(
         engine.instruments,
-        engine.oms,
+        engine.listener,
         rest_url,
         ws_api,
         key,

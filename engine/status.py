@@ -62,6 +62,7 @@ def status_document(engine: Engine) -> dict[str, Any]:
         "pnl": engine.positions_doc(),
         "alerts": [alert_doc(a) for a in list(engine.oms.alerts)[-20:]],
         "params_store": engine.limits_sync.status(),
+        "strategies": [msgspec.to_builtins(s) for s in engine.strategies.stats()],
     }
 
 

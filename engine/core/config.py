@@ -213,6 +213,19 @@ class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Time from the matching engine's answer to it reaching us."""
 
 
+class StrategySection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One strategy to run: ``[strategies.<name>]``."""
+
+    kind: Literal["market_maker"] = "market_maker"
+    """Which reference strategy (``engine.strategy``)."""
+    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,20}$")]
+    """The instrument it trades, one of ``[[instruments]]``."""
+    params: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
+    """Its parameters, checked against the strategy's own ranges before it starts."""
+    enabled: bool = True
+    """False keeps it configured but not started."""
+
+
 class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration of one engine instance."""
 
@@ -228,6 +241,8 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     account-wide loss limits; validated against the instruments before anything starts."""
     ui: UiSection = msgspec.field(default_factory=UiSection)
     oms: OmsSection = msgspec.field(default_factory=OmsSection)
+    strategies: dict[str, StrategySection] = msgspec.field(default_factory=dict)
+    """Strategies by name; they trade through the same risk checks and OMS as every order."""
     paper: PaperSection = msgspec.field(default_factory=PaperSection)
 
     def __post_init__(self) -> None:
@@ -243,6 +258,13 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             else:
                 path = f"$.risk.{exc.field}"
             raise ValueError(f"{exc} - at `{path}`") from None
+        symbols = {i.symbol for i in self.instruments}
+        for name, strategy in self.strategies.items():
+            if strategy.symbol not in symbols:
+                raise ValueError(
+                    f"strategy {name!r} trades {strategy.symbol}, which is not an instrument"
+                    f" - at `$.strategies.{name}.symbol`"
+                )
         for inst in self.instruments:
             if inst.venue != self.venue.name:
                 raise ValueError(

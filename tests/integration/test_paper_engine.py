@@ -159,3 +159,60 @@ def test_a_bad_order_document_is_refused_with_the_field(engine_config, paper_env
         assert get_status(url)["gateway"]["requests"] == 0
     finally:
         _stop(proc)
+
+
+def test_a_configured_market_maker_quotes_on_paper_and_kill_pulls_its_quotes(
+    tmp_path, paper_env, instance
+):
+    """[strategies.mm] quotes both sides through risk; a kill cancels them and it stops quoting."""
+    config = tmp_path / "mm.toml"
+    config.write_text(
+        "[sim]\nport = 0\nseed = 11\nevents_per_second = 400.0\ndepth_interval_ms = 20\n"
+        "[control]\nport = 0\n[ipc]\nheartbeat_interval_ms = 50\n"
+        '[strategies.mm]\nsymbol = "BTCUSDT"\n'
+        "[strategies.mm.params]\nhalf_spread_ticks = 500\nsize_lots = 100\nrequote_ticks = 200\n"
+    )
+    proc = _start(config, paper_env)
+    try:
+        url = _url(instance, proc)
+        quotes = _wait(
+            "two resting quotes",
+            lambda: (
+                [o for o in _orders(url).values() if o["status"] == "accepted"]
+                if len([o for o in _orders(url).values() if o["status"] == "accepted"]) == 2
+                else None
+            ),
+        )
+        assert sorted(o["side"] for o in quotes) == ["buy", "sell"]
+        stats = get_status(url)["strategies"]
+        assert stats[0]["name"] == "mm"
+        assert stats[0]["running"]
+        control(url, "/kill", "POST")
+        _wait(
+            "the quotes to be canceled",
+            lambda: all(_orders(url)[o["client_order_id"]]["status"] == "canceled" for o in quotes),
+        )
+        time.sleep(0.5)
+        assert not [o for o in _orders(url).values() if o["status"] in ("accepted", "submitted")]
+    finally:
+        _stop(proc)
+
+
+def test_a_strategy_with_a_bad_parameter_stops_start_up_naming_it(tmp_path, paper_env):
+    """An out-of-range parameter is refused with the strategy, field and allowed range."""
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[control]\nport = 0\n[strategies.mm]\nsymbol = "BTCUSDT"\n'
+        "[strategies.mm.params]\nlevels = 99\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json"],
+        env=paper_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "mm" in out.stdout + out.stderr
+    assert "levels" in out.stdout + out.stderr
