@@ -159,6 +159,8 @@ class Engine:
         self._paper: PaperGateway | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._error_samples: deque[tuple[int, int]] = deque()
+        #: client order id -> the UI request number that placed it (the ticket's answer)
+        self._ui_requests: dict[str, int] = {}
         self._instrument_by_id = {i.instrument_id: i for i in self.instruments}
         self._metrics = registry_for(self)
         self.malformed = 0
@@ -531,9 +533,13 @@ class Engine:
         except ValueError as exc:
             self.oms.alert(AlertLevel.WARNING, "ui", f"order from the UI refused: {exc}")
             return
+        client_order_id = self.oms.new_id()
+        self._ui_requests[client_order_id] = cmd.seq
+        while len(self._ui_requests) > 1000:  # the page shows at most 60 orders
+            del self._ui_requests[next(iter(self._ui_requests))]
         order = self.oms.submit(
             SubmitOrder(
-                client_order_id=self.oms.new_id(),
+                client_order_id=client_order_id,
                 instrument=cmd.instrument,
                 side=Side.BUY if cmd.flags == Flag.BUY else Side.SELL,
                 size_lots=cmd.size,
@@ -878,6 +884,7 @@ class Engine:
             gateway=type(gateway).__name__ if gateway is not None else "",
             stats=gateway.stats if gateway is not None else None,
             link_ok=self.oms.link_ok.get(gateway.venue, True) if gateway is not None else False,
+            requests=self._ui_requests,
         )
 
     @property

@@ -108,9 +108,18 @@ class Desk:
         return next((p for p in self.page.positions if p.instrument == instrument), None)
 
     def latest(self, instrument: int) -> OrderRow | None:
-        """The order on ``instrument`` that changed last (the ticket's last answer)."""
+        """The ticket's last answer: the order our latest request placed on ``instrument``.
+
+        Orders the engine tagged with a UI request number win (the highest number); before any,
+        the order that changed last stands in.
+        """
         rows = self.orders(instrument)
-        return max(rows, key=lambda o: o.ts_ns) if rows else None
+        if not rows:
+            return None
+        asked = [o for o in rows if o.request]
+        if asked:
+            return max(asked, key=lambda o: o.request)
+        return max(rows, key=lambda o: o.ts_ns)
 
 
 def order_counter(client_order_id: str) -> int | None:

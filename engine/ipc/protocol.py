@@ -252,6 +252,12 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """The venue's or our own reason for a reject, cancel or expiry."""
     ts_ns: int
     """When the order last changed."""
+    venue_order_id: str = ""
+    """The venue's id, once it acknowledged the order."""
+    created_ns: int = 0
+    """When the order was sent (or refused)."""
+    request: int = 0
+    """The UI's request number of a SUBMIT command that placed it; 0 for any other order."""
 
 
 class PositionRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):

@@ -160,15 +160,19 @@ def trading_view(
     gateway: str,
     stats: GatewayStats | None,
     link_ok: bool,
+    requests: Mapping[str, int] | None = None,
 ) -> TradingView:
-    """The trading page: orders, positions, PnL, alerts and the order link, bounded in size."""
+    """The trading page: orders, positions, PnL, alerts and the order link, bounded in size.
+
+    ``requests`` maps client order ids to the UI request numbers that placed them.
+    """
     everything = list(orders)
     open_ = [o for o in everything if o.is_open]
     closed = [o for o in everything if not o.is_open]
     rows = open_[:MAX_ORDER_ROWS]
     rows += closed[-max(0, MAX_ORDER_ROWS - len(rows)) :] if len(rows) < MAX_ORDER_ROWS else []
     return TradingView(
-        orders=[_order_row(o) for o in rows],
+        orders=[_order_row(o, requests or {}) for o in rows],
         open_orders=len(open_),
         positions=[
             PositionRow(
@@ -203,9 +207,12 @@ def trading_view(
     )
 
 
-def _order_row(order: Order) -> OrderRow:
+def _order_row(order: Order, requests: Mapping[str, int]) -> OrderRow:
     last = order.history[-1].ts_ns if order.history else 0
     return OrderRow(
+        venue_order_id=order.venue_order_id,
+        created_ns=order.history[0].ts_ns if order.history else 0,
+        request=requests.get(order.client_order_id, 0),
         client_order_id=order.client_order_id,
         instrument=order.instrument,
         side=int(order.side),

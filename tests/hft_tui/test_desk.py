@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from engine.ipc.protocol import AlertRow, EventKind, Flag, PositionRow, pack, unpack
 from hft_tui.desk import ALERTS_KEPT, FILLS_KEPT, DeskTracker, order_counter
 from tests.hft_tui.conftest import book_view, order_row, trading_view
@@ -31,6 +33,17 @@ def test_working_orders_positions_and_the_latest_order():
     assert latest.client_order_id == "e-2"
     assert desk.position(0) == position
     assert desk.position(1) is None
+
+
+def test_the_latest_order_is_the_one_our_latest_request_placed():
+    """An order tagged with a higher UI request number wins over one that changed later."""
+    tracker = DeskTracker(["BTCUSDT"])
+    asked = msgspec.structs.replace(order_row(1, instance="e", ts_ns=10), request=7)
+    later = order_row(2, instance="e", ts_ns=99)
+    tracker.on_page(trading_view(orders=[asked, later]))
+    latest = tracker.desk().latest(0)
+    assert latest is not None
+    assert latest.client_order_id == "e-1"
 
 
 def test_alerts_merge_into_a_history_newest_first_without_repeats():

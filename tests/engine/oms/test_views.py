@@ -111,9 +111,13 @@ def test_trading_view_keeps_open_orders_first_and_stays_bounded():
         gateway="PaperGateway",
         stats=None,
         link_ok=True,
+        requests={"c-1": 5},
     )
     assert len(view.orders) == MAX_ORDER_ROWS
     assert view.open_orders == 100
+    assert view.orders[0].venue_order_id == "1"
+    assert view.orders[0].created_ns == 1
+    assert [r.request for r in view.orders[:2]] == [5, 0]
     assert all(row.status == "accepted" for row in view.orders)
     assert [a.ts_ns for a in view.alerts] == list(range(50 - MAX_ALERT_ROWS, 50))
     assert len(view.alerts[0].message) == 200
