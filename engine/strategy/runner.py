@@ -13,6 +13,13 @@ Each callback (with the flush, so the risk checks of what it sent are included) 
 p99 are in :meth:`StrategyRunner.stats`, and a callback past the budget is counted and reported
 (an alert the first time, then at every power of ten).
 
+A callback that never returns is interrupted by the watchdog (:mod:`engine.strategy.watchdog`)
+past ``watchdog_factor`` times the budget and its strategy is stopped the same way.
+
+A strategy's module can be reloaded (:mod:`engine.strategy.reload`): :meth:`StrategyRunner.replace`
+stops the old instance in order, cancels its orders and starts the new one flat (its own position
+starts at zero; the account's position stays with the engine, it is not handed over).
+
 Events that arrive while a callback runs (a gateway answering synchronously) wait in a queue and
 are dispatched in order when it returns, so a strategy never sees itself re-entered.
 """
@@ -34,6 +41,7 @@ from engine.oms.manager import OrderManager
 from engine.oms.positions import Portfolio
 from engine.strategy.base import Params, Strategy, change_params
 from engine.strategy.context import StrategyContext
+from engine.strategy.watchdog import DEFAULT_FACTOR, CallbackHung, Watchdog
 
 log = logging.getLogger("engine.strategy")
 
@@ -89,6 +97,8 @@ class StrategyRunner:
         halted: True while trading is halted.
         budget_ns: a callback longer than this is reported.
         timer: the CPU-time source for callback timings (nanoseconds).
+        watchdog_factor: a callback running past this many budgets is interrupted and its
+            strategy stopped; 0 turns the watchdog off.
     """
 
     def __init__(
@@ -100,6 +110,7 @@ class StrategyRunner:
         halted: Callable[[], bool] = lambda: False,
         budget_ns: int = DEFAULT_BUDGET_NS,
         timer: Callable[[], int] = time.perf_counter_ns,
+        watchdog_factor: int = DEFAULT_FACTOR,
     ) -> None:
         self.oms = oms
         self.books = books
@@ -111,6 +122,8 @@ class StrategyRunner:
         self._owner: dict[str, _Slot] = {}
         self._queue: deque[Callable[[], None]] = deque()
         self._busy = False
+        self.watchdog = Watchdog(budget_ns * watchdog_factor) if watchdog_factor > 0 else None
+        """Interrupts a callback that never returns; None when turned off."""
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -156,6 +169,48 @@ class StrategyRunner:
                 slot.ctx.discard()
                 slot.ctx.cancel_now(f"strategy {slot.strategy.name} {reason}")
                 log.info("strategy stopped", extra={"strategy": slot.strategy.name})
+
+    def resume(self, name: str) -> bool:
+        """Start a stopped strategy again, also one stopped after it raised (its error is cleared).
+
+        Returns:
+            False when it was already running.
+
+        Raises:
+            KeyError: no strategy of that name.
+        """
+        slot = self._slots[name]
+        if slot.running:
+            return False
+        slot.error = ""
+        slot.ctx.active = True
+        self.start(name)
+        return True
+
+    def replace(self, strategy: Strategy[Any], reason: str = "reloaded") -> None:
+        """Swap the running strategy of the same name for ``strategy``, which starts flat.
+
+        The old one is stopped in order (``on_stop``, its open orders canceled); late reports of
+        its orders stay with it. The new one gets a new context and its own empty portfolio, and
+        starts at once unless the old one was stopped by hand.
+
+        Raises:
+            KeyError: no strategy of that name.
+        """
+        old = self._slots[strategy.name]
+        was_running = old.running or bool(old.error)
+        self.stop(strategy.name, reason)
+        old.ctx.active = False
+        old.timers.clear()
+        del self._slots[strategy.name]
+        self.add(strategy)
+        if was_running:
+            self.start(strategy.name)
+
+    def close(self) -> None:
+        """Stop the watchdog thread (at engine shutdown). Idempotent."""
+        if self.watchdog is not None:
+            self.watchdog.close()
 
     def _pick(self, name: str | None) -> list[_Slot]:
         return list(self._slots.values()) if name is None else [self._slots[name]]
@@ -255,26 +310,55 @@ class StrategyRunner:
         start = timer()
         ctx = slot.ctx
         try:
-            fn(*args)
-            for _ in range(MAX_FEEDBACK_ROUNDS):
-                refusals = self._flush(slot)
-                if not refusals or not slot.running:
-                    break
-                for update in refusals:
-                    slot.strategy.on_order(update)
-            else:
-                dropped = ctx.discard()
-                log.warning(
-                    "strategy kept answering refusals with new orders; actions dropped",
-                    extra={"strategy": slot.strategy.name, "dropped": dropped},
-                )
-        except Exception as exc:  # a strategy's bug must not take the engine down
-            self._crash(slot, exc)
+            try:
+                self._guarded(slot, fn, args)
+                for _ in range(MAX_FEEDBACK_ROUNDS):
+                    refusals = self._flush(slot)
+                    if not refusals or not slot.running:
+                        break
+                    for update in refusals:
+                        self._guarded(slot, slot.strategy.on_order, (update,))
+                else:
+                    dropped = ctx.discard()
+                    log.warning(
+                        "strategy kept answering refusals with new orders; actions dropped",
+                        extra={"strategy": slot.strategy.name, "dropped": dropped},
+                    )
+            except Exception as exc:  # a strategy's bug must not take the engine down
+                self._crash(slot, exc)
+        except CallbackHung:
+            self._settle_watchdog()
+            callback = getattr(fn, "__name__", "callback")
+            limit = self.watchdog.limit_ns if self.watchdog is not None else 0
+            hung = CallbackHung(f"{callback} never returned; interrupted after {limit / 1e6:g} ms")
+            self._crash(slot, hung)
         elapsed = timer() - start
         slot.samples.append(elapsed)
         slot.max_ns = max(slot.max_ns, elapsed)
         if elapsed > self.budget_ns:
             self._over_budget(slot, getattr(fn, "__name__", "callback"), elapsed)
+
+    def _guarded(self, slot: _Slot, fn: Callable[..., None], args: tuple[object, ...]) -> None:
+        """Run the strategy's own code with the watchdog armed (not the flush through risk)."""
+        dog = self.watchdog
+        if dog is None:
+            fn(*args)
+            return
+        dog.arm(slot.strategy.name)
+        try:
+            fn(*args)
+        finally:
+            if dog.disarm():
+                raise CallbackHung  # fired but not delivered yet: it is still past its limit
+
+    def _settle_watchdog(self) -> None:
+        """Disarm for certain: an interruption delivered before disarming must not escape."""
+        while self.watchdog is not None:
+            try:
+                self.watchdog.disarm()
+                return
+            except CallbackHung:  # delivered inside disarm itself; the next call clears it
+                continue
 
     def _flush(self, slot: _Slot) -> list[OrderUpdate]:
         refusals = slot.ctx.flush()
@@ -282,7 +366,7 @@ class StrategyRunner:
             self._owner[cid] = slot
         return refusals
 
-    def _crash(self, slot: _Slot, exc: Exception) -> None:
+    def _crash(self, slot: _Slot, exc: BaseException) -> None:
         name = slot.strategy.name
         slot.running = False
         slot.error = f"{type(exc).__name__}: {exc}"
