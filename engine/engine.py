@@ -15,7 +15,6 @@ import logging
 import os
 from collections import deque
 from collections.abc import Coroutine
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -53,8 +52,8 @@ from engine.oms.baseline import InventoryBaseline
 from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import FsyncPolicy, Journal
 from engine.oms.manager import OrderManager
-from engine.oms.order import OrderStatus
 from engine.oms.positions import Portfolio
+from engine.oms.reconcile import Reconciler
 from engine.oms.views import (
     order_doc,
     orders_doc,
@@ -73,7 +72,7 @@ from engine.sim.process import SimVenueProcess
 from engine.status import status_document
 from engine.strategy.registry import build_strategy
 from engine.strategy.runner import StrategyRunner
-from engine.venues.base import Feed, Gateway, VenuePosition
+from engine.venues.base import Feed, Gateway
 from engine.venues.binance.feed import BinanceSpotFeed
 
 log = logging.getLogger("engine")
@@ -152,7 +151,13 @@ class Engine:
             set_limits=self.set_risk_limits,
             on_trip=self.trip,
         )
-        self.baseline = InventoryBaseline(state / "inventory_baseline.json")
+        self.reconciler = Reconciler(
+            self.oms,
+            self.portfolio,
+            InventoryBaseline(state / "inventory_baseline.json"),
+            max_position_diff=config.oms.reconcile_max_position_diff,
+            trip=self.trip,
+        )
         #: the key and secret of our account on the local venue: from the environment when an
         #: operator runs the venue apart (``hft-tui sim-venue``), else fresh for every run
         self.sim_key = sim_credentials(config, os.environ)
@@ -350,89 +355,8 @@ class Engine:
         self.strategies.start()  # only once the venue's orders and positions are known
 
     async def reconcile(self, gateway: Gateway) -> None:
-        """Make our open orders and positions agree with the venue's (the venue is the truth).
-
-        A position difference above ``oms.reconcile_max_position_diff`` trips the breaker. Until
-        the venue answers (retried with backoff) no order is sent on its link.
-        """
-        delay = 0.5
-        while True:
-            try:
-                missed = await self._missed_fills(gateway)
-                theirs = await gateway.open_orders()
-                positions = await gateway.positions()
-                break
-            except Exception as exc:  # the venue decides when it answers; keep orders held
-                self.oms.reconcile_failed(gateway.venue, repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-        for fill in missed:
-            self.oms.on_fill(fill)  # one already booked changes nothing
-        adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs)
-        # Spot balances are cut to whole lots and base-asset commissions rounded to lots, so an
-        # inventory position may differ by one lot of dust without anything being wrong.
-        dust = {p.instrument: 1 for p in positions if p.inventory}
-        threshold = {
-            i.instrument_id: _lots_or_zero(i, self.config.oms.reconcile_max_position_diff)
-            + dust.get(i.instrument_id, 0)
-            for i in self.instruments
-        }
-        problems = self.oms.position_mismatches(
-            gateway.venue, self._venue_positions(positions), threshold
-        )
-        log.info(
-            "reconciled",
-            extra={"venue": gateway.venue, "adopted": adopted, "closed": closed},
-        )
-        if problems:
-            self.oms.alert(
-                AlertLevel.CRITICAL,
-                "reconcile",
-                f"{gateway.venue}: position differs from the venue's: {'; '.join(problems)}",
-            )
-            self.trip(f"reconciliation mismatch: {'; '.join(problems)}")
-
-    async def _missed_fills(self, gateway: Gateway) -> list[Fill]:
-        """The venue's fills of our open orders since the oldest was sent (a minute of margin).
-
-        These are fills the engine may not have seen: while it was down, or while the user
-        stream was lost. Nothing is asked when no order of ours is open on the venue.
-        """
-        mine = [o for o in self.oms.open_orders() if o.venue == gateway.venue]
-        if not mine:
-            return []
-        for order in mine:
-            if order.status is OrderStatus.SUBMITTED and not order.venue_order_id:
-                # Sent, never acknowledged: the venue took it (maybe filled it) or never saw it.
-                found = await gateway.order_status(order.instrument, order.client_order_id)
-                self.oms.resolve_unacknowledged(order, found)
-        since = min(o.history[0].ts_ns for o in mine if o.history) - 60 * _NS
-        client_of = {
-            o.venue_order_id: o.client_order_id
-            for o in self.oms.orders.values()
-            if o.venue == gateway.venue and o.venue_order_id
-        }
-        return await gateway.fills_since(since, client_of)
-
-    def _venue_positions(self, positions: list[VenuePosition]) -> dict[int, int]:
-        """The venue's positions in lots, spot balances measured from their inventory baseline."""
-        out = {}
-        for pos in positions:
-            inst = self._instrument_by_id.get(pos.instrument)
-            if inst is None:
-                continue
-            net = pos.net_lots
-            if pos.inventory:
-                # A spot balance: what the account held before us, plus our fills, less the
-                # commissions taken in the base asset.
-                net += self.oms.base_fee_lots(pos.instrument)
-                base = self.baseline.get(inst.key)
-                if base is None:
-                    base = net - self.portfolio.position(pos.instrument).net
-                    self.baseline.take(inst.key, base)
-                net -= base
-            out[pos.instrument] = net
-        return out
+        """Make our orders and positions agree with the venue's: :mod:`engine.oms.reconcile`."""
+        await self.reconciler.run(gateway)
 
     def market_state(self, instrument: int) -> MarketState:
         """The market an order on ``instrument`` is checked against."""
@@ -899,12 +823,3 @@ class Engine:
     def status(self) -> dict[str, Any]:
         """The ``GET /status`` document: exact decimal text for every price and size."""
         return status_document(self)
-
-
-def _lots_or_zero(instrument: Instrument, size_text: str) -> int:
-    """A base-currency amount in the instrument's lots (rounded down), 0 when not representable."""
-    grid = instrument.size_grid()
-    try:
-        return int(Decimal(size_text) / grid.step)
-    except (ArithmeticError, ValueError):
-        return 0
