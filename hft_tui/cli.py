@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -164,6 +165,29 @@ def reset(config: ConfigOpt = None, instance: InstanceOpt = None) -> None:
         raise typer.Exit(1)
     doc = _control(cfg.engine.instance, "POST", "/reset", {"Authorization": f"Bearer {token}"})
     typer.echo(f"{cfg.engine.instance}: trading {doc.get('trading', '?').upper()}")
+
+
+strategy_cli = typer.Typer(help="Running strategies: reload one from its source.")
+cli.add_typer(strategy_cli, name="strategy")
+
+
+@strategy_cli.command("reload")
+def strategy_reload(
+    name: Annotated[str, typer.Argument(help="The strategy's name, as in its config section.")],
+    config: ConfigOpt = None,
+    instance: InstanceOpt = None,
+) -> None:
+    """Reload a strategy's source file; its orders are canceled and it restarts flat."""
+    cfg = _load(config, instance)
+    token = os.environ.get(cfg.control.token_env, "")
+    if not token:
+        typer.echo(f"set {cfg.control.token_env} to the engine's control token first", err=True)
+        raise typer.Exit(1)
+    path = f"/strategies/{urllib.parse.quote(name, safe='')}/reload"
+    doc = _control(cfg.engine.instance, "POST", path, {"Authorization": f"Bearer {token}"})
+    typer.echo(
+        f"{cfg.engine.instance}: strategy {name} reloaded from {doc.get('source', '?')}, flat"
+    )
 
 
 @cli.command()
