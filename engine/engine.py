@@ -22,8 +22,10 @@ import numpy as np
 
 from engine import jit
 from engine.book.order_book import OrderBook
+from engine.control import systemd
 from engine.control.http import ControlPlane
 from engine.control.metrics import registry_for, render
+from engine.control.strategies import RunnerControl
 from engine.core.clock import Clock, LiveClock
 from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.config import EngineConfig
@@ -143,6 +145,8 @@ class Engine:
                 self.strategies.add(build_strategy(name, section, self.instruments))
         #: what gateways report to: the OMS first, then the order's strategy
         self.listener = self.strategies.listener()
+        #: the control plane's view of the strategies: list, params, stop/start, reload
+        self.strategy_control = RunnerControl(self.strategies)
         self.params = open_store(config)
         self.limits_sync = LimitsSync(
             self.params,
@@ -229,6 +233,9 @@ class Engine:
                     "pid": os.getpid(),
                 },
             )
+            # systemd: the control plane is up and the gateway started (reconciling in the
+            # background; orders stay held until it is done).
+            systemd.ready(f"engine {cfg.engine.instance} on {cfg.venue.name}")
             tasks = [
                 asyncio.create_task(self.feed.run(), name="feed"),
                 asyncio.create_task(self._housekeeping(), name="housekeeping"),
@@ -242,6 +249,7 @@ class Engine:
                     raise task.exception()  # type: ignore[misc]
             waiters[0].cancel()
         finally:
+            systemd.stopping(f"stopping {cfg.engine.instance}")
             log.info("engine stopping", extra={"instance": cfg.engine.instance})
             upgrade.cancel()
             for task in tasks:
@@ -294,6 +302,7 @@ class Engine:
     async def _close_connections(self) -> None:
         """Stop the gateway, feed, control plane, local venue and store, then close the state."""
         self.strategies.stop(reason="engine stopping")
+        self.strategies.close()
         if self.gateway is not None:
             await self.gateway.stop()
         if self.feed is not None:
@@ -409,10 +418,15 @@ class Engine:
         assert self.publisher is not None
         beat_every = self.config.ipc.heartbeat_interval_ms * 1_000_000
         last_beat = 0
+        watchdog_every = systemd.watchdog_interval()
+        last_watchdog = 0
         while True:
             for cmd in self.publisher.poll_commands():
                 self._on_command(cmd)
             now = self.clock.monotonic_ns()
+            if watchdog_every is not None and now - last_watchdog >= watchdog_every:
+                last_watchdog = now
+                systemd.watchdog()  # only while this loop runs: a stuck engine gets restarted
             if now - self._rate_window_start >= _NS:
                 elapsed = (now - self._rate_window_start) / _NS
                 self._updates_per_s = self._rate_window_count / elapsed

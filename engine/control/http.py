@@ -6,7 +6,8 @@ operator fumbling for a credential. ``POST /reset`` re-enables trading and needs
 ``control.token_env`` (``HFT_CONTROL_TOKEN``); with that variable unset, reset over HTTP is off.
 ``GET /risk/limits`` shows the pre-trade limits in force; ``PUT /risk/limits`` (same token) replaces
 them after validation, and an invalid document leaves the old limits in force (answer 400).
-Orders and positions are served by :mod:`engine.control.orders`, ``GET /metrics`` (Prometheus
+Orders and positions are served by :mod:`engine.control.orders`, strategies by
+:mod:`engine.control.strategies`, ``GET /metrics`` (Prometheus
 text format) by :mod:`engine.control.metrics`.
 """
 
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from engine.control.metrics import CONTENT_TYPE
 from engine.control.orders import Trading, add_order_routes
+from engine.control.strategies import add_strategy_routes
 from engine.errors import ControlError
 from engine.risk.limits import LimitsError, RiskLimits
 
@@ -90,6 +92,8 @@ class ControlPlane:
         app.router.add_put("/risk/limits", self._put_limits)
         if hasattr(self._engine, "metrics"):
             app.router.add_get("/metrics", self._metrics)
+        if hasattr(self._engine, "strategy_control"):
+            add_strategy_routes(app, self._engine.strategy_control, self._refused)
         if hasattr(self._engine, "place_order"):  # an engine that trades (every real one)
             add_order_routes(app, cast(Trading, self._engine), self._refused)
         return app

@@ -85,8 +85,9 @@ async def test_an_endless_on_book_is_interrupted_and_its_strategy_stopped(fast_d
     assert not stats["spin"].running
     assert "never returned" in stats["spin"].error
     assert desk.oms.orders[order.client_order_id].status is OrderStatus.CANCELED
-    alert = [a for a in desk.oms.alerts if a.source == "strategy:spin"][-1]
-    assert alert.level is AlertLevel.CRITICAL
+    # The crash is critical; an over-budget warning for the same callback may come with it.
+    levels = [a.level for a in desk.oms.alerts if a.source == "strategy:spin"]
+    assert AlertLevel.CRITICAL in levels
     assert desk.runner.watchdog is not None
     assert desk.runner.watchdog.interrupts == 1
     desk.set_book(BIDS, ASKS)  # the engine goes on: the other strategy still runs
