@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,9 +22,17 @@ from typing import Any
 
 import pytest
 
-from engine.ipc.segments import read_instance
 from engine.venues.bybit.signing import sign, sign_string
 from tests.integration.control import control, get_status
+from tests.integration.live import (
+    orders,
+    place,
+    ready,
+    standalone_venue,
+    start_engine,
+    stop_engine,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,24 +44,23 @@ SECRET = "c" * 64
 @pytest.fixture
 def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
-    env = {"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
-    conf = tmp_path / "venue.toml"
-    conf.write_text("[sim]\nseed = 3\nevents_per_second = 40.0\ndepth_interval_ms = 20\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.sim", "--config", str(conf), "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = json.loads(proc.stdout.readline())
-    try:
-        yield line["ws_url"], line["rest_url"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-        proc.stdout.close()
+    with standalone_venue(tmp_path, KEY, SECRET) as urls:
+        yield urls
+
+
+def _control_url(instance: str, proc: subprocess.Popen[str]) -> str:
+    return ready(instance, proc)
+
+
+def _ready(url: str) -> None:
+    """Nothing more to wait for: ``_control_url`` waited for a live book and a healthy link."""
+
+
+def _order(url: str, **doc: Any) -> dict[str, Any]:
+    return place(url, TOKEN, **doc)
+
+
+_engine, _stop, _wait, _orders = start_engine, stop_engine, wait_for, orders
 
 
 def _config(tmp_path: Path, venue: tuple[str, str]) -> Path:
@@ -78,65 +84,6 @@ def _env(engine_env: dict[str, str]) -> dict[str, str]:
         "BYBIT_TEST_KEY": KEY,
         "BYBIT_TEST_SECRET": SECRET,
     }
-
-
-def _engine(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-
-
-def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _control_url(instance: str, proc: subprocess.Popen[str]) -> str:
-    def found() -> str:
-        assert proc.poll() is None, "the engine exited"
-        info = read_instance(instance)
-        return info.control_url if info is not None and info.pid == proc.pid else ""
-
-    return str(_wait("the engine's control plane", found, 30))
-
-
-def _ready(url: str) -> None:
-    def healthy() -> bool:
-        status = get_status(url)
-        gateway = status["gateway"] or {}
-        return status["books"]["BTCUSDT"]["state"] == "live" and bool(gateway.get("healthy"))
-
-    try:
-        _wait("a live book and a healthy order link", healthy, 30)
-    except AssertionError:
-        raise AssertionError(json.dumps(get_status(url))[:3000]) from None
-
-
-def _order(url: str, **doc: Any) -> dict[str, Any]:
-    code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=TOKEN)
-    assert code == 201, placed
-    return placed
-
-
-def _orders(url: str) -> dict[str, dict[str, Any]]:
-    code, doc = control(url, "/orders?all=1")
-    assert code == 200
-    return {o["client_order_id"]: o for o in doc}  # type: ignore[union-attr]
 
 
 def _v5(rest_url: str, path: str, query: str) -> Any:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,9 +19,17 @@ from typing import Any
 
 import pytest
 
-from engine.ipc.segments import read_instance
 from engine.venues.binance.signing import encode_params, sign
 from tests.integration.control import control, get_status
+from tests.integration.live import (
+    orders,
+    place,
+    ready,
+    standalone_venue,
+    start_engine,
+    stop_engine,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,71 +41,15 @@ SECRET = "s" * 64
 @pytest.fixture
 def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
-    env = {"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
-    conf = tmp_path / "venue.toml"
-    conf.write_text("[sim]\nseed = 3\nevents_per_second = 40.0\ndepth_interval_ms = 20\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.sim", "--config", str(conf), "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = json.loads(proc.stdout.readline())
-    try:
-        yield line["ws_url"], line["rest_url"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-        proc.stdout.close()
-
-
-def _engine(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def _ready(instance: str, proc: subprocess.Popen[str]) -> str:
-    """The control URL once the book is live and the order link reconciled."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the engine exited"
-        info = read_instance(instance)
-        if info is not None and info.pid == proc.pid and info.control_url:
-            status = get_status(info.control_url)
-            gateway = status["gateway"] or {}
-            if status["books"]["BTCUSDT"]["state"] == "live" and gateway.get("healthy"):
-                return info.control_url
-        time.sleep(0.05)
-    raise AssertionError("the live engine did not come up with a healthy order link")
-
-
-def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    with standalone_venue(tmp_path, KEY, SECRET) as urls:
+        yield urls
 
 
 def _order(url: str, **doc: Any) -> dict[str, Any]:
-    code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=TOKEN)
-    assert code == 201, placed.get("reason", placed)
-    return placed
+    return place(url, TOKEN, **doc)
 
 
-def _orders(url: str) -> dict[str, dict[str, Any]]:
-    code, doc = control(url, "/orders?all=1")
-    assert code == 200
-    return {o["client_order_id"]: o for o in doc}  # type: ignore[union-attr]
+_engine, _ready, _stop, _wait, _orders = start_engine, ready, stop_engine, wait_for, orders
 
 
 def _venue_orders(rest_url: str) -> dict[str, str]:
@@ -125,12 +75,6 @@ def _env(engine_env: dict[str, str]) -> dict[str, str]:
         "HFT_SIM_API_KEY": KEY,
         "HFT_SIM_API_SECRET": SECRET,
     }
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def test_garbage_from_the_venue_holds_orders_until_reconciled(tmp_path, venue, engine_env):
