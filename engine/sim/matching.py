@@ -311,15 +311,15 @@ class MatchingCore(Matcher):
         )
         self._events += 1
         for side, levels in sides:
-            book = self.mirror.side(side)
-            old_sizes, old_traded = dict(book.sizes), dict(book.traded)
+            book, resting = self.mirror.side(side), self._resting[side]
+            before = [
+                (price, book.size(price), book.traded.get(price, 0)) for price in resting.prices
+            ]
             book.clear()
             for price, size in levels:
                 book.set(price, size)
-            resting = self._resting[side]
-            for price in resting.prices:
-                prev, new = old_sizes.get(price, 0), book.size(price)
-                self._requeue(resting.levels[price], prev, new, old_traded.get(price, 0))
+            for price, prev, traded in before:
+                self._requeue(resting.levels[price], prev, book.size(price), traded)
         out: list[Report] = []
         for side in (Side.BUY, Side.SELL):
             best = self.mirror.side(opposite(side)).best_available()
