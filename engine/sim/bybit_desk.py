@@ -31,17 +31,15 @@ import time
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
-import numpy as np
-
 from engine.core.commands import CancelOrder, OrderType, ReplaceOrder, SubmitOrder, TimeInForce
-from engine.core.events import Int64Array, OrderUpdate, OrderUpdateKind, Side
+from engine.core.events import OrderUpdate, OrderUpdateKind, Side
 from engine.core.instruments import Instrument
 from engine.sim.accounts import Account, Accounts
 from engine.sim.bybit_fills import LinearBook, LinearFills, LinearListener, Taken
 from engine.sim.bybit_ledger import CANCELLED, LinearOrder, LinearPosition
 from engine.sim.bybit_params import Amend, CreateOrder, OrderRef
 from engine.sim.bybit_wire import LEVERAGE, BybitError, LinearText
-from engine.sim.fees import FeeSchedule
+from engine.sim.desk_cores import feed, open_cores
 from engine.sim.market import LevelChange, MarketModel, TradePrint
 from engine.sim.matching import POST_ONLY_WOULD_TAKE, REDUCE_ONLY_REFUSED, MatchingCore, StpMode
 from engine.sim.queue import QueueModel
@@ -97,11 +95,9 @@ class LinearDesk:
             model = self._models[instrument.symbol]
             unit = Fraction(instrument.tick_size) * Fraction(instrument.lot_size) * 10**8
             books = self._books[instrument.symbol] = {}
+            cores = open_cores(instrument, model, accounts, queue, now)
             for account in accounts.all():
-                fees = FeeSchedule(account.rates.maker_text, account.rates.taker_text)
-                core = MatchingCore(instrument, fees=fees, queue=queue() if queue else None)
-                bids, asks = model.bids(), model.asks()
-                core.on_snapshot(*_arrays(bids), *_arrays(asks), now)
+                core = cores[account.uid]
                 position = LinearPosition(account, instrument.symbol, unit)
                 books[account.uid] = LinearBook(account, core, position)
 
@@ -276,17 +272,8 @@ class LinearDesk:
             return
         now = self._clock()
         for book in books.values():
-            core = book.core
-            for event in events:
-                if isinstance(event, LevelChange):
-                    reports = core.on_level(event.side, event.price, event.size, now)
-                elif core is taker:
-                    continue
-                else:
-                    aggressor = Side.SELL if event.buyer_is_maker else Side.BUY
-                    reports = core.on_trade(event.price, event.size, aggressor, now)
-                if reports:
-                    self._fills.apply(book, reports, now)
+            for reports in feed(book.core, events, taker, now):
+                self._fills.apply(book, reports, now)
 
 
 def _submit(core: MatchingCore, record: LinearOrder) -> SubmitOrder:
@@ -301,9 +288,3 @@ def _submit(core: MatchingCore, record: LinearOrder) -> SubmitOrder:
         time_in_force=TimeInForce.IOC if market else _TIF[record.time_in_force],
         reduce_only=record.reduce_only,
     )
-
-
-def _arrays(levels: list[tuple[int, int]]) -> tuple[Int64Array, Int64Array]:
-    prices = np.fromiter((p for p, _ in levels), dtype=np.int64, count=len(levels))
-    sizes = np.fromiter((s for _, s in levels), dtype=np.int64, count=len(levels))
-    return prices, sizes

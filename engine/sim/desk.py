@@ -21,17 +21,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-import numpy as np
-import numpy.typing as npt
-
 from engine.core.commands import CancelOrder, OrderType, SubmitOrder, TimeInForce
-from engine.core.events import OrderUpdate, OrderUpdateKind, Side
+from engine.core.events import OrderUpdate, OrderUpdateKind
 from engine.core.instruments import Instrument
 from engine.sim.accounts import Account, Accounts, InsufficientBalance
+from engine.sim.desk_cores import feed, open_cores
 from engine.sim.executions import AccountBook, DeskListener, Executions, SymbolBook
-from engine.sim.fees import FeeSchedule
 from engine.sim.ledger import PARTIALLY_FILLED, OrderRecord, TradeRecord
-from engine.sim.market import Level, LevelChange, MarketModel, TradePrint
+from engine.sim.market import LevelChange, MarketModel, TradePrint
 from engine.sim.matching import MatchingCore, StpMode
 from engine.sim.order_count import OrderCount
 from engine.sim.order_params import CancelTarget, NewOrder
@@ -98,12 +95,10 @@ class TradingDesk:
         now = clock()
         for instrument in instruments:
             sym = SymbolBook(instrument, models[instrument.symbol], seed)
-            bids, asks = _arrays(sym.model.bids()), _arrays(sym.model.asks())
+            cores = open_cores(instrument, sym.model, accounts, queue, now)
             for account in accounts.all():
-                fees = FeeSchedule(account.rates.maker_text, account.rates.taker_text)
-                core = MatchingCore(instrument, fees=fees, queue=queue() if queue else None)
-                core.on_snapshot(bids[0], bids[1], asks[0], asks[1], now)
-                sym.books[account.uid] = AccountBook(account, core, self.counts[account.uid])
+                uid = account.uid
+                sym.books[uid] = AccountBook(account, cores[uid], self.counts[uid])
             self._symbols[instrument.symbol] = sym
 
     # ---- reading ---------------------------------------------------------------------------------
@@ -269,17 +264,8 @@ class TradingDesk:
         now = self._clock()
         sym = self._symbol(symbol)
         for book in sym.books.values():
-            core = book.core
-            for event in events:
-                if isinstance(event, LevelChange):
-                    reports = core.on_level(event.side, event.price, event.size, now)
-                elif core is taker:
-                    continue
-                else:
-                    aggressor = Side.SELL if event.buyer_is_maker else Side.BUY
-                    reports = core.on_trade(event.price, event.size, aggressor, now)
-                if reports:
-                    self._executions.apply(sym, book, reports, now)
+            for reports in feed(book.core, events, taker, now):
+                self._executions.apply(sym, book, reports, now)
             self._balances(book.account)
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -316,9 +302,3 @@ def _submit(core: MatchingCore, record: OrderRecord) -> SubmitOrder:
         order_type=OrderType.MARKET if market else OrderType.LIMIT,
         time_in_force=tif,
     )
-
-
-def _arrays(levels: list[Level]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    prices = np.fromiter((p for p, _ in levels), dtype=np.int64, count=len(levels))
-    sizes = np.fromiter((s for _, s in levels), dtype=np.int64, count=len(levels))
-    return prices, sizes

@@ -33,14 +33,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-import numpy as np
-
 from engine.core.commands import CancelOrder, OrderType, ReplaceOrder, SubmitOrder, TimeInForce
-from engine.core.events import Int64Array, OrderUpdate, OrderUpdateKind, Side
+from engine.core.events import OrderUpdate, OrderUpdateKind, Side
 from engine.core.instruments import Instrument
 from engine.sim.accounts import Account, Accounts
 from engine.sim.bybit_ledger import LinearPosition
-from engine.sim.fees import FeeSchedule
+from engine.sim.desk_cores import feed, open_cores
 from engine.sim.market import LevelChange, MarketModel, TradePrint
 from engine.sim.matching import POST_ONLY_WOULD_TAKE, REDUCE_ONLY_REFUSED, MatchingCore, StpMode
 from engine.sim.queue import QueueModel
@@ -111,11 +109,9 @@ class UsdmDesk:
         for instrument in instruments:
             model = models[instrument.symbol]
             sym = FuturesSymbol(instrument, model, seed)
-            bids, asks = _arrays(model.bids()), _arrays(model.asks())
+            cores = open_cores(instrument, model, accounts, queue, now)
             for account in accounts.all():
-                fees = FeeSchedule(account.rates.maker_text, account.rates.taker_text)
-                core = MatchingCore(instrument, fees=fees, queue=queue() if queue else None)
-                core.on_snapshot(bids[0], bids[1], asks[0], asks[1], now)
+                core = cores[account.uid]
                 position = LinearPosition(account, instrument.symbol, sym.text.unit)
                 sym.books[account.uid] = FuturesBook(
                     account, core, position, self.wallets[account.uid]
@@ -349,17 +345,8 @@ class UsdmDesk:
             return
         now = self._clock()
         for book in sym.books.values():
-            core = book.core
-            for event in events:
-                if isinstance(event, LevelChange):
-                    reports = core.on_level(event.side, event.price, event.size, now)
-                elif core is taker:
-                    continue
-                else:
-                    aggressor = Side.SELL if event.buyer_is_maker else Side.BUY
-                    reports = core.on_trade(event.price, event.size, aggressor, now)
-                if reports:
-                    self._fills.apply(sym, book, reports, now)
+            for reports in feed(book.core, events, taker, now):
+                self._fills.apply(sym, book, reports, now)
 
     def _symbol(self, symbol: str) -> FuturesSymbol:
         sym = self._symbols.get(symbol)
@@ -380,9 +367,3 @@ def _submit(core: MatchingCore, record: FuturesOrder) -> SubmitOrder:
         time_in_force=TimeInForce.IOC if market else _TIF[record.time_in_force],
         reduce_only=record.reduce_only,
     )
-
-
-def _arrays(levels: list[tuple[int, int]]) -> tuple[Int64Array, Int64Array]:
-    prices = np.fromiter((p for p, _ in levels), dtype=np.int64, count=len(levels))
-    sizes = np.fromiter((s for _, s in levels), dtype=np.int64, count=len(levels))
-    return prices, sizes
