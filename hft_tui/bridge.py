@@ -11,6 +11,8 @@ engine runs it through its full risk pipeline, and a refusal shows up on the tra
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
 
@@ -38,6 +40,7 @@ from engine.ipc.segments import (
     pid_alive,
     read_instance,
 )
+from engine.ipc.state_page import StatePage
 from hft_tui.ui_lock import UiAlreadyAttached as UiAlreadyAttached
 from hft_tui.ui_lock import release_ui_lock, take_ui_lock
 
@@ -51,6 +54,8 @@ _FALLBACK = {
     CommandKind.CANCEL: "use `hft-tui kill` to cancel everything",
     CommandKind.CANCEL_ALL: "use `hft-tui kill` to cancel everything",
 }
+
+_V = TypeVar("_V")
 
 
 class EngineNotRunning(IpcError):
@@ -115,13 +120,7 @@ class EngineBridge:
         Raises:
             SegmentError: the page held something that is not an engine view.
         """
-        data = self._engine_page.read()
-        if data is None:
-            return None
-        try:
-            return decode_engine(data)
-        except msgspec.DecodeError as exc:
-            raise SegmentError(f"{self.info.instance}: unreadable engine page: {exc}") from exc
+        return self._decode(self._engine_page, decode_engine, "engine page")
 
     def read_book(self, instrument: int) -> BookView | None:
         """The latest view of one book, or None before the engine first wrote it.
@@ -130,15 +129,7 @@ class EngineBridge:
             IndexError: the engine has no instrument with that id.
             SegmentError: the page held something that is not a book view.
         """
-        data = self._book_pages[instrument].read()
-        if data is None:
-            return None
-        try:
-            return decode_book(data)
-        except msgspec.DecodeError as exc:
-            raise SegmentError(
-                f"{self.info.instance}: unreadable book page {instrument}: {exc}"
-            ) from exc
+        return self._decode(self._book_pages[instrument], decode_book, f"book page {instrument}")
 
     @property
     def trading_version(self) -> int:
@@ -151,13 +142,17 @@ class EngineBridge:
         Raises:
             SegmentError: the page held something that is not a trading view.
         """
-        data = self._trading_page.read()
+        return self._decode(self._trading_page, decode_trading, "trading page")
+
+    def _decode(self, page: StatePage, decode: Callable[[bytes], _V], what: str) -> _V | None:
+        """Read ``page`` and decode it; None before the engine first wrote it."""
+        data = page.read()
         if data is None:
             return None
         try:
-            return decode_trading(data)
+            return decode(data)
         except msgspec.DecodeError as exc:
-            raise SegmentError(f"{self.info.instance}: unreadable trading page: {exc}") from exc
+            raise SegmentError(f"{self.info.instance}: unreadable {what}: {exc}") from exc
 
     def drain_events(self, max_records: int = 4096) -> list[Record]:
         """Events the engine sent since the last drain, oldest first."""
