@@ -260,7 +260,6 @@ class BybitLinearGateway:
         """One clock measurement now, shared by everyone who asks meanwhile."""
         task = self._resyncing
         if task is None or task.done():
-            self.clock_offset.invalidate()
             loop = self._loop or asyncio.get_running_loop()
             task = self._resyncing = loop.create_task(
                 self.clock_offset.sync(self.rest.server_time_ms)
