@@ -3,7 +3,9 @@
 A standalone local venue and a live engine on it run with made-up credentials and DEBUG logs;
 orders are placed, refused by a garbage answer, reconciled and canceled; then every byte the two
 processes wrote (stdout, stderr, the state folder: journal, breaker, parameter files) is searched
-for the key, the secret and any HMAC-SHA256 signature.
+for the key, the secret and any HMAC-SHA256 signature. Two log calls in the engine are handed a
+secret on purpose (a ``$WATCHDOG_USEC`` holding the API secret, a refused request whose path holds
+the API key), and their lines must be there with the value blanked: the filter ran in the process.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ def test_no_key_secret_or_signature_in_anything_a_run_writes(
         f'[engine]\nlog_level = "DEBUG"\n[venue]\nname = "sim"\nws_url = "{ws_url}"\n'
         f'rest_url = "{rest_url}"\n[control]\nport = 0\n[ipc]\nheartbeat_interval_ms = 50\n'
     )
-    env = {**engine_env, **creds, "HFT_CONTROL_TOKEN": TOKEN}
+    # The engine logs an unusable $WATCHDOG_USEC with its value: here, the API secret.
+    env = {**engine_env, **creds, "HFT_CONTROL_TOKEN": TOKEN, "WATCHDOG_USEC": SECRET}
+    env.pop("WATCHDOG_PID", None)
     instance = env["HFT__ENGINE__INSTANCE"]
     with (out / "engine.out").open("w") as eout, (out / "engine.err").open("w") as eerr:
         engine = subprocess.Popen(
@@ -91,6 +95,9 @@ def test_no_key_secret_or_signature_in_anything_a_run_writes(
         url = _wait("the engine's control plane", lambda: _control_url(instance, engine))
         _wait("a healthy order link", lambda: (get_status(url)["gateway"] or {}).get("healthy"))
         _wait("a live book", lambda: get_status(url)["books"]["BTCUSDT"]["state"] == "live")
+        # A refused request is logged with its path: here, one holding the API key.
+        code, doc = control(url, f"/orders/{KEY}", "DELETE", token="not-the-token")
+        assert code == 401, doc
         bid = Decimal(get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"])
         placed = []
         for price in (str(bid - Decimal("0.50")), str(bid - Decimal("0.60"))):
@@ -130,6 +137,11 @@ def test_no_key_secret_or_signature_in_anything_a_run_writes(
     state = Path(env["HFT__ENGINE__STATE_DIR"])
     written = {p: p.read_bytes() for p in [*out.iterdir(), *_files(state)]}
     assert b'"event":"engine started"' in written[out / "engine.out"]
+    lines = [json.loads(line) for line in written[out / "engine.out"].splitlines() if line]
+    watchdog = [d for d in lines if d["event"].startswith("WATCHDOG_USEC is not an integer")]
+    assert [d["value"] for d in watchdog] == ["***"], "the forced secret was not logged blanked"
+    refused = [d for d in lines if d["event"].startswith("request refused")]
+    assert [d["path"] for d in refused] == ["/orders/***"], "the forced key was not logged blanked"
     journals = [p for p in written if p.suffix == ".journal"]
     assert journals, "the run left no journal to search"
     assert all(placed_id.encode() in written[journals[0]] for placed_id in placed)
