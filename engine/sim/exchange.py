@@ -130,14 +130,14 @@ class SimulatedExchange:
 
     def on_level(self, instrument: int, side: Side, price: int, size: int, ts: int) -> None:
         """One level's new absolute size at exchange time ``ts``."""
-        core = self._market_core(instrument)
+        core = self.cores.get(instrument)
         if core is not None:
             at = self._before_event(ts)
             self._emit(at, core.on_level(side, price, size, at))
 
     def on_delta(self, delta: BookDelta) -> None:
         """A book delta at its ``exch_ts``."""
-        core = self._market_core(delta.instrument)
+        core = self.cores.get(delta.instrument)
         if core is not None:
             at = self._before_event(delta.exch_ts)
             d = delta
@@ -145,7 +145,7 @@ class SimulatedExchange:
 
     def on_snapshot(self, snapshot: BookSnapshot) -> None:
         """A full book at its ``exch_ts``."""
-        core = self._market_core(snapshot.instrument)
+        core = self.cores.get(snapshot.instrument)
         if core is not None:
             at = self._before_event(snapshot.exch_ts)
             s = snapshot
@@ -153,15 +153,12 @@ class SimulatedExchange:
 
     def on_trade(self, trade: Trade) -> None:
         """A public trade at its ``exch_ts``."""
-        core = self._market_core(trade.instrument)
+        core = self.cores.get(trade.instrument)
         if core is not None:
             at = self._before_event(trade.exch_ts)
             self._emit(at, core.on_trade(trade.price, trade.size, trade.aggressor, at))
 
     # ---------------------------------------------------------------- plumbing
-
-    def _market_core(self, instrument: int) -> MatchingCore | None:
-        return self.cores.get(instrument)
 
     def _before_event(self, ts: int) -> int:
         self.advance(ts)
@@ -175,13 +172,8 @@ class SimulatedExchange:
         return ts
 
     def _route(self, command: Command, at: int) -> list[Report]:
-        if isinstance(command, CancelAll):
-            cores = (
-                self.cores.values()
-                if command.instrument == -1
-                else ([self.cores[command.instrument]] if command.instrument in self.cores else [])
-            )
-            return [r for core in cores for r in core.cancel_all(command, at)]
+        if isinstance(command, CancelAll):  # each core answers only for its own instrument (or -1)
+            return [r for core in self.cores.values() for r in core.cancel_all(command, at)]
         core = self.cores.get(command.instrument)
         if core is not None:
             return core.handle(command, at)

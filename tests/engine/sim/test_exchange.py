@@ -191,6 +191,19 @@ def test_cancel_all_reaches_every_core():
     assert cancels == [(0, "a"), (1, "b")]
 
 
+def test_cancel_all_for_one_instrument_leaves_the_others_working():
+    """Cancel-all naming an instrument cancels only that core's orders; an unknown one, none."""
+    ex = exchange()
+    ex.send(buy("a", price=90), 0)
+    ex.send(buy("b", price=90, instrument=1), 0)
+    ex.send(CancelAll(instrument=1, reason="one market"), 0)
+    ex.send(CancelAll(instrument=9, reason="no such market"), 0)
+    reports = updates(ex.poll(1_000))
+    cancels = [(r.instrument, r.client_order_id) for r in reports if r.kind is K.CANCELED]
+    assert cancels == [(1, "b")]
+    assert [v.client_order_id for v in ex.cores[0].open_orders()] == ["a"]
+
+
 def test_a_command_for_an_instrument_without_a_core_is_rejected_after_the_round_trip():
     """An order for an unknown instrument comes back REJECTED, naming the instrument."""
     ex = exchange()
