@@ -47,10 +47,6 @@ OnLink = Callable[[bool, str], None]
 """Told ``(up, reason)`` whenever the subscription starts or ends."""
 
 
-class _Restart(Exception):
-    """Ends the current connection so that a new one authenticates again."""
-
-
 class PrivateLink:
     """Keeps one authenticated, subscribed private stream.
 
@@ -124,8 +120,6 @@ class PrivateLink:
             wait_s: float | None = None
             try:
                 await self._connection()
-            except _Restart:
-                pass
             except VenueGarbage as exc:
                 self._down(f"garbage on the private stream: {exc}")
             except GatewayError as exc:
