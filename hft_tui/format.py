@@ -251,6 +251,21 @@ def loss_used(daily: str, limit: str) -> str:
     return percent(-value, cap)
 
 
+def loss_gauge(daily: str, limit: str, width: int) -> tuple[str, bool] | None:
+    """Today's loss against the daily loss limit as a :func:`gauge`, and whether it is near.
+
+    Near means three quarters of the limit or more is lost (a gain uses none of it).
+
+    Returns:
+        The bar and the near flag, or None when the PnL or the limit is not a number.
+    """
+    value, cap = _decimal(daily), _decimal(limit)
+    if value is None or cap is None:
+        return None
+    loss = max(Decimal(0), -value)
+    return gauge(loss, cap, width), cap > 0 and loss * 4 >= cap * 3
+
+
 def percent(used: Decimal | int, limit: Decimal | int) -> str:
     """``used`` as a share of ``limit``: ``"12.5%"`` (one decimal, rounded down)."""
     if limit <= 0:

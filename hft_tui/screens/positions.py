@@ -9,8 +9,6 @@ text; the UI only adds signs and colour.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -108,16 +106,14 @@ class PositionsScreen(DeskScreen):
         tone = fmt.pnl_class(page.daily)
         out.append(fmt.money(page.daily), self.tone(tone) if tone != "flat" else "")
         out.append(f"   daily loss limit {page.daily_loss_limit}\n", muted)
-        try:
-            loss = max(Decimal(0), -Decimal(page.daily))
-            limit = Decimal(page.daily_loss_limit)
-        except InvalidOperation:
+        shown = fmt.loss_gauge(page.daily, page.daily_loss_limit, _GAUGE_W)
+        if shown is None:
             out.append(" the limit or the day's PnL is not a number", self.tone("bad"))
             return out
+        bar, near = shown
         used = fmt.loss_used(page.daily, page.daily_loss_limit)
-        near = limit > 0 and loss * 4 >= limit * 3
         out.append(" loss used ", muted)
-        out.append(fmt.gauge(loss, limit, _GAUGE_W), self.tone("bad" if near else "ok"))
+        out.append(bar, self.tone("bad" if near else "ok"))
         out.append(f" {used}", self.tone("bad" if near else "ok"))
         out.append(f"   trading stops at -{page.daily_loss_limit}", muted)
         return out

@@ -119,6 +119,16 @@ def test_the_daily_loss_limit_use_and_gauges():
     assert fmt.gauge(1, 4, 0) == ""
 
 
+def test_the_daily_loss_gauge_turns_near_at_three_quarters():
+    """The loss gauge fills with today's loss, is near from 75% used, and refuses non-numbers."""
+    assert fmt.loss_gauge("-1499.99", "2000", 4) == ("██░░", False)
+    assert fmt.loss_gauge("-1500", "2000", 4) == ("███░", True)
+    assert fmt.loss_gauge("25", "2000", 4) == ("░░░░", False)  # a gain uses none of the limit
+    assert fmt.loss_gauge("-1", "0", 4) == ("████", False)
+    assert fmt.loss_gauge("oops", "2000", 4) is None
+    assert fmt.loss_gauge("-1", "NaN", 4) is None
+
+
 def test_order_words():
     """Sides, states, types and market prices as a trader reads them."""
     btc = fmt.book_text("0.01", "0.00001")
