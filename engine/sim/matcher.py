@@ -23,7 +23,7 @@ from engine.oms.order import OrderStatus
 from engine.sim.fees import NO_FEES, FeeSchedule
 from engine.sim.mirror import BookMirror, BookSide
 from engine.sim.queue import ConservativeQueue, QueueModel
-from engine.sim.resting import RestingSide, SimOrder
+from engine.sim.resting import LIVE, RestingSide, SimOrder
 
 Report = OrderUpdate | Fill
 """What the core reports: order state changes and fills."""
@@ -33,8 +33,6 @@ SELF_TRADE = "self-trade prevention"
 REDUCE_ONLY_EXPIRED = "Reduce-only order has no position left to reduce."
 """Reason of an EXPIRED update for a reduce-only order the position no longer allows."""
 
-LIVE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
-"""States of an order still working."""
 _TAKE_OR_EXPIRE = (TimeInForce.IOC, TimeInForce.FOK)
 
 

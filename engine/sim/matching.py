@@ -62,7 +62,6 @@ from engine.core.events import (
     Trade,
 )
 from engine.sim.matcher import (
-    LIVE,
     REDUCE_ONLY_EXPIRED,
     SELF_TRADE,
     Matcher,
@@ -71,7 +70,7 @@ from engine.sim.matcher import (
     opposite,
 )
 from engine.sim.mirror import MarketDataError, check_level, checked_levels
-from engine.sim.resting import OrderView, SimOrder, view
+from engine.sim.resting import LIVE, OrderView, SimOrder, view
 
 __all__ = [
     "DUPLICATE_ORDER",

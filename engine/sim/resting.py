@@ -17,7 +17,8 @@ from engine.core.commands import OrderType, TimeInForce
 from engine.core.events import Side
 from engine.oms.order import OrderStatus
 
-_LIVE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+LIVE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+"""States of an order still working."""
 
 
 class SimOrder:
@@ -99,7 +100,7 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
 
 def view(order: SimOrder) -> OrderView:
     """A read-only copy of one order's state."""
-    live = order.status in _LIVE
+    live = order.status in LIVE
     return OrderView(
         client_order_id=order.client_order_id,
         venue_order_id=order.venue_order_id,
@@ -175,8 +176,3 @@ class RestingSide:
     def best_first(self) -> list[int]:
         """Every price with resting orders, best first."""
         return self.prices[::-1] if self.is_bid else list(self.prices)
-
-    def orders(self) -> list[SimOrder]:
-        """Every resting order, best price first, queue order within a price."""
-        prices = self.prices[::-1] if self.is_bid else self.prices
-        return [order for price in prices for order in self.levels[price]]
