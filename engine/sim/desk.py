@@ -136,13 +136,7 @@ class TradingDesk:
         self, account: Account, symbol: str, order_id: int | None, client_order_id: str | None
     ) -> OrderRecord | None:
         """An order by ``orderId`` (checked against ``client_order_id`` when both are given)."""
-        book = self._book(account, symbol)
-        if order_id is not None:
-            record = book.orders.get(order_id)
-            if record is not None and client_order_id and record.client_order_id != client_order_id:
-                return None
-            return record
-        return book.by_client.get(client_order_id or "")
+        return self._book(account, symbol).find(order_id, client_order_id)
 
     def trades(self, account: Account, symbol: str) -> list[TradeRecord]:
         """An account's trades on ``symbol``, oldest first."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import random
 import string
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Protocol
 
 from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
 from engine.core.instruments import Instrument
 from engine.sim.accounts import Account
+from engine.sim.kept_orders import KEEP_ORDERS, KeptOrders
 from engine.sim.ledger import (
     CANCELED,
     EXPIRED,
@@ -39,8 +40,6 @@ from engine.sim.settlement import release, settle_fill
 
 log = logging.getLogger("engine.sim")
 
-KEEP_ORDERS = 10_000
-"""Finished orders (and trades) kept per account and symbol for queries."""
 _ID_CHARS = string.ascii_letters + string.digits
 
 
@@ -60,35 +59,19 @@ class DeskListener(Protocol):
         ...
 
 
-class AccountBook:
+class AccountBook(KeptOrders[OrderRecord]):
     """One account's orders and trades on one symbol, and the matching core it trades through."""
 
     def __init__(self, account: Account, core: MatchingCore, counts: OrderCount) -> None:
+        super().__init__()
         self.account = account
         self.core = core
         self.counts = counts
-        self.orders: OrderedDict[int, OrderRecord] = OrderedDict()
-        self.open_by_client: dict[str, OrderRecord] = {}
-        self.by_client: dict[str, OrderRecord] = {}
         self.trades: deque[TradeRecord] = deque(maxlen=KEEP_ORDERS)
-
-    def add(self, record: OrderRecord) -> None:
-        """Book a new order (forgetting the oldest finished ones beyond :data:`KEEP_ORDERS`)."""
-        self.orders[record.order_id] = record
-        self.open_by_client[record.client_order_id] = record
-        self.by_client[record.client_order_id] = record
-        while len(self.orders) > KEEP_ORDERS:
-            oldest = next(iter(self.orders.values()))
-            if oldest.is_open:
-                break
-            del self.orders[oldest.order_id]
-            if self.by_client.get(oldest.client_order_id) is oldest:
-                del self.by_client[oldest.client_order_id]
 
     def close(self, record: OrderRecord) -> None:
         """An order ended: off the open list, its lock released."""
-        if self.open_by_client.get(record.client_order_id) is record:
-            del self.open_by_client[record.client_order_id]
+        self.unlist(record)
         release(record)
 
 

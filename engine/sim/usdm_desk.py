@@ -143,7 +143,7 @@ class UsdmDesk:
 
     def find(self, account: Account, ref: OrderRef) -> FuturesOrder | None:
         """An order the venue remembers, by ``orderId`` or ``origClientOrderId``."""
-        return self.book(account, ref.symbol).find(ref)
+        return self.book(account, ref.symbol).find_ref(ref)
 
     def open_orders(self, account: Account, symbol: str | None = None) -> list[FuturesOrder]:
         """An account's open orders, oldest first, on one symbol or all."""
@@ -240,7 +240,7 @@ class UsdmDesk:
         now = self._clock()
         sym = self._symbol(change.ref.symbol)
         book = sym.books[account.uid]
-        record = book.find(change.ref)
+        record = book.find_ref(change.ref)
         if record is None or not record.is_open:
             raise RestError(400, -2013, NO_SUCH_ORDER)
         if record.order_type != "LIMIT":
@@ -295,7 +295,7 @@ class UsdmDesk:
         now = self._clock()
         sym = self._symbol(ref.symbol)
         book = sym.books[account.uid]
-        record = book.find(ref)
+        record = book.find_ref(ref)
         if record is None or not record.is_open:
             raise RestError(400, -2011, UNKNOWN_ORDER)
         command = CancelOrder(

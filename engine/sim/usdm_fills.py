@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import random
 import string
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -38,6 +38,7 @@ from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
 from engine.core.instruments import Instrument
 from engine.sim.accounts import Account
 from engine.sim.bybit_ledger import LinearPosition
+from engine.sim.kept_orders import KEEP_ORDERS, KeptOrders
 from engine.sim.market import MarketActivity, MarketModel
 from engine.sim.matching import REDUCE_ONLY_EXPIRED, SELF_TRADE, MatchingCore
 from engine.sim.usdm_ledger import (
@@ -56,8 +57,6 @@ from engine.sim.usdm_wire import FuturesText
 
 log = logging.getLogger("engine.sim")
 
-KEEP_ORDERS = 10_000
-"""Finished orders (and trades) kept per account and symbol for queries."""
 _K = OrderUpdateKind
 _ID_CHARS = string.ascii_letters + string.digits
 
@@ -78,48 +77,26 @@ Taken = Callable[[str, MarketActivity, MatchingCore], None]
 """Publishes liquidity an order took and feeds it to every core (trades not to the taker's)."""
 
 
-class FuturesBook:
+class FuturesBook(KeptOrders[FuturesOrder]):
     """One account's orders, trades, position and core on one symbol."""
 
     def __init__(
         self, account: Account, core: MatchingCore, position: LinearPosition, wallet: FuturesWallet
     ) -> None:
+        super().__init__()
         self.account = account
         self.core = core
         self.position = position
         self.wallet = wallet
-        self.orders: OrderedDict[int, FuturesOrder] = OrderedDict()
-        self.open_by_client: dict[str, FuturesOrder] = {}
-        self.by_client: dict[str, FuturesOrder] = {}
         self.trades: deque[FuturesTrade] = deque(maxlen=KEEP_ORDERS)
-
-    def add(self, order: FuturesOrder) -> None:
-        """Book a new order, forgetting the oldest finished ones beyond :data:`KEEP_ORDERS`."""
-        self.orders[order.order_id] = order
-        self.open_by_client[order.client_order_id] = order
-        self.by_client[order.client_order_id] = order
-        while len(self.orders) > KEEP_ORDERS:
-            oldest = next(iter(self.orders.values()))
-            if oldest.is_open:
-                break
-            del self.orders[oldest.order_id]
-            if self.by_client.get(oldest.client_order_id) is oldest:
-                del self.by_client[oldest.client_order_id]
 
     def close(self, order: FuturesOrder) -> None:
         """An order ended: off the open list."""
-        if self.open_by_client.get(order.client_order_id) is order:
-            del self.open_by_client[order.client_order_id]
+        self.unlist(order)
 
-    def find(self, ref: OrderRef) -> FuturesOrder | None:
+    def find_ref(self, ref: OrderRef) -> FuturesOrder | None:
         """An order by ``orderId`` (checked against the client id when both are given)."""
-        if ref.order_id is not None:
-            order = self.orders.get(ref.order_id)
-            wanted = ref.orig_client_order_id
-            if order is not None and wanted and order.client_order_id != wanted:
-                return None
-            return order
-        return self.by_client.get(ref.orig_client_order_id or "")
+        return self.find(ref.order_id, ref.orig_client_order_id)
 
 
 class FuturesSymbol:
