@@ -116,6 +116,11 @@ def _samples(name: str, values: Sequence[int]) -> npt.NDArray[np.int64]:
     return array
 
 
+def _generators(seed: int) -> list[np.random.Generator]:
+    """One independent generator per leg (entry, response, feed) from one seed."""
+    return [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(3)]
+
+
 class SampledLatency:
     """Latencies drawn at random per leg, reproducibly for a seed.
 
@@ -145,9 +150,7 @@ class SampledLatency:
         legs = [
             _samples(n, v) for n, v in (("entry", entry), ("response", response), ("feed", feed))
         ]
-        gens = [
-            np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(3)
-        ]
+        gens = _generators(seed)
 
         def sampler(samples: npt.NDArray[np.int64], gen: np.random.Generator) -> _Draw:
             def draw(count: int) -> list[int]:
@@ -180,9 +183,7 @@ class SampledLatency:
             raise LatencyError(f"SampledLatency.lognormal: medians {medians} must be positive")
         if not (np.isfinite(sigma) and sigma >= 0):
             raise LatencyError(f"SampledLatency.lognormal: sigma {sigma} must be >= 0")
-        gens = [
-            np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(3)
-        ]
+        gens = _generators(seed)
 
         def sampler(median: float, gen: np.random.Generator) -> _Draw:
             mu = float(np.log(median))
