@@ -22,22 +22,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
 
 from engine.core.clock import Clock
-from engine.errors import (
-    AuthError,
-    ClockSkew,
-    GatewayError,
-    IpBanned,
-    RateLimited,
-    StatusUnknown,
-    VenueGarbage,
-)
+from engine.errors import AuthError, ClockSkew, GatewayError, IpBanned, RateLimited
 from engine.venues.backoff import Backoff
-from engine.venues.binance.orders import Events
+from engine.venues.binance.stream_link import OnEvents, OnLink, StreamLink
 from engine.venues.binance.user_stream import (
-    OtherEvent,
     StreamAnswer,
     StreamTerminated,
     UserStreamParser,
@@ -48,17 +38,8 @@ from engine.venues.ratelimit import Cost, RateLimiter
 
 log = logging.getLogger("engine.venues.binance")
 
-_NS = 1_000_000_000
-OnEvents = Callable[[Events], None]
-OnLink = Callable[[bool, str], None]
-"""Told ``(up, reason)`` whenever the subscription starts or ends."""
 
-
-class _Restart(Exception):
-    """Ends the current connection so that a new one subscribes again."""
-
-
-class UserStreamLink:
+class UserStreamLink(StreamLink):
     """Keeps one subscribed user data stream.
 
     Args:
@@ -80,6 +61,11 @@ class UserStreamLink:
         max_age_s: rotate the connection after this long.
     """
 
+    _log = log
+    _again = "resubscribe"
+    _redoing = "resubscribing"
+    _started = "subscribing"
+
     def __init__(
         self,
         url: str,
@@ -100,74 +86,21 @@ class UserStreamLink:
         answer_timeout_s: float = 10.0,
         max_age_s: float = 23 * 3600.0,
     ) -> None:
+        super().__init__(venue, parser, on_events, on_link, clock, backoff, max_age_s)
         self.url = url
-        self.venue = venue
         self._api_key = api_key
         self._secret = secret
-        self._parser = parser
+        self._user_parser = parser
         self._offset = offset
         self._resync = resync
         self._limiter = limiter
         self._connect_cost = connect_cost
-        self._on_events = on_events
-        self._on_link = on_link
-        self._clock = clock
         self._recv_window_ms = recv_window_ms
-        self._backoff = backoff or Backoff(base_s=0.2, cap_s=30.0)
         self._answer_timeout_s = answer_timeout_s
-        self._max_age_s = max_age_s
-        self._ws: ClientConnection | None = None
         self._requests = 0
-        self._stopping = False
-        self._restart_reason = ""
-        self.up = False
-        """True while subscribed."""
-        self.connections = 0
-        """Connections opened so far."""
-        self.first_answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        """Done when the first subscription succeeded, or failed with the venue's error."""
 
     def __repr__(self) -> str:
         return f"UserStreamLink({self.url!r}, up={self.up})"
-
-    async def run(self) -> None:
-        """Subscribe, read, reconnect; until :meth:`stop`."""
-        while not self._stopping:
-            started = self._clock.monotonic_ns()
-            wait_s: float | None = None
-            try:
-                await self._connection()
-            except _Restart:
-                pass
-            except GatewayError as exc:
-                wait_s = await self._refused(exc)
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                self._down(f"user stream lost: {exc!r}")
-            finally:
-                self._ws = None
-            if self._stopping:
-                break
-            healthy_s = (self._clock.monotonic_ns() - started) / _NS
-            delay = self._backoff.next_delay(healthy_s) if wait_s is None else wait_s
-            log.info("user stream reconnecting", extra={"venue": self.venue, "delay_s": delay})
-            await asyncio.sleep(delay)
-
-    async def stop(self) -> None:
-        """Close the connection and stop reconnecting."""
-        self._stopping = True
-        ws = self._ws
-        if ws is not None:
-            await ws.close()
-        if not self.first_answer.done():
-            self.first_answer.set_exception(StatusUnknown(self.venue, "stopped before subscribing"))
-            self.first_answer.exception()  # retrieved: nobody may be waiting any more
-
-    def restart(self, reason: str) -> None:
-        """Drop the connection now (garbage seen, reconcile needed); a new one follows."""
-        self._restart_reason = reason
-        ws = self._ws
-        if ws is not None:
-            asyncio.get_running_loop().create_task(ws.close(code=1000, reason="resubscribe"))
 
     # ---- one connection --------------------------------------------------------------------------
 
@@ -185,9 +118,7 @@ class UserStreamLink:
             try:
                 await self._read(ws, opened)
             finally:
-                reason = self._restart_reason or "user stream closed"
-                self._restart_reason = ""
-                self._down(reason)
+                self._ended()
 
     async def _subscribe(self, ws: ClientConnection) -> None:
         self._requests += 1
@@ -203,47 +134,18 @@ class UserStreamLink:
         async with asyncio.timeout(self._answer_timeout_s):
             while True:
                 raw = await ws.recv(decode=False)
-                parsed = self._parser.parse(raw, self._clock.time_ns())
+                parsed = self._user_parser.parse(raw, self._clock.time_ns())
                 if isinstance(parsed, StreamAnswer) and parsed.request_id == request_id:
                     break
         if parsed.error is not None:
             raise parsed.error
-        self.up = True
-        log.info(
-            "user stream subscribed",
-            extra={"venue": self.venue, "subscription": parsed.subscription_id},
-        )
-        self._on_link(True, "")
-        if not self.first_answer.done():
-            self.first_answer.set_result(None)
+        self._opened("user stream subscribed", subscription=parsed.subscription_id)
 
-    async def _read(self, ws: ClientConnection, opened_ns: int) -> None:
-        parser = self._parser
-        clock = self._clock
-        while True:
-            age_s = (clock.monotonic_ns() - opened_ns) / _NS
-            try:
-                async with asyncio.timeout(max(0.0, self._max_age_s - age_s)):
-                    raw = await ws.recv(decode=False)
-            except TimeoutError:
-                self._restart_reason = "user stream rotated before the venue's 24 h limit"
-                return
-            try:
-                parsed = parser.parse(raw, clock.time_ns())
-            except VenueGarbage as exc:
-                self._restart_reason = f"garbage on the user stream: {exc}"
-                log.warning(
-                    "garbage on the user stream; resubscribing",
-                    extra={"venue": self.venue, "error": str(exc)},
-                )
-                return
-            if isinstance(parsed, list):
-                self._on_events(parsed)
-            elif isinstance(parsed, StreamTerminated):
-                self._restart_reason = "the venue ended the user stream subscription"
-                return
-            elif isinstance(parsed, OtherEvent | StreamAnswer):
-                continue
+    def _message(self, parsed: object) -> bool:
+        if isinstance(parsed, StreamTerminated):
+            self._restart_reason = "the venue ended the user stream subscription"
+            return True
+        return False  # another event, or an answer to a request of ours
 
     # ---- refusals --------------------------------------------------------------------------------
 
@@ -270,11 +172,3 @@ class UserStreamLink:
         if isinstance(error, AuthError):
             return self._backoff.cap_s  # a configuration problem: do not hammer the venue
         return None
-
-    def _down(self, reason: str) -> None:
-        was = self.up
-        self.up = False
-        if was and not self._stopping:
-            log.warning("user stream down", extra={"venue": self.venue, "reason": reason})
-        if not self._stopping:
-            self._on_link(False, reason)

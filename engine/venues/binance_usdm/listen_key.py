@@ -22,23 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus
 
 from engine.core.clock import Clock
-from engine.errors import (
-    AuthError,
-    GatewayError,
-    IpBanned,
-    RateLimited,
-    StatusUnknown,
-    VenueGarbage,
-)
+from engine.errors import AuthError, GatewayError, IpBanned, RateLimited
 from engine.venues.backoff import Backoff
-from engine.venues.binance.orders import Events
 from engine.venues.binance.rest import BinanceRest
+from engine.venues.binance.stream_link import OnEvents, OnLink, StreamLink
 from engine.venues.binance_usdm.answers import listen_key_answer
 from engine.venues.binance_usdm.errors import INVALID_LISTEN_KEY
 from engine.venues.binance_usdm.rest import UsdmCosts
@@ -46,16 +38,12 @@ from engine.venues.binance_usdm.user_stream import AccountUpdate, KeyExpired, Us
 
 log = logging.getLogger("engine.venues.binance_usdm")
 
-_NS = 1_000_000_000
 LISTEN_KEY_PATH = "/fapi/v1/listenKey"
 EVENTS = ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE", "listenKeyExpired")
 """The event types asked for."""
-OnEvents = Callable[[Events], None]
-OnLink = Callable[[bool, str], None]
-"""Told ``(up, reason)`` whenever the stream opens or ends."""
 
 
-class ListenKeyLink:
+class ListenKeyLink(StreamLink):
     """Keeps one user data stream open on a live listen key.
 
     Args:
@@ -73,6 +61,11 @@ class ListenKeyLink:
         open_timeout_s: how long the WebSocket handshake may take.
     """
 
+    _log = log
+    _again = "reconnect"
+    _redoing = "reconnecting"
+    _started = "connecting"
+
     def __init__(
         self,
         stream_url: str,
@@ -89,32 +82,17 @@ class ListenKeyLink:
         max_age_s: float = 23 * 3600.0,
         open_timeout_s: float = 10.0,
     ) -> None:
+        super().__init__(venue, parser, on_events, on_link, clock, backoff, max_age_s)
         self.stream_url = stream_url.rstrip("/")
-        self.venue = venue
         self._rest = rest
         self._costs = costs
-        self._parser = parser
-        self._on_events = on_events
-        self._on_link = on_link
-        self._clock = clock
-        self._backoff = backoff or Backoff(base_s=0.2, cap_s=30.0)
         self.keepalive_s = keepalive_s
-        self._max_age_s = max_age_s
         self._open_timeout_s = open_timeout_s
-        self._ws: ClientConnection | None = None
         self._key: str | None = None
-        self._stopping = False
-        self._restart_reason = ""
-        self.up = False
-        """True while the stream is open."""
-        self.connections = 0
-        """Connections opened so far."""
         self.keys = 0
         """Listen keys created so far."""
         self.positions: dict[int, int] = {}
         """Net lots per instrument as the last ``ACCOUNT_UPDATE`` named them."""
-        self.first_answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        """Done when the first stream opened, or failed with the venue's refusal of the key."""
 
     def __repr__(self) -> str:  # the listen key is a credential of sorts: never shown
         return f"ListenKeyLink({self.stream_url!r}, up={self.up})"
@@ -123,49 +101,18 @@ class ListenKeyLink:
         """The stream URL for ``key``, with the events allow-list."""
         return f"{self.stream_url}/ws?listenKey={key}&events={'/'.join(EVENTS)}"
 
-    async def run(self) -> None:
-        """Get a key, connect, read, reconnect; until :meth:`stop`."""
-        while not self._stopping:
-            started = self._clock.monotonic_ns()
-            wait_s: float | None = None
-            try:
-                await self._connection()
-            except GatewayError as exc:
-                wait_s = self._refused(exc)
-            except InvalidStatus as exc:  # the stream refused the key at the handshake
-                self._key = None
-                self._down(f"the stream refused the listen key: HTTP {exc.response.status_code}")
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                self._down(f"user stream lost: {exc!r}")
-            finally:
-                self._ws = None
-            if self._stopping:
-                break
-            healthy_s = (self._clock.monotonic_ns() - started) / _NS
-            delay = self._backoff.next_delay(healthy_s) if wait_s is None else wait_s
-            log.info("user stream reconnecting", extra={"venue": self.venue, "delay_s": delay})
-            await asyncio.sleep(delay)
-
-    async def stop(self) -> None:
-        """Close the stream, stop reconnecting and close the listen key (best effort)."""
-        self._stopping = True
-        ws = self._ws
-        if ws is not None:
-            await ws.close()
+    async def _closing(self) -> None:
+        """Close the listen key (best effort)."""
         if self._key is not None:
             self._key = None
             with contextlib.suppress(GatewayError, OSError, TimeoutError):
                 await asyncio.wait_for(self._call("DELETE"), timeout=2.0)
-        if not self.first_answer.done():
-            self.first_answer.set_exception(StatusUnknown(self.venue, "stopped before connecting"))
-            self.first_answer.exception()  # retrieved: nobody may be waiting any more
 
-    def restart(self, reason: str) -> None:
-        """Drop the connection now (garbage seen, reconcile needed); a new one follows."""
-        self._restart_reason = reason
-        ws = self._ws
-        if ws is not None:
-            asyncio.get_running_loop().create_task(ws.close(code=1000, reason="reconnect"))
+    def _lost(self, error: Exception) -> str:
+        if isinstance(error, InvalidStatus):  # the stream refused the key at the handshake
+            self._key = None
+            return f"the stream refused the listen key: HTTP {error.response.status_code}"
+        return super()._lost(error)
 
     # ---- one connection --------------------------------------------------------------------------
 
@@ -185,11 +132,7 @@ class ListenKeyLink:
             self.connections += 1
             if self._stopping:
                 return
-            self.up = True
-            log.info("user stream open", extra={"venue": self.venue, "keys": self.keys})
-            self._on_link(True, "")
-            if not self.first_answer.done():
-                self.first_answer.set_result(None)
+            self._opened("user stream open", keys=self.keys)
             keeper = asyncio.get_running_loop().create_task(self._keep_alive(ws))
             try:
                 await self._read(ws, self._clock.monotonic_ns())
@@ -197,9 +140,7 @@ class ListenKeyLink:
                 keeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
-                reason = self._restart_reason or "user stream closed"
-                self._restart_reason = ""
-                self._down(reason)
+                self._ended()
 
     async def _call(self, method: str) -> bytes:
         return await self._rest.call(
@@ -224,38 +165,18 @@ class ListenKeyLink:
                 await ws.close(code=1000, reason="listen key expired")
                 return
 
-    async def _read(self, ws: ClientConnection, opened_ns: int) -> None:
-        parser = self._parser
-        clock = self._clock
-        while True:
-            age_s = (clock.monotonic_ns() - opened_ns) / _NS
-            try:
-                async with asyncio.timeout(max(0.0, self._max_age_s - age_s)):
-                    raw = await ws.recv(decode=False)
-            except TimeoutError:
-                self._restart_reason = "user stream rotated before the venue's 24 h limit"
-                return
-            try:
-                parsed = parser.parse(raw, clock.time_ns())
-            except VenueGarbage as exc:
-                self._restart_reason = f"garbage on the user stream: {exc}"
-                log.warning(
-                    "garbage on the user stream; reconnecting",
-                    extra={"venue": self.venue, "error": str(exc)},
-                )
-                return
-            if isinstance(parsed, list):
-                self._on_events(parsed)
-            elif isinstance(parsed, KeyExpired):
-                self._key = None
-                self._restart_reason = "the listen key expired (listenKeyExpired)"
-                return
-            elif isinstance(parsed, AccountUpdate):
-                self.positions.update(parsed.positions)
+    def _message(self, parsed: object) -> bool:
+        if isinstance(parsed, KeyExpired):
+            self._key = None
+            self._restart_reason = "the listen key expired (listenKeyExpired)"
+            return True
+        if isinstance(parsed, AccountUpdate):
+            self.positions.update(parsed.positions)
+        return False
 
     # ---- refusals --------------------------------------------------------------------------------
 
-    def _refused(self, error: GatewayError) -> float | None:
+    async def _refused(self, error: GatewayError) -> float | None:
         """The listen key was refused; returns how long to wait (None: the usual backoff)."""
         self._down(f"listen key refused: {error}")
         log.warning(
@@ -269,11 +190,3 @@ class ListenKeyLink:
         if isinstance(error, IpBanned | RateLimited):
             return error.retry_after_s
         return None
-
-    def _down(self, reason: str) -> None:
-        was = self.up
-        self.up = False
-        if was and not self._stopping:
-            log.warning("user stream down", extra={"venue": self.venue, "reason": reason})
-        if not self._stopping:
-            self._on_link(False, reason)
