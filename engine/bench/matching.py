@@ -68,6 +68,18 @@ def _core(queue: QueueModel | None = None) -> MatchingCore:
     return core
 
 
+def _sweeping_core() -> MatchingCore:
+    """The benchmark core with our resting bids only.
+
+    Our resting asks sit among the levels a sweep takes: it would meet them (self-trade).
+    """
+    core = _core()
+    for view in core.open_orders():
+        if view.side is Side.SELL:
+            core.cancel(CancelOrder(client_order_id=view.client_order_id, instrument=0), 0)
+    return core
+
+
 def _limit(
     cid: str, side: Side, size: int, price: int, tif: TimeInForce = TimeInForce.GTC
 ) -> SubmitOrder:
@@ -113,18 +125,13 @@ def _submit_cancel(count: int) -> Workload:
 
 def _sweep(count: int) -> Workload:
     top = [MID + 1 + k for k in range(SWEEP_LEVELS)]
-    # our resting asks sit among these levels: a sweep would meet them (self-trade), so the
-    # sweeping core has bids only
     orders = [
         _limit(f"sw-{n}", Side.BUY, LEVEL_LOTS * SWEEP_LEVELS + 1, top[-1], TimeInForce.IOC)
         for n in range(count)
     ]
 
     def run() -> float:
-        core = _core()
-        for view in core.open_orders():
-            if view.side is Side.SELL:
-                core.cancel(CancelOrder(client_order_id=view.client_order_id, instrument=0), 0)
+        core = _sweeping_core()
         submit, level = core.submit, core.on_level
         start = time.perf_counter_ns()
         for ts, order in enumerate(orders, start=1):
@@ -165,10 +172,7 @@ def _market_events(count: int, queue: Callable[[], QueueModel]) -> Workload:
 
 def check_workloads() -> None:
     """One order of each kind, checked: the figures must measure what they say."""
-    core = _core()
-    for view in core.open_orders():
-        if view.side is Side.SELL:
-            core.cancel(CancelOrder(client_order_id=view.client_order_id, instrument=0), 0)
+    core = _sweeping_core()
     size = LEVEL_LOTS * SWEEP_LEVELS + 1
     out = core.submit(_limit("check", Side.BUY, size, MID + SWEEP_LEVELS, TimeInForce.IOC), 1)
     fills = [r.price for r in out if isinstance(r, Fill)]
