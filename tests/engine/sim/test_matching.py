@@ -686,9 +686,12 @@ def test_handle_dispatches_every_command():
     out += core.handle(
         ReplaceOrder(client_order_id="a", instrument=0, price_ticks=90, size_lots=1), 6
     )
+    out += core.handle(order("b", BUY, 1, 89), 6)
     out += core.handle(CancelOrder(client_order_id="a", instrument=0), 7)
     out += core.handle(CancelAll(), 8)
-    assert kinds(out) == [K.ACCEPTED, K.REPLACED, K.CANCELED]
+    assert kinds(out) == [K.ACCEPTED, K.REPLACED, K.ACCEPTED, K.CANCELED, K.CANCELED]
+    assert [upd(r).client_order_id for r in out[-2:]] == ["a", "b"]
+    assert core.open_orders() == []
 
 
 # ------------------------------------------------------------------ properties
