@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 import aiohttp
@@ -12,25 +10,11 @@ from yarl import URL
 
 from engine.sim.server import SimVenue
 from engine.venues.bybit.signing import BybitSigner, sign, sign_string
-from tests.engine.sim.traders import KEY, SECRET
+from tests.engine.sim.traders import KEY, SECRET, Reply, Session, next_frame, now_ms
 
 
-def now_ms() -> int:
-    """Wall-clock milliseconds, as a client stamps ``X-BAPI-TIMESTAMP``."""
-    return time.time_ns() // 1_000_000
-
-
-class BybitReply:
+class BybitReply(Reply):
     """One answer: HTTP status, headers and the parsed body (None when it is not JSON)."""
-
-    def __init__(self, status: int, headers: dict[str, str], text: str) -> None:
-        self.status = status
-        self.headers = headers
-        self.text = text
-        try:
-            self.body: Any = json.loads(text)
-        except ValueError:
-            self.body = None
 
     @property
     def code(self) -> int | None:
@@ -51,22 +35,8 @@ class BybitReply:
         return f"BybitReply({self.status}, {self.text[:300]!r})"
 
 
-class BybitTrader:
+class BybitTrader(Session):
     """Signed Bybit REST calls to a local venue as one account."""
-
-    def __init__(self, venue: SimVenue, key: str = KEY, secret: str = SECRET) -> None:
-        self.venue = venue
-        self.key = key
-        self.secret = secret
-        self._http: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> BybitTrader:
-        self._http = aiohttp.ClientSession()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self._http is not None:
-            await self._http.close()
 
     async def send(
         self,
@@ -151,13 +121,7 @@ class PrivateClient:
     async def frame(self, within_s: float = 5.0) -> Any:
         """The next frame, parsed (raw text when it is not JSON)."""
         assert self.ws is not None
-        msg = await asyncio.wait_for(self.ws.receive(), within_s)
-        if msg.type is not aiohttp.WSMsgType.TEXT:
-            raise ConnectionError(f"the private stream sent {msg.type.name}")
-        try:
-            return json.loads(msg.data)
-        except ValueError:
-            return msg.data
+        return await next_frame(self.ws, within_s, "the private stream")
 
     async def answer(self, op: str) -> dict[str, Any]:
         """The next answer to ``op`` (pushes that arrive first are kept)."""

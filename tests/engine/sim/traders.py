@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -55,8 +55,8 @@ class Reply:
         return f"Reply({self.status}, {self.text[:200]!r})"
 
 
-class Trader:
-    """Signed REST calls to a local venue as one account, over one keep-alive session."""
+class Session:
+    """One account's keep-alive HTTP session to a local venue (open it with ``async with``)."""
 
     def __init__(self, venue: SimVenue, key: str = KEY, secret: str = SECRET) -> None:
         self.venue = venue
@@ -64,13 +64,28 @@ class Trader:
         self.secret = secret
         self._http: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> Trader:
+    async def __aenter__(self) -> Self:
         self._http = aiohttp.ClientSession()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
         if self._http is not None:
             await self._http.close()
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, within_s: float, what: str) -> Any:
+    """The next frame ``what`` sends, parsed (raw text when it is not JSON)."""
+    msg = await asyncio.wait_for(ws.receive(), within_s)
+    if msg.type is not aiohttp.WSMsgType.TEXT:
+        raise ConnectionError(f"{what} sent {msg.type.name}")
+    try:
+        return json.loads(msg.data)
+    except ValueError:
+        return msg.data
+
+
+class Trader(Session):
+    """Signed REST calls to a local venue as one account, over one keep-alive session."""
 
     async def call(
         self,
@@ -182,13 +197,7 @@ class UserStream:
     async def frame(self, within_s: float = 5.0) -> Any:
         """The next frame, parsed (raw text when it is not JSON)."""
         assert self.ws is not None
-        msg = await asyncio.wait_for(self.ws.receive(), within_s)
-        if msg.type is not aiohttp.WSMsgType.TEXT:
-            raise ConnectionError(f"the WebSocket API sent {msg.type.name}")
-        try:
-            return json.loads(msg.data)
-        except ValueError:
-            return msg.data
+        return await next_frame(self.ws, within_s, "the WebSocket API")
 
     async def event(self, kind: str | None = None, within_s: float = 5.0) -> dict[str, Any]:
         """The next user-stream event (of type ``kind``), skipping others."""

@@ -17,10 +17,6 @@ ALL_EVENTS = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired"
 class FuturesTrader(Trader):
     """Signed USD-M REST calls to a local venue as one account."""
 
-    async def __aenter__(self) -> FuturesTrader:
-        await super().__aenter__()
-        return self
-
     async def order(self, **params: str) -> Reply:
         """``POST /fapi/v1/order`` on BTCUSDT unless another symbol is given."""
         return await self.on_symbol("POST", "/fapi/v1/order", params)
