@@ -170,7 +170,6 @@ class Engine:
         self._error_samples: deque[tuple[int, int]] = deque()
         #: client order id -> the UI request number that placed it (the ticket's answer)
         self._ui_requests: dict[str, int] = {}
-        self._instrument_by_id = {i.instrument_id: i for i in self.instruments}
         self._metrics = registry_for(self)
         self.malformed = 0
         self.started_ns = self.clock.time_ns()
@@ -339,8 +338,6 @@ class Engine:
     async def _start_gateway(self, ws_url: str, rest_url: str) -> None:
         """Build the mode's gateway, start it, and reconcile with it before any order goes out."""
         self.gateway = make_gateway(self, ws_url, rest_url)
-        if self.gateway is None:
-            return
         if isinstance(self.gateway, PaperGateway):
             self._paper = self.gateway
         self.oms.attach(self.gateway)
@@ -466,7 +463,7 @@ class Engine:
         """An order from the UI's ticket: the same path and checks as every other order."""
         try:
             order_type, tif = order_style_of(cmd.aux)
-            if cmd.instrument not in self._instrument_by_id or cmd.flags not in (1, 2):
+            if cmd.instrument not in self.oms.instruments or cmd.flags not in (1, 2):
                 raise ValueError(f"instrument {cmd.instrument} / side flags {cmd.flags}")
         except ValueError as exc:
             self.oms.alert(AlertLevel.WARNING, "ui", f"order from the UI refused: {exc}")
@@ -560,11 +557,11 @@ class Engine:
     def orders_doc(self, include_closed: bool) -> list[Any]:
         """Open orders (and, asked, every order this run knows) with exact text."""
         orders = self.oms.orders.values() if include_closed else self.oms.open_orders()
-        return orders_doc(orders, self._instrument_by_id)
+        return orders_doc(orders, self.oms.instruments)
 
     def positions_doc(self) -> dict[str, Any]:
         """Positions and PnL with exact text."""
-        return portfolio_doc(self.portfolio.snapshot(), self._instrument_by_id)
+        return portfolio_doc(self.portfolio.snapshot(), self.oms.instruments)
 
     def place_order(self, doc: dict[str, Any], actor: str) -> dict[str, Any]:
         """Place an operator's order through the full path (risk, OMS, gateway).
@@ -578,7 +575,7 @@ class Engine:
             "operator order",
             extra={"actor": actor, "client_order_id": cmd.client_order_id, "status": order.status},
         )
-        return order_doc(order, self._instrument_by_id[cmd.instrument])
+        return order_doc(order, self.oms.instruments[cmd.instrument])
 
     def cancel_order(self, client_order_id: str, actor: str) -> bool:
         """Cancel one order; False when it is unknown or already final."""
@@ -815,13 +812,14 @@ class Engine:
         """Orders, positions, PnL, alerts and the order link as the UI sees them."""
         gateway = self.gateway
         return trading_view(
-            self.oms.orders.values(),
+            self.oms.open_orders(),
+            self.oms.recent_closed,
             self.portfolio.snapshot(),
             self.oms.alerts,
             daily_loss_limit=self.risk.limits.daily_loss_limit,
             gateway=type(gateway).__name__ if gateway is not None else "",
             stats=gateway.stats if gateway is not None else None,
-            link_ok=self.oms.link_ok.get(gateway.venue, True) if gateway is not None else False,
+            link_healthy=gateway is not None and self.oms.link_healthy(gateway.venue),
             requests=self._ui_requests,
         )
 

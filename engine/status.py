@@ -74,7 +74,7 @@ def _gateway_status(engine: Engine) -> dict[str, Any] | None:
     return {
         "venue": gateway.venue,
         "kind": type(gateway).__name__,
-        "healthy": stats.healthy and engine.oms.link_ok.get(gateway.venue, True),
+        "healthy": engine.oms.link_healthy(gateway.venue),
         "reason": stats.reason,
         "requests": stats.requests,
         "rejects": stats.rejects,

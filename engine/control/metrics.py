@@ -95,8 +95,7 @@ class EngineCollector(Collector):
         healthy = GaugeMetricFamily(
             "hft_gateway_healthy", "1 while orders may be sent", labels=["venue"]
         )
-        ok = stats.healthy and self.engine.oms.link_ok.get(venue, True)
-        healthy.add_metric([venue], 1.0 if ok else 0.0)
+        healthy.add_metric([venue], 1.0 if self.engine.oms.link_healthy(venue) else 0.0)
         yield healthy
         requests = CounterMetricFamily(
             "hft_gateway_requests", "Venue requests by outcome", labels=["venue", "outcome"]

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
+
 from engine.core.clock import Clock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from engine.core.events import Alert, AlertLevel, Fill, OrderUpdate, OrderUpdateKind
@@ -37,6 +39,9 @@ from engine.risk.pipeline import RiskPipeline
 from engine.venues.base import Gateway, VenueOrder
 
 log = logging.getLogger("engine.oms")
+
+RECENT_CLOSED = 100
+"""Finished orders kept in :attr:`OrderManager.recent_closed` for the UI's order list."""
 
 _KIND = {
     OrderUpdateKind.ACCEPTED: OrderEventKind.ACCEPTED,
@@ -117,6 +122,10 @@ class OrderManager:
         self.gateways: dict[str, Gateway] = {}
         self.orders: dict[str, Order] = {}
         """Every order this engine knows, by client order id (replayed ones included)."""
+        self._open: dict[str, Order] = {}
+        """The orders of :attr:`orders` not yet final, oldest first (kept by :meth:`_track`)."""
+        self.recent_closed: deque[Order] = deque(maxlen=RECENT_CLOSED)
+        """The orders that became final most recently, oldest first."""
         self.link_ok: dict[str, bool] = {}
         """Per venue: False while its order link is bad and new orders are held back."""
         self.alerts: deque[Alert] = deque(maxlen=500)
@@ -135,13 +144,25 @@ class OrderManager:
         self.gateways[gateway.venue] = gateway
         self.link_ok.setdefault(gateway.venue, True)
 
+    def link_healthy(self, venue: str) -> bool:
+        """True while orders may go to ``venue``: its gateway is healthy and reconciled."""
+        gateway = self.gateways.get(venue)
+        return gateway is not None and gateway.stats.healthy and self.link_ok.get(venue, True)
+
     def open_orders(self, instrument: int = -1) -> list[Order]:
         """Orders not yet final, on one instrument or (-1) on all, oldest first."""
-        return [
-            o
-            for o in self.orders.values()
-            if o.is_open and (instrument < 0 or o.instrument == instrument)
-        ]
+        if instrument < 0:
+            return list(self._open.values())
+        return [o for o in self._open.values() if o.instrument == instrument]
+
+    def _track(self, order: Order) -> None:
+        """Keep the open index in step after ``order`` was stored or changed state."""
+        cid = order.client_order_id
+        if order.is_open:
+            self._open.setdefault(cid, order)
+        elif self._open.pop(cid, None) is not None or not order.history[:-1]:
+            # it just became final (or was refused straight away): newest of the closed
+            self.recent_closed.append(order)
 
     # ---- commands ----------------------------------------------------------------------------
 
@@ -167,24 +188,25 @@ class OrderManager:
             cmd.order_type,
             cmd.time_in_force,
         )
-        rejection = self._refusal(cmd, order)
+        rejection = self._refusal(cmd, inst)
         if rejection is not None:
             order.apply(OrderEventKind.REJECTED, now, reason=rejection)
             if cmd.client_order_id not in self.orders:
                 self.orders[cmd.client_order_id] = order
+                self._track(order)
             self._record(records.Refused(venue, cmd, rejection), now)
             return order
         gateway = self.gateways[venue]
         self.orders[cmd.client_order_id] = order
         order.apply(OrderEventKind.SUBMIT, now)
+        self._track(order)
         self.risk.on_submitted(cmd)
         self._record(records.Sent(venue, cmd), now)
         gateway.submit(cmd)
         return order
 
-    def _refusal(self, cmd: SubmitOrder, order: Order) -> str | None:
-        """Why ``cmd`` may not leave the engine, or None."""
-        inst = self.instruments.get(cmd.instrument)
+    def _refusal(self, cmd: SubmitOrder, inst: Instrument | None) -> str | None:
+        """Why ``cmd`` (on ``inst``, None when unknown) may not leave the engine, or None."""
         if cmd.client_order_id in self.orders:
             return f"duplicate client order id {cmd.client_order_id}"
         if inst is None:
@@ -245,14 +267,10 @@ class OrderManager:
             return f"order {cmd.client_order_id} is not open and acknowledged"
         if cmd.size_lots <= order.filled_lots:
             return f"new size {cmd.size_lots} lots <= filled {order.filled_lots} lots"
-        probe = SubmitOrder(
-            client_order_id=cmd.client_order_id,
-            instrument=order.instrument,
-            side=order.side,
+        probe = msgspec.structs.replace(
+            _working_part(order),
             size_lots=cmd.size_lots - order.filled_lots,
             price_ticks=cmd.price_ticks,
-            order_type=order.order_type,
-            time_in_force=order.time_in_force,
         )
         rejection = self.risk.check(probe, self._market(order.instrument))
         if rejection is not None:
@@ -366,6 +384,7 @@ class OrderManager:
             price_ticks=update.price_ticks or None,
             size_lots=update.size_lots or None,
         )
+        self._track(order)
         if isinstance(result, Anomaly):
             self.alert(
                 AlertLevel.WARNING,
@@ -420,6 +439,7 @@ class OrderManager:
             anomaly = f"fill {fill.trade_id} for order {fill.client_order_id} never sent"
         else:
             result = order.apply_fill(fill)
+            self._track(order)
             if isinstance(result, Anomaly):
                 anomaly = result.reason
         try:
@@ -598,12 +618,14 @@ class OrderManager:
         if vo.filled_lots:
             order.status = OrderStatus.PARTIALLY_FILLED
         self.orders[vo.client_order_id] = order
+        self._track(order)
         self.risk.on_submitted(_working_part(order))
 
     def _close(self, order: Order, reason: str, now: int) -> None:
         if order.status is OrderStatus.SUBMITTED:
             order.apply(OrderEventKind.ACCEPTED, now)
         order.apply(OrderEventKind.CANCELED, now, reason=reason)
+        self._track(order)
         self.risk.on_done(order.client_order_id)
 
     def position_mismatches(
@@ -651,6 +673,9 @@ class OrderManager:
         for record, message in replay_decoded(directory, instance, records.DECODER, problems):
             count += 1
             self._replay_one(message, record.ts_ns)
+        self._open = {c: o for c, o in self.orders.items() if o.is_open}
+        self.recent_closed.clear()
+        self.recent_closed.extend(o for o in self.orders.values() if not o.is_open)
         for order in self.open_orders():
             self.risk.on_submitted(_working_part(order))
         self.risk.on_pnl()

@@ -6,7 +6,7 @@ the lot grid, money as exact decimals; no float is ever produced.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -152,28 +152,30 @@ _MAX_TEXT = 200
 
 
 def trading_view(
-    orders: Iterable[Order],
+    open_orders: Sequence[Order],
+    recent_closed: Iterable[Order],
     portfolio: PortfolioView,
     alerts: Iterable[Alert],
     *,
     daily_loss_limit: str,
     gateway: str,
     stats: GatewayStats | None,
-    link_ok: bool,
+    link_healthy: bool,
     requests: Mapping[str, int] | None = None,
 ) -> TradingView:
     """The trading page: orders, positions, PnL, alerts and the order link, bounded in size.
 
-    ``requests`` maps client order ids to the UI request numbers that placed them.
+    Every open order comes first (up to :data:`MAX_ORDER_ROWS`), then the most recently closed
+    ones fill the rest. ``requests`` maps client order ids to the UI request numbers that placed
+    them.
     """
-    everything = list(orders)
-    open_ = [o for o in everything if o.is_open]
-    closed = [o for o in everything if not o.is_open]
-    rows = open_[:MAX_ORDER_ROWS]
-    rows += closed[-max(0, MAX_ORDER_ROWS - len(rows)) :] if len(rows) < MAX_ORDER_ROWS else []
+    rows = list(open_orders[:MAX_ORDER_ROWS])
+    room = MAX_ORDER_ROWS - len(rows)
+    if room:
+        rows += list(recent_closed)[-room:]
     return TradingView(
         orders=[_order_row(o, requests or {}) for o in rows],
-        open_orders=len(open_),
+        open_orders=len(open_orders),
         positions=[
             PositionRow(
                 instrument=p.instrument,
@@ -198,7 +200,7 @@ def trading_view(
             for a in list(alerts)[-MAX_ALERT_ROWS:]
         ],
         gateway=gateway,
-        gateway_healthy=bool(stats and stats.healthy and link_ok),
+        gateway_healthy=link_healthy,
         gateway_reason=(stats.reason if stats else "")[:_MAX_TEXT],
         rejects=stats.rejects if stats else 0,
         rate=[

@@ -536,3 +536,18 @@ async def test_controls_are_journaled_for_the_audit_trail(desk: Desk):
     desk.journal.flush()
     got = [m for _, m in replay_decoded(desk.state / "journal", "t", records.DECODER)]
     assert got == [records.Control("kill", "ui"), records.Control("reset", "http 127.0.0.1")]
+
+
+async def test_the_open_index_follows_every_way_an_order_ends(desk: Desk):
+    """Open orders are kept as orders change state; finished ones move to the recent list."""
+    resting = desk.oms.submit(desk.order(Side.BUY, 10, 498_000))
+    taken = desk.oms.submit(desk.order(Side.BUY, 10))
+    refused = desk.oms.submit(desk.order(Side.BUY, 99_999, 498_000))
+    await desk.settle()
+    assert desk.oms.open_orders() == [resting]
+    assert list(desk.oms.recent_closed) == [refused, taken]
+    desk.oms.cancel(resting.client_order_id)
+    await desk.settle()
+    assert desk.oms.open_orders() == []
+    assert list(desk.oms.recent_closed)[-1] is resting
+    assert [o for o in desk.oms.orders.values() if o.is_open] == desk.oms.open_orders()

@@ -104,13 +104,14 @@ def test_trading_view_keeps_open_orders_first_and_stays_bounded():
         Alert(ts_ns=n, level=AlertLevel.WARNING, source="oms", message="x" * 500) for n in range(50)
     ]
     view = trading_view(
-        orders,
+        [o for o in orders if o.is_open],
+        [o for o in orders if not o.is_open],
         Portfolio([BTC], SimClock()).snapshot(),
         alerts,
         daily_loss_limit="2000",
         gateway="PaperGateway",
         stats=None,
-        link_ok=True,
+        link_healthy=True,
         requests={"c-1": 5},
     )
     assert len(view.orders) == MAX_ORDER_ROWS
