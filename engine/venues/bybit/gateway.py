@@ -41,8 +41,6 @@ import os
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
-import msgspec
-
 from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from engine.core.events import Fill, OrderUpdate, OrderUpdateKind
@@ -163,9 +161,9 @@ class BybitLinearGateway:
             venue=venue,
             timeout_s=timeout_s,
         )
-        self.tracker = OrderTracker()
+        self.tracker = OrderTracker(venue=venue)
         self.health = LinkHealth(venue, self.stats, listener, self.limiter)
-        self._parser = PrivateParser(self._by_symbol)
+        self._parser = PrivateParser(self._by_symbol, venue)
         self._outcomes = Outcomes(self, status_query_delay_s)
         self._account = AccountCalls(self, self._markets)
         self._history = HistoryCalls(self, self._markets)
@@ -345,8 +343,6 @@ class BybitLinearGateway:
         """Tell the listener, in order; a listener that raises is logged, never propagated."""
         listener = self.listener
         for event in events:
-            if event.venue != self.venue:
-                event = msgspec.structs.replace(event, venue=self.venue)
             try:
                 if isinstance(event, Fill):
                     listener.on_fill(event)

@@ -93,7 +93,7 @@ class HistoryCalls:
     def __init__(self, gateway: BybitLinearGateway, markets: Mapping[int, BybitMarket]) -> None:
         self._gw = gateway
         self._markets = dict(markets)
-        self._parser = PrivateParser({m.symbol: m for m in self._markets.values()})
+        self._parser = PrivateParser({m.symbol: m for m in self._markets.values()}, gateway.venue)
 
     async def order_status(self, instrument: int, client_order_id: str) -> VenueOrder | None:
         """One order by our client order id, open or finished; None when the venue has none.
@@ -150,8 +150,6 @@ class HistoryCalls:
                     gw.stats.requests += 1
                     page, cursor = executions_page(self._parser, result, names, gw.clock.time_ns())
                     for fill in page:
-                        if fill.venue != gw.venue:  # as the stream's fills are reported
-                            fill = msgspec.structs.replace(fill, venue=gw.venue)
                         fills.setdefault(fill.trade_id, fill)
                     if not cursor:
                         break

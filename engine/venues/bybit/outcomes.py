@@ -188,7 +188,7 @@ class Outcomes:
             if tracked is not None:
                 update = gw.tracker.replaced(tracked, command.price_ticks, command.size_lots, now)
             else:
-                update = _about(request, _K.REPLACED, now, venue_order_id=ack.order_id)
+                update = _about(gw.venue, request, _K.REPLACED, now, venue_order_id=ack.order_id)
             gw.emit([update])
 
     def _refused(self, request: Request, error: GatewayError) -> None:
@@ -198,7 +198,7 @@ class Outcomes:
         now = gw.clock.time_ns()
         tracked = gw.tracker.get(command.client_order_id)
         if tracked is None:
-            update = _about(request, kind, now, reason=error.reason, code=error.code)
+            update = _about(gw.venue, request, kind, now, reason=error.reason, code=error.code)
         else:
             update = tracked.update(kind, now, reason=error.reason, code=error.code)
             if kind is _K.REJECTED:
@@ -248,6 +248,7 @@ class Outcomes:
 
 
 def _about(
+    venue: str,
     request: Request,
     kind: OrderUpdateKind,
     now: int,
@@ -259,7 +260,7 @@ def _about(
     """An update about an order the gateway does not track (sent before a restart)."""
     command = request.command
     return OrderUpdate(
-        venue=request.market.instrument.venue,
+        venue=venue,
         instrument=command.instrument,
         client_order_id=command.client_order_id,
         kind=kind,

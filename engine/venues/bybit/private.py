@@ -151,10 +151,12 @@ class PrivateParser:
 
     Args:
         markets: our markets by symbol.
+        venue: the venue name the events carry (the gateway's).
     """
 
-    def __init__(self, markets: Mapping[str, BybitMarket]) -> None:
+    def __init__(self, markets: Mapping[str, BybitMarket], venue: str = VENUE) -> None:
         self.markets = dict(markets)
+        self.venue = venue
         self.foreign = 0
         """Items left out: other categories, or symbols we do not trade."""
 
@@ -221,7 +223,7 @@ class PrivateParser:
             raise VenueGarbage(VENUE, f"{item.symbol} order status {status!r} is not one we know")
         price = ticks(market, item.price, "price") if item.price not in ("", "0") else 0
         return OrderUpdate(
-            venue=VENUE,
+            venue=self.venue,
             instrument=market.instrument_id,
             client_order_id=item.order_link_id,
             kind=kind,
@@ -246,7 +248,7 @@ class PrivateParser:
         if not item.exec_id:
             raise VenueGarbage(VENUE, f"{item.symbol} execution without an `execId`")
         return Fill(
-            venue=VENUE,
+            venue=self.venue,
             instrument=market.instrument_id,
             client_order_id=item.order_link_id,
             venue_order_id=item.order_id,

@@ -39,10 +39,12 @@ class TrackedOrder:
         "side",
         "size_lots",
         "time_in_force",
+        "venue",
         "venue_order_id",
     )
 
-    def __init__(self, order: SubmitOrder) -> None:
+    def __init__(self, order: SubmitOrder, venue: str = VENUE) -> None:
+        self.venue = venue
         self.client_order_id = order.client_order_id
         self.instrument = order.instrument
         self.side: Side = order.side
@@ -64,7 +66,7 @@ class TrackedOrder:
     ) -> OrderUpdate:
         """An update of this order as we know it."""
         return OrderUpdate(
-            venue=VENUE,
+            venue=self.venue,
             instrument=self.instrument,
             client_order_id=self.client_order_id,
             kind=kind,
@@ -83,9 +85,11 @@ class OrderTracker:
 
     Args:
         keep_done: how many finished orders to remember for late reports.
+        venue: the venue name the updates carry (the gateway's).
     """
 
-    def __init__(self, keep_done: int = 10_000) -> None:
+    def __init__(self, keep_done: int = 10_000, venue: str = VENUE) -> None:
+        self.venue = venue
         self._orders: dict[str, TrackedOrder] = {}
         self._done: deque[str] = deque()
         self.keep_done = keep_done
@@ -99,7 +103,7 @@ class OrderTracker:
 
     def add(self, order: SubmitOrder) -> TrackedOrder:
         """Start tracking a new order (a client id reused for a new order starts afresh)."""
-        tracked = self._orders[order.client_order_id] = TrackedOrder(order)
+        tracked = self._orders[order.client_order_id] = TrackedOrder(order, self.venue)
         return tracked
 
     def finish(self, tracked: TrackedOrder) -> None:

@@ -33,6 +33,8 @@ BTC = Instrument(
     venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001", min_notional="5"
 )
 K = OrderUpdateKind
+NAME = "bybit-linear"
+"""The venue name the engine gives the gateway: every report carries it, not the module's."""
 
 
 class Recorder:
@@ -116,6 +118,7 @@ def make_gateway(
         KEY,
         secret,
         clock or LiveClock(),
+        venue=NAME,
         backoff=Backoff(base_s=0.01, cap_s=0.05),
         status_query_delay_s=0.05,
         timeout_s=3.0,
@@ -170,9 +173,10 @@ async def test_a_crossing_order_is_acked_then_filled(gateway, venue):
     assert listener.kinds("x-1")[:2] == ["accepted", "fill"]
     fills = listener.fills("x-1")
     assert [(f.price, f.size) for f in fills] == [(asks[0][0], asks[0][1]), (asks[1][0], 7)]
-    assert all(f.liquidity == "taker" and f.fee > 0 and f.venue == "bybit" for f in fills)
+    assert all(f.liquidity == "taker" and f.fee > 0 and f.venue == NAME for f in fills)
     ack = listener.last("x-1", K.ACCEPTED)
     assert ack.venue_order_id
+    assert ack.venue == NAME
     assert all(f.venue_order_id == ack.venue_order_id for f in fills)
     assert gw.tracker.get("x-1").done
 

@@ -24,6 +24,7 @@ from engine.venues.bybit.history import executions_page
 from engine.venues.bybit.orders import BybitMarket, executions_query, order_history_query
 from engine.venues.bybit.private import ExecutionItem, PrivateParser
 from tests.engine.venues.bybit.test_gateway import (
+    NAME,
     K,
     Recorder,
     limit,
@@ -186,7 +187,8 @@ async def test_fills_since_are_the_streams_fills_oldest_first(gateway, venue, mo
     by_id = {f.trade_id: f for f in streamed}
     for fill in found:
         seen = by_id[fill.trade_id]
-        assert (fill.client_order_id, fill.side, fill.price, fill.size, fill.fee) == (
+        assert (fill.venue, fill.client_order_id, fill.side, fill.price, fill.size, fill.fee) == (
+            NAME,
             seen.client_order_id,
             seen.side,
             seen.price,
