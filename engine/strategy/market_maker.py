@@ -8,9 +8,9 @@ quotes: at ``q`` lots of ``max_inventory_lots`` the centre shifts by ``skew_tick
 It requotes (replaces) a level only when the wanted price differs from the resting one by more
 than ``requote_ticks`` or its size changed, so small flickers of the book cost no orders.
 
-All price arithmetic is exact (integers and Fractions): the bid is rounded down and the ask up,
-so a quote is never tighter than asked for, and post-only quotes are kept off the other side of
-the touch. While trading is halted it cancels its quotes and sends nothing.
+All price arithmetic is exact (integers over one common denominator): the bid is rounded down
+and the ask up, so a quote is never tighter than asked for, and post-only quotes are kept off the
+other side of the touch. While trading is halted it cancels its quotes and sends nothing.
 
 What to watch: its refusals (``stats().refused``), inventory against ``max_inventory_lots``, and
 the requote count: a threshold too small sends an order for every tick the book moves.
@@ -18,8 +18,6 @@ the requote count: a threshold too small sends an order for every tick the book 
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from typing import Annotated, Literal
 
 import msgspec
@@ -115,15 +113,19 @@ class MarketMaker(Strategy[MarketMakerParams]):
         if bid is None or ask is None or bid[0] >= ask[0]:
             return None
         p = self.params
+        # fair = fair_num / fair_den, ratio = held / cap; centre and half are numerators over
+        # den = fair_den * cap, so the floor and the ceiling are exact integer divisions.
         if p.fair == "microprice":
-            fair = Fraction(bid[0] * ask[1] + ask[0] * bid[1], bid[1] + ask[1])
+            fair_num, fair_den = bid[0] * ask[1] + ask[0] * bid[1], bid[1] + ask[1]
         else:
-            fair = Fraction(bid[0] + ask[0], 2)
-        ratio = max(Fraction(-1), min(Fraction(1), Fraction(inventory, p.max_inventory_lots)))
-        centre = fair - p.skew_ticks * ratio
-        half = p.half_spread_ticks + p.widen_ticks * abs(ratio)
-        top_bid = math.floor(centre - half)
-        top_ask = math.ceil(centre + half)
+            fair_num, fair_den = bid[0] + ask[0], 2
+        cap = p.max_inventory_lots
+        held = max(-cap, min(cap, inventory))
+        den = fair_den * cap
+        centre = fair_num * cap - p.skew_ticks * held * fair_den
+        half = p.half_spread_ticks * den + p.widen_ticks * abs(held) * fair_den
+        top_bid = (centre - half) // den
+        top_ask = -((-centre - half) // den)  # ceiling of (centre + half) / den
         if p.post_only:
             top_bid = min(top_bid, ask[0] - 1)
             top_ask = max(top_ask, bid[0] + 1)

@@ -106,3 +106,24 @@ async def test_orders_refused_by_risk_reach_the_strategy(desk: StrategyDesk):
     assert mm.ctx.open_orders() == []
     assert mm.last_refusal.startswith("order_size")
     assert desk.gateway.stats.requests == 0
+
+
+async def test_uneven_prices_round_the_bid_down_and_the_ask_up(desk: StrategyDesk):
+    """A fair price and an inventory lean that are not whole ticks round outwards, never in."""
+    mm = MarketMaker(
+        "mm",
+        MarketMakerParams(
+            half_spread_ticks=100, max_inventory_lots=3, skew_ticks=100, widen_ticks=10
+        ),
+    )
+    desk.runner.add(mm)
+    desk.set_book([(499_000, 1000)], [(500_001, 1000)])
+    book = desk.runner.strategy("mm").ctx.book(0)
+    # centre 499,500.5 - 100 / 3 = 499,467.17; half spread 100 + 10 / 3 = 103.33
+    assert mm.quotes(book, 1) == ([(499_363, 1)], [(499_571, 1)])
+    # short 3 of 3: centre 499,600.5, half spread 110; the ask side stops
+    assert mm.quotes(book, -3) == ([(499_490, 1)], [])
+    # microprice (499,000 * 3000 + 500,001 * 1000) / 4000 = 499,250.25, flat
+    micro = MarketMaker("micro", MarketMakerParams(fair="microprice", half_spread_ticks=100))
+    desk.set_book([(499_000, 1000)], [(500_001, 3000)])
+    assert micro.quotes(book, 0) == ([(499_150, 1)], [(499_351, 1)])
