@@ -75,6 +75,16 @@ class BookText:
         return f"{self._tick.to_text(ticks)} ({ticks} {unit})"
 
 
+def size_or_lots(text: BookText | None, lots: int, *, signed: bool = False) -> str:
+    """A size on the instrument's grid (signed when asked), or bare lots while it is unknown.
+
+    An instrument's grid is known from its first book page on.
+    """
+    if text is None:
+        return str(lots)
+    return text.signed_size(lots) if signed else text.size(lots)
+
+
 @lru_cache(maxsize=64)
 def book_text(tick_size: str, lot_size: str) -> BookText:
     """The (cached) :class:`BookText` for an instrument's tick and lot size."""

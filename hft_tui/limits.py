@@ -120,7 +120,6 @@ def in_use(row: LimitRow, frame: Frame | None, per_instrument: set[str]) -> str:
         if not positions:
             return "flat"
         lots, n = max(positions)
-        text = frame.desk.market(n).text
-        size = text.size(lots) if text else str(lots)
-        return f"{size} ({frame.desk.market(n).symbol})"
+        market = frame.desk.market(n)
+        return f"{fmt.size_or_lots(market.text, lots)} ({market.symbol})"
     return ""

@@ -138,7 +138,6 @@ class OrdersScreen(DeskScreen):
 
     def _order_cells(self, frame: Frame, order: OrderRow) -> Cells:
         text = frame.desk.market(order.instrument).text
-        size = text.size if text else str
         side = "buy" if order.side == 1 else "sell"
         bad = order.status == "rejected"
         state_tone = (
@@ -149,8 +148,8 @@ class OrdersScreen(DeskScreen):
             cell(frame.desk.market(order.instrument).symbol),
             cell(fmt.side(order.side), self.tone(side)),
             cell(fmt.order_price(text, order.price_ticks) if text else "?", right=True),
-            cell(size(order.size_lots), right=True),
-            cell(size(order.filled_lots), right=True),
+            cell(fmt.size_or_lots(text, order.size_lots), right=True),
+            cell(fmt.size_or_lots(text, order.filled_lots), right=True),
             cell(fmt.order_status(order.status), state_tone),
             cell(fmt.age(frame.now_ns - order.ts_ns), right=True),
             cell(fmt.order_style(order.order_type, order.time_in_force)),

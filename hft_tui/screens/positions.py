@@ -67,8 +67,7 @@ class PositionsScreen(DeskScreen):
         rows: list[tuple[str, Cells]] = []
         for pos in page.positions:
             market = desk.market(pos.instrument)
-            text = market.text
-            net = text.signed_size(pos.net_lots) if text else str(pos.net_lots)
+            net = fmt.size_or_lots(market.text, pos.net_lots, signed=True)
             tone = "buy" if pos.net_lots > 0 else "sell" if pos.net_lots < 0 else "muted"
             rows.append((
                 market.symbol,

@@ -87,7 +87,7 @@ class OrderTicket(Widget):
         if latest is None:
             return (" no orders on this instrument yet", False)
         text = frame.desk.market(latest.instrument).text
-        size = text.size(latest.size_lots) if text else str(latest.size_lots)
+        size = fmt.size_or_lots(text, latest.size_lots)
         status = fmt.order_status(latest.status)
         reason = f": {latest.reason}" if latest.reason and latest.status == "rejected" else ""
         counter = latest.client_order_id.rpartition("-")[2]

@@ -129,6 +129,15 @@ def test_the_daily_loss_gauge_turns_near_at_three_quarters():
     assert fmt.loss_gauge("-1", "NaN", 4) is None
 
 
+def test_sizes_without_a_grid_show_bare_lots(btc):
+    """A size is exact text on a known grid (signed when asked) and bare lots before one."""
+    assert fmt.size_or_lots(btc, 300) == "0.00300"
+    assert fmt.size_or_lots(btc, 300, signed=True) == "+0.00300"
+    assert fmt.size_or_lots(btc, -300, signed=True) == "-0.00300"
+    assert fmt.size_or_lots(None, 300) == "300"
+    assert fmt.size_or_lots(None, -300, signed=True) == "-300"
+
+
 def test_order_words():
     """Sides, states, types and market prices as a trader reads them."""
     btc = fmt.book_text("0.01", "0.00001")
