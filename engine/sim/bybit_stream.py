@@ -33,6 +33,7 @@ from aiohttp import WSMsgType, web
 
 from engine.sim.accounts import Account, Accounts
 from engine.sim.bybit_auth import WsAuthRefused, ws_account
+from engine.sim.push_connection import PushConnection
 from engine.sim.trading_faults import TradingFaults
 
 log = logging.getLogger("engine.sim")
@@ -47,43 +48,20 @@ IDLE_TIMEOUT_S = 600.0
 _ENDS = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 
 
-class PrivateConnection:
+class PrivateConnection(PushConnection):
     """One client of ``/v5/private``: its account once authenticated, topics, queue, writer."""
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, conn_id: str) -> None:
-        self.ws = ws
+        super().__init__(ws, request)
         self.conn_id = conn_id
-        self.peer = request.remote or "?"
-        self._transport = request.transport
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
         self.account: Account | None = None
         self.topics: set[str] = set()
-        self.closing = False
-
-    def send(self, text: str) -> None:
-        """Queue one text frame."""
-        if not self.closing:
-            self._queue.put_nowait(text)
 
     def wants(self, account: Account, topic: str) -> bool:
         """Whether this connection gets ``account``'s pushes on ``topic``."""
         return self.account is account and (
             topic in self.topics or f"{topic}.linear" in self.topics
         )
-
-    async def write_loop(self) -> None:
-        """Send queued frames in order until the connection closes."""
-        while True:
-            text = await self._queue.get()
-            if self.ws.closed:
-                return
-            await self.ws.send_str(text)
-
-    def abort(self) -> None:
-        """Cut the TCP connection at once: no close frame."""
-        self.closing = True
-        if self._transport is not None:
-            self._transport.abort()
 
 
 class PrivateStreams:

@@ -28,6 +28,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from engine.sim.accounts import Account
+from engine.sim.push_connection import PushConnection
 from engine.sim.trading_faults import TradingFaults
 from engine.sim.usdm_wire import listen_key_expired
 from engine.sim.wire import RestError
@@ -51,47 +52,17 @@ class _Key:
         self.expiry: asyncio.TimerHandle | None = None
 
 
-class StreamConnection:
+class StreamConnection(PushConnection):
     """One client of ``/private/ws``: its key, its allowed events, its queue and writer."""
+
+    close_message = b"listen key closed"
 
     def __init__(
         self, ws: web.WebSocketResponse, request: web.Request, key: str, events: frozenset[str]
     ) -> None:
-        self.ws = ws
+        super().__init__(ws, request)
         self.key = key
         self.events = events
-        self.peer = request.remote or "?"
-        self._transport = request.transport
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self.closing = False
-
-    def send(self, text: str) -> None:
-        """Queue one text frame."""
-        if not self.closing:
-            self._queue.put_nowait(text)
-
-    def finish(self) -> None:
-        """Close once the frames queued so far are sent."""
-        if not self.closing:
-            self._queue.put_nowait(None)
-        self.closing = True
-
-    async def write_loop(self) -> None:
-        """Send queued frames in order; close politely after :meth:`finish`."""
-        while True:
-            text = await self._queue.get()
-            if self.ws.closed:
-                return
-            if text is None:
-                await self.ws.close(code=1000, message=b"listen key closed")
-                return
-            await self.ws.send_str(text)
-
-    def abort(self) -> None:
-        """Cut the TCP connection at once: no close frame."""
-        self.closing = True
-        if self._transport is not None:
-            self._transport.abort()
 
 
 class UsdmStreams:

@@ -34,6 +34,7 @@ from aiohttp import WSMsgType, web
 from engine.sim import wire
 from engine.sim.accounts import Account, Accounts
 from engine.sim.auth import mandatory, ws_account
+from engine.sim.push_connection import PushConnection
 from engine.sim.trading_faults import TradingFaults
 from engine.sim.wire import RestError
 
@@ -55,36 +56,13 @@ class WsAnswer(NamedTuple):
     rate_limits: list[dict[str, Any]]
 
 
-class WsApiConnection:
+class WsApiConnection(PushConnection):
     """One WebSocket-API client: its outgoing queue, writer, and user-stream subscriptions."""
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
-        self.ws = ws
-        self.peer = request.remote or "?"
-        self._transport = request.transport
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        super().__init__(ws, request)
         self.subscriptions: dict[int, Account] = {}
         self.next_subscription_id = 0
-        self.closing = False
-
-    def send(self, text: str) -> None:
-        """Queue one text frame."""
-        if not self.closing:
-            self._queue.put_nowait(text)
-
-    async def write_loop(self) -> None:
-        """Send queued frames in order until the connection closes."""
-        while True:
-            text = await self._queue.get()
-            if self.ws.closed:
-                return
-            await self.ws.send_str(text)
-
-    def abort(self) -> None:
-        """Cut the TCP connection at once: no close frame."""
-        self.closing = True
-        if self._transport is not None:
-            self._transport.abort()
 
 
 class UserStreams:
