@@ -27,7 +27,8 @@ What the venue says, and what we do (venues.md §3.5-3.9, §9), in :mod:`.outcom
   is authenticated and subscribed again, then healthy; the OMS reconciles with ``open_orders()``.
   While the link is bad new orders and amends are refused; cancels go.
 
-Usage of every rate limit is in ``stats.rate``. The API key and secret are arguments, read by the
+Usage of every rate limit is in ``stats.rate``, refreshed with the answers (those to orders,
+cancels and amends at most every 50 ms). The API key and secret are arguments, read by the
 engine from the environment variables the config names (:func:`credentials_from_env`); they
 appear in no repr, log line or error.
 """

@@ -54,6 +54,8 @@ log = logging.getLogger("engine.venues.bybit")
 
 _K = OrderUpdateKind
 _RETRIES = 3
+_USAGE_EVERY_NS = 50_000_000
+"""``stats.rate`` is refreshed with answers, at most this often."""
 _REJECT_KIND = {
     "/v5/order/create": _K.REJECTED,
     "/v5/order/cancel": _K.CANCEL_REJECTED,
@@ -94,6 +96,7 @@ class Outcomes:
     def __init__(self, gateway: BybitLinearGateway, status_query_delay_s: float) -> None:
         self._gw = gateway
         self.status_query_delay_s = status_query_delay_s
+        self._usage_at = -_USAGE_EVERY_NS
 
     def send(self, request: Request) -> None:
         """Take the request's budget now; send it when the limiter says."""
@@ -122,7 +125,10 @@ class Outcomes:
                 self._answered(request, None, exc)
         else:
             self._answered(request, result, None)
-        gw.stats.rate = gw.limiter.usage()
+        now = gw.clock.monotonic_ns()
+        if now - self._usage_at >= _USAGE_EVERY_NS:
+            self._usage_at = now
+            gw.stats.rate = gw.limiter.usage()
 
     async def _retried(self, request: Request, error: GatewayError) -> bool:
         """Errors answered by sending again: 10002 once, a too-busy cancel up to 3 times."""
