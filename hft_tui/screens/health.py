@@ -120,12 +120,13 @@ class HealthScreen(DeskScreen):
             self._row(out, "book updates", (fmt.rate(engine.updates_per_s), "ok"),
                       (f"  {fmt.count(engine.book_updates)} in all", "muted"))  # fmt: skip
             bad = "warn" if frame.malformed else "ok"
-            self._row(out, "gaps / resyncs", (f"{engine.gaps} / {engine.resyncs}", "ok"),
-                      ("  malformed ", "muted"), (str(frame.malformed), bad))  # fmt: skip
+            gaps = f"{fmt.count(engine.gaps)} / {fmt.count(engine.resyncs)}"
+            self._row(out, "gaps / resyncs", (gaps, "ok"),
+                      ("  malformed ", "muted"), (fmt.count(frame.malformed), bad))  # fmt: skip
         venue = self.venue_status
         if venue is not None:
             reconnects, frames = _whole(venue.get("reconnects")), _whole(venue.get("frames"))
-            self._row(out, "reconnects", (str(reconnects), "warn" if reconnects else "ok"),
+            self._row(out, "reconnects", (fmt.count(reconnects), "warn" if reconnects else "ok"),
                       (f"  frames {fmt.count(frames)}", "muted"))  # fmt: skip
         else:
             self._row(out, "reconnects", (self.status_error or "reading /status…", "muted"))
@@ -148,15 +149,14 @@ class HealthScreen(DeskScreen):
         healthy = ("healthy", "ok") if page.gateway_healthy else ("UNHEALTHY", "bad")
         reason = f"  {page.gateway_reason}" if page.gateway_reason else ""
         self._row(out, "gateway", (f"{page.gateway} ", ""), healthy, (reason, "warn"))
-        self._row(out, "rejects", (str(page.rejects), "warn" if page.rejects else "ok"),
-                  (f"  working orders {page.open_orders}", "muted"))  # fmt: skip
+        self._row(out, "rejects", (fmt.count(page.rejects), "warn" if page.rejects else "ok"),
+                  (f"  working orders {fmt.count(page.open_orders)}", "muted"))  # fmt: skip
         for limiter in page.rate:
             near = limiter.limit > 0 and limiter.used * 5 >= limiter.limit * 4
             tone = "bad" if near else "ok"
             bar = fmt.gauge(limiter.used, limiter.limit, _GAUGE_W)
             share = fmt.percent(limiter.used, limiter.limit)
-            self._row(
-                out, limiter.name, (bar, tone), (f" {limiter.used}/{limiter.limit} {share}", tone)
-            )
+            used = f"{fmt.count(limiter.used)}/{fmt.count(limiter.limit)}"
+            self._row(out, limiter.name, (bar, tone), (f" {used} {share}", tone))
         if not page.rate:
             self._row(out, "rate limits", ("none reported by this gateway", "muted"))

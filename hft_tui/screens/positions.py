@@ -79,7 +79,7 @@ class PositionsScreen(DeskScreen):
                     self._pnl(pos.unrealised),
                     self._fees(pos.fees),
                     self._pnl(fmt.net_pnl(pos.realised, pos.unrealised, pos.fees)),
-                    cell(str(len(desk.working(pos.instrument))), right=True),
+                    cell(fmt.count(len(desk.working(pos.instrument))), right=True),
                 ),
             ))  # fmt: skip
         rows.append((
@@ -92,7 +92,7 @@ class PositionsScreen(DeskScreen):
                 self._pnl(page.unrealised),
                 self._fees(page.fees),
                 self._pnl(page.net),
-                cell(str(page.open_orders), right=True),
+                cell(fmt.count(page.open_orders), right=True),
             ),
         ))  # fmt: skip
         table.set_rows(rows)
