@@ -38,33 +38,30 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
-from engine.core.clock import Clock, LiveClock
+from engine.core.clock import Clock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from engine.core.events import Fill, OrderUpdateKind
 from engine.core.instruments import Instrument
 from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
-from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
+from engine.venues.base import GatewayListener, VenueOrder, VenuePosition
 from engine.venues.binance import answers
-from engine.venues.binance.dispatch import Dispatcher, OrderTransport, Request
+from engine.venues.binance.dispatch import OrderTransport, Request
+from engine.venues.binance.errors import rest_error
 from engine.venues.binance.gateway_core import BinanceGatewayCore
-from engine.venues.binance.health import LinkHealth
-from engine.venues.binance.http import HttpResponse, KeepAliveClient
+from engine.venues.binance.http import HttpResponse
 from engine.venues.binance.orders import (
     BinanceMarket,
-    by_symbol,
     cancel_all_query,
     cancel_query,
     new_order_query,
     replace_query,
 )
 from engine.venues.binance.outcomes import Outcomes
-from engine.venues.binance.rest import LIMITS, BinanceRest, Costs, RestSigner
+from engine.venues.binance.rest import LIMITS, BinanceRest, Costs
 from engine.venues.binance.user_link import UserStreamLink
 from engine.venues.binance.user_stream import UserStreamParser
-from engine.venues.binance.working import WorkingOrders
-from engine.venues.clock_offset import ClockOffset
-from engine.venues.ratelimit import RateLimit, RateLimiter
+from engine.venues.ratelimit import RateLimit
 
 log = logging.getLogger("engine.venues.binance")
 
@@ -120,59 +117,28 @@ class BinanceSpotGateway(BinanceGatewayCore):
         status_query_delay_s: float = 0.5,
         backoff: Backoff | None = None,
     ) -> None:
-        self.venue = venue
-        self.stats = GatewayStats()
-        self.listener = listener
-        self.recv_window_ms = recv_window_ms
-        self.response_type = response_type
-        self.status_query_delay_s = status_query_delay_s
-        self.ws_api_url = ws_api_url
-        self._clock = clock or LiveClock()
-        self._markets = {i.instrument_id: BinanceMarket(i) for i in instruments}
-        self._by_symbol = by_symbol(self._markets)
-        secret = api_secret.encode() if isinstance(api_secret, str) else bytes(api_secret)
-        self._api_key = api_key
-        self._secret = secret
-        self._signer = RestSigner(secret)
-        self._limiter = RateLimiter(venue, limits, self._clock)
-        self._costs = Costs(self._limiter)
-        self._offset = ClockOffset(self._clock, venue=venue)
-        self._rest = BinanceRest(
+        super().__init__(
+            instruments,
+            listener,
             rest_url,
             api_key,
-            self._signer,
-            self._limiter,
-            self._offset,
-            recv_window_ms=recv_window_ms,
+            api_secret,
+            clock,
             venue=venue,
-            timeout_s=timeout_s,
-        )
-        self._transport: OrderTransport = order_transport or KeepAliveClient(
-            rest_url,
-            {"X-MBX-APIKEY": api_key},
+            recv_window_ms=recv_window_ms,
+            response_type=response_type,
+            limits=limits,
+            order_transport=order_transport,
             max_connections=max_connections,
             timeout_s=timeout_s,
+            backoff=backoff,
+            rest=BinanceRest,
+            errors=rest_error,
         )
-        self._backoff = backoff
+        self.status_query_delay_s = status_query_delay_s
+        self.ws_api_url = ws_api_url
+        self._costs = Costs(self._limiter)
         self._parser = UserStreamParser(self._by_symbol)
-        self._working = WorkingOrders()
-        self._link: UserStreamLink | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._resyncing: asyncio.Task[None] | None = None
-        self._health = LinkHealth(venue, listener, self.stats, self._limiter)
-        self._dispatch = Dispatcher(
-            venue,
-            self._transport,
-            self._signer,
-            self._limiter,
-            self._offset,
-            self._rest,
-            self.stats,
-            self._health,
-            self._spawn,
-            self._resync,
-            recv_window_ms,
-        )
         self._outcomes = Outcomes(
             venue,
             listener,

@@ -2,8 +2,9 @@
 
 Both gateways hold the same parts (the keep-alive dispatcher, the working-order table, the link
 health, the awaited REST client, the clock offset) and differ in their paths, their queries and
-their user stream. :class:`BinanceGatewayCore` is the part that is the same to the letter; each
-gateway sets its order path and logger and words its own new-order and cancel queries.
+their user stream. :class:`BinanceGatewayCore` is the part that is the same to the letter: it
+builds those parts, and each gateway adds its costs, outcomes and stream parser, sets its order
+path and logger and words its own new-order and cancel queries.
 """
 
 from __future__ import annotations
@@ -11,21 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar, Protocol
 
+from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, SubmitOrder
 from engine.core.events import OrderUpdateKind
+from engine.core.instruments import Instrument
 from engine.errors import OrderRejected
-from engine.venues.base import GatewayStats
+from engine.venues.backoff import Backoff
+from engine.venues.base import GatewayListener, GatewayStats
 from engine.venues.binance.dispatch import Dispatcher, Handler, OrderTransport, Request, Subject
 from engine.venues.binance.health import LinkHealth
-from engine.venues.binance.orders import BinanceMarket
+from engine.venues.binance.http import KeepAliveClient
+from engine.venues.binance.orders import BinanceMarket, by_symbol
 from engine.venues.binance.outcomes import Outcomes
-from engine.venues.binance.rest import BinanceRest
+from engine.venues.binance.rest import BinanceRest, ErrorMap, RestSigner
 from engine.venues.binance.working import WorkingOrders
 from engine.venues.clock_offset import ClockOffset
-from engine.venues.ratelimit import Cost, RateLimiter
+from engine.venues.ratelimit import Cost, RateLimit, RateLimiter
 
 _K = OrderUpdateKind
 
@@ -48,8 +53,9 @@ class _CoreCosts(Protocol):
 class BinanceGatewayCore:
     """The lifecycle helpers and the submit/cancel hot path shared by the Binance gateways.
 
-    A subclass builds every attribute declared here in its ``__init__`` and sets
-    ``_order_path`` (where orders are placed and canceled) and ``_log``.
+    A subclass calls this ``__init__`` with its gateway's arguments, its REST client factory
+    and its error map, then builds ``_costs`` and ``_outcomes``; it sets ``_order_path`` (where
+    orders are placed and canceled) and ``_log``.
     """
 
     _order_path: ClassVar[str]
@@ -70,6 +76,77 @@ class BinanceGatewayCore:
     _costs: _CoreCosts
     _dispatch: Dispatcher
     _outcomes: Outcomes
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        listener: GatewayListener,
+        rest_url: str,
+        api_key: str,
+        api_secret: str | bytes,
+        clock: Clock | None,
+        *,
+        venue: str,
+        recv_window_ms: int,
+        response_type: str,
+        limits: Sequence[RateLimit],
+        order_transport: OrderTransport | None,
+        max_connections: int,
+        timeout_s: float,
+        backoff: Backoff | None,
+        rest: Callable[..., BinanceRest],
+        errors: ErrorMap,
+    ) -> None:
+        self.venue = venue
+        self.stats = GatewayStats()
+        self.listener = listener
+        self.recv_window_ms = recv_window_ms
+        self.response_type = response_type
+        self._clock = clock or LiveClock()
+        self._markets = {i.instrument_id: BinanceMarket(i) for i in instruments}
+        self._by_symbol = by_symbol(self._markets)
+        secret = api_secret.encode() if isinstance(api_secret, str) else bytes(api_secret)
+        self._api_key = api_key
+        self._secret = secret
+        self._signer = RestSigner(secret)
+        self._limiter = RateLimiter(venue, limits, self._clock)
+        self._offset = ClockOffset(self._clock, venue=venue)
+        self._rest = rest(
+            rest_url,
+            api_key,
+            self._signer,
+            self._limiter,
+            self._offset,
+            recv_window_ms=recv_window_ms,
+            venue=venue,
+            timeout_s=timeout_s,
+        )
+        self._transport = order_transport or KeepAliveClient(
+            rest_url,
+            {"X-MBX-APIKEY": api_key},
+            max_connections=max_connections,
+            timeout_s=timeout_s,
+        )
+        self._backoff = backoff
+        self._working = WorkingOrders()
+        self._link = None
+        self._tasks = set()
+        self._resyncing = None
+        self._health = LinkHealth(venue, listener, self.stats, self._limiter)
+        self._dispatch = Dispatcher(
+            venue,
+            self._transport,
+            self._signer,
+            self._limiter,
+            self._offset,
+            self._rest,
+            self.stats,
+            self._health,
+            self._spawn,
+            self._resync,
+            recv_window_ms,
+            errors=errors,
+        )
 
     @property
     def limiter(self) -> RateLimiter:

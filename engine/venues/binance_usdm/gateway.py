@@ -37,20 +37,17 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
-from engine.core.clock import Clock, LiveClock
+from engine.core.clock import Clock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from engine.core.events import Fill, OrderUpdateKind
 from engine.core.instruments import Instrument
 from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
-from engine.venues.base import GatewayListener, GatewayStats, VenueOrder, VenuePosition
-from engine.venues.binance.dispatch import Dispatcher, OrderTransport, Request
+from engine.venues.base import GatewayListener, VenueOrder, VenuePosition
+from engine.venues.binance.dispatch import OrderTransport, Request
 from engine.venues.binance.gateway_core import BinanceGatewayCore
-from engine.venues.binance.health import LinkHealth
-from engine.venues.binance.http import HttpResponse, KeepAliveClient
-from engine.venues.binance.orders import BinanceMarket, by_symbol
-from engine.venues.binance.rest import RestSigner
-from engine.venues.binance.working import WorkingOrders
+from engine.venues.binance.http import HttpResponse
+from engine.venues.binance.orders import BinanceMarket
 from engine.venues.binance_usdm import answers
 from engine.venues.binance_usdm.answers import MarginBalance
 from engine.venues.binance_usdm.errors import rest_error
@@ -66,8 +63,7 @@ from engine.venues.binance_usdm.outcomes import UsdmOutcomes
 from engine.venues.binance_usdm.queries import ORDER_PATH, AccountQueries
 from engine.venues.binance_usdm.rest import LIMITS, UsdmCosts, usdm_rest
 from engine.venues.binance_usdm.user_stream import UsdmStreamParser
-from engine.venues.clock_offset import ClockOffset
-from engine.venues.ratelimit import RateLimit, RateLimiter
+from engine.venues.ratelimit import RateLimit
 
 log = logging.getLogger("engine.venues.binance_usdm")
 
@@ -127,58 +123,29 @@ class BinanceUsdmGateway(BinanceGatewayCore):
         keepalive_s: float = 1800.0,
         backoff: Backoff | None = None,
     ) -> None:
-        self.venue = venue
-        self.stats = GatewayStats()
-        self.listener = listener
-        self.response_type = response_type
+        super().__init__(
+            instruments,
+            listener,
+            rest_url,
+            api_key,
+            api_secret,
+            clock,
+            venue=venue,
+            recv_window_ms=recv_window_ms,
+            response_type=response_type,
+            limits=limits,
+            order_transport=order_transport,
+            max_connections=max_connections,
+            timeout_s=timeout_s,
+            backoff=backoff,
+            rest=usdm_rest,
+            errors=rest_error,
+        )
         self.stream_url = stream_url
         self.settle_s = settle_s
         self.keepalive_s = keepalive_s
-        self._clock = clock or LiveClock()
-        self._markets = {i.instrument_id: BinanceMarket(i) for i in instruments}
-        self._by_symbol = by_symbol(self._markets)
-        secret = api_secret.encode() if isinstance(api_secret, str) else bytes(api_secret)
-        self._signer = RestSigner(secret)
-        self._limiter = RateLimiter(venue, limits, self._clock)
         self._costs = UsdmCosts(self._limiter)
-        self._offset = ClockOffset(self._clock, venue=venue)
-        self._rest = usdm_rest(
-            rest_url,
-            api_key,
-            self._signer,
-            self._limiter,
-            self._offset,
-            recv_window_ms=recv_window_ms,
-            venue=venue,
-            timeout_s=timeout_s,
-        )
-        self._transport: OrderTransport = order_transport or KeepAliveClient(
-            rest_url,
-            {"X-MBX-APIKEY": api_key},
-            max_connections=max_connections,
-            timeout_s=timeout_s,
-        )
-        self._backoff = backoff
         self._parser = UsdmStreamParser(self._by_symbol)
-        self._working = WorkingOrders()
-        self._link: ListenKeyLink | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._resyncing: asyncio.Task[None] | None = None
-        self._health = LinkHealth(venue, listener, self.stats, self._limiter)
-        self._dispatch = Dispatcher(
-            venue,
-            self._transport,
-            self._signer,
-            self._limiter,
-            self._offset,
-            self._rest,
-            self.stats,
-            self._health,
-            self._spawn,
-            self._resync,
-            recv_window_ms,
-            errors=rest_error,
-        )
         self._queries = AccountQueries(
             self._markets,
             self._rest,
