@@ -54,7 +54,9 @@ class _AckList(msgspec.Struct):
     items: list[Ack] = msgspec.field(name="list")
 
 
-class _Order(msgspec.Struct, kw_only=True):
+class OrderFields(msgspec.Struct, kw_only=True):
+    """The fields of an order both the REST order lists and the ``order`` push carry."""
+
     symbol: str
     order_id: str = msgspec.field(name="orderId")
     order_link_id: str = msgspec.field(name="orderLinkId", default="")
@@ -68,7 +70,7 @@ class _Order(msgspec.Struct, kw_only=True):
 
 
 class _OrderPage(msgspec.Struct, kw_only=True):
-    items: list[_Order] = msgspec.field(name="list")
+    items: list[OrderFields] = msgspec.field(name="list")
     next_page_cursor: str = msgspec.field(name="nextPageCursor", default="")
 
 
@@ -162,7 +164,7 @@ def open_orders_page(
     return out, page.next_page_cursor
 
 
-def _venue_order(market: BybitMarket, order: _Order) -> VenueOrder:
+def _venue_order(market: BybitMarket, order: OrderFields) -> VenueOrder:
     order_type, tif = order_kind(order.order_type, order.time_in_force)
     return VenueOrder(
         instrument=market.instrument_id,

@@ -34,7 +34,7 @@ import msgspec
 from engine.core.events import Fill, OrderUpdate, OrderUpdateKind
 from engine.errors import VenueGarbage
 from engine.venues.base import VenuePosition
-from engine.venues.bybit.answers import net_lots
+from engine.venues.bybit.answers import OrderFields, net_lots
 from engine.venues.bybit.orders import (
     CATEGORY,
     VENUE,
@@ -105,18 +105,8 @@ class _Frame(msgspec.Struct, kw_only=True):
     data: msgspec.Raw = msgspec.Raw()
 
 
-class _OrderItem(msgspec.Struct, kw_only=True):
+class _OrderItem(OrderFields, kw_only=True):
     category: str = CATEGORY
-    symbol: str
-    order_id: str = msgspec.field(name="orderId")
-    order_link_id: str = msgspec.field(name="orderLinkId", default="")
-    side: str
-    price: str
-    qty: str
-    order_status: str = msgspec.field(name="orderStatus")
-    cum_exec_qty: str = msgspec.field(name="cumExecQty")
-    order_type: str = msgspec.field(name="orderType")
-    time_in_force: str = msgspec.field(name="timeInForce", default="GTC")
     reject_reason: str = msgspec.field(name="rejectReason", default="EC_NoError")
     cancel_type: str = msgspec.field(name="cancelType", default="UNKNOWN")
     updated_time: str | int = msgspec.field(name="updatedTime")
