@@ -10,6 +10,8 @@ counts in ``X-MBX-ORDER-COUNT-10S`` and ``X-MBX-ORDER-COUNT-1D``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.sim.wire import RestError
 
 _TEN_S_NS = 10 * 1_000_000_000
@@ -71,6 +73,14 @@ class OrderCount:
         self._roll(now_ns)
         return self._ten_n, self._day_n
 
+    def rate_limits(self, counts: tuple[int, int]) -> list[dict[str, Any]]:
+        """The ``ORDERS`` entries of a ``rateLimits`` answer for the counts ``(10 s, day)``."""
+        ten, day = counts
+        return [
+            _orders_entry("SECOND", 10, self.per_10s, ten),
+            _orders_entry("DAY", 1, self.per_day, day),
+        ]
+
     @staticmethod
     def retry_after_s(now_ns: int, *, day: bool = False) -> int:
         """Whole seconds until the current interval ends (at least 1)."""
@@ -92,3 +102,13 @@ class TooManyOrders(RestError):
 def too_many_orders(limit: int, interval: str, retry_after_s: int) -> TooManyOrders:
     """Binance's -1015 answer."""
     return TooManyOrders(limit, interval, retry_after_s)
+
+
+def _orders_entry(interval: str, num: int, limit: int, count: int) -> dict[str, Any]:
+    return {
+        "rateLimitType": "ORDERS",
+        "interval": interval,
+        "intervalNum": num,
+        "limit": limit,
+        "count": count,
+    }

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 from aiohttp import web
@@ -256,13 +256,7 @@ class _Orders:
         self, _request: web.Request, account: Account, _params: dict[str, str]
     ) -> web.StreamResponse:
         counter = self.desk.counts[account.uid]
-        ten, day = counter.counts(time.time_ns())
-        return _json(
-            [
-                _count("SECOND", 10, counter.per_10s, ten),
-                _count("DAY", 1, counter.per_day, day),
-            ]
-        )
+        return _json(counter.rate_limits(counter.counts(time.time_ns())))
 
     def _reference(self, params: dict[str, str]) -> int:
         """The touch a market order would take from (0 when it cannot be told)."""
@@ -270,16 +264,6 @@ class _Orders:
         if model is None:
             return 0
         return model.best_ask() if params.get("side") == "BUY" else model.best_bid()
-
-
-def _count(interval: str, num: int, limit: int, count: int) -> dict[str, Any]:
-    return {
-        "rateLimitType": "ORDERS",
-        "interval": interval,
-        "intervalNum": num,
-        "limit": limit,
-        "count": count,
-    }
 
 
 def _rate_limited(status: int, retry_after_s: int) -> RestError:

@@ -56,12 +56,7 @@ class _WsOrders:
             placed.record.created_ms,
             placed.fills,
         )
-        counter = self.desk.counts[account.uid]
-        limits = [
-            _orders("SECOND", 10, counter.per_10s, placed.counts[0]),
-            _orders("DAY", 1, counter.per_day, placed.counts[1]),
-        ]
-        return WsAnswer(body, limits)
+        return WsAnswer(body, self.desk.counts[account.uid].rate_limits(placed.counts))
 
     async def cancel(self, _conn: WsApiConnection, params: dict[str, Any]) -> object:
         account, text = self._signed(params)
@@ -105,13 +100,3 @@ class _WsOrders:
             return 0
         model = self.venue.model(symbol)
         return model.best_ask() if params.get("side") == "BUY" else model.best_bid()
-
-
-def _orders(interval: str, num: int, limit: int, count: int) -> dict[str, Any]:
-    return {
-        "rateLimitType": "ORDERS",
-        "interval": interval,
-        "intervalNum": num,
-        "limit": limit,
-        "count": count,
-    }

@@ -52,3 +52,18 @@ def test_a_first_fill_takes_the_order_back_off_current_counts():
     assert count.counts(T0 + 20 * S) == (0, 0)
     count.filled(T0, T0 + 20 * S)
     assert count.counts(T0 + 20 * S) == (0, 0)
+
+
+def test_rate_limits_report_both_intervals_with_their_limits() -> None:
+    """The ORDERS rateLimits entries carry each interval's limit and the given count."""
+    counter = OrderCount(per_10s=5, per_day=50)
+    assert counter.rate_limits((2, 7)) == [
+        {
+            "rateLimitType": "ORDERS",
+            "interval": "SECOND",
+            "intervalNum": 10,
+            "limit": 5,
+            "count": 2,
+        },
+        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 50, "count": 7},
+    ]
