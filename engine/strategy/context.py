@@ -15,7 +15,7 @@ own (only its fills), so each strategy has its own PnL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 import msgspec
@@ -295,10 +295,10 @@ class StrategyContext:
         self._actions.clear()
         return dropped
 
-    def flush(self) -> list[OrderUpdate]:
+    def flush(self) -> Sequence[OrderUpdate]:
         """Send the buffered actions through the OMS in order; returns the refusals as updates."""
         if not self._actions:
-            return []
+            return ()  # the usual book update acts on nothing: no list to build
         actions, self._actions = self._actions, []
         refusals: list[OrderUpdate] = []
         oms = self._oms
@@ -324,8 +324,10 @@ class StrategyContext:
                     refusals.append(_refusal(order, OrderUpdateKind.REPLACE_REJECTED, reason))
         return refusals
 
-    def take_sent(self) -> list[str]:
+    def take_sent(self) -> Sequence[str]:
         """The ids of orders sent since the last call (the runner maps them to the strategy)."""
+        if not self._new_ids:
+            return ()
         ids, self._new_ids = self._new_ids, []
         return ids
 

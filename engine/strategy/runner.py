@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -360,7 +360,7 @@ class StrategyRunner:
             except CallbackHung:  # delivered inside disarm itself; the next call clears it
                 continue
 
-    def _flush(self, slot: _Slot) -> list[OrderUpdate]:
+    def _flush(self, slot: _Slot) -> Sequence[OrderUpdate]:
         refusals = slot.ctx.flush()
         for cid in slot.ctx.take_sent():
             self._owner[cid] = slot
