@@ -8,21 +8,21 @@ REST answer and from the user stream, and both are passed on: the listener check
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
 
 from engine.core.clock import LiveClock
 from engine.core.commands import CancelOrder, OrderType, ReplaceOrder, SubmitOrder, TimeInForce
-from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
+from engine.core.events import OrderUpdateKind, Side
 from engine.core.instruments import Instrument
 from engine.errors import AuthError
 from engine.sim.accounts import AccountSpec
 from engine.sim.server import SimVenue
 from engine.venues.backoff import Backoff
 from engine.venues.binance.gateway import BinanceSpotGateway
+from tests.engine.venues.recording import Recorder, until
 
 pytestmark = pytest.mark.integration
 
@@ -32,52 +32,6 @@ BTC = Instrument(
     venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001", min_notional="5"
 )
 K = OrderUpdateKind
-
-
-class Recorder:
-    """A gateway listener that keeps everything it is told."""
-
-    def __init__(self) -> None:
-        self.updates: list[OrderUpdate] = []
-        self.fills: list[Fill] = []
-        self.links: list[tuple[bool, str]] = []
-
-    def on_order_update(self, update: OrderUpdate) -> None:
-        """Keep the update."""
-        self.updates.append(update)
-
-    def on_fill(self, fill: Fill) -> None:
-        """Keep the fill."""
-        self.fills.append(fill)
-
-    def on_gateway_link(self, venue: str, healthy: bool, reason: str) -> None:
-        """Keep the link change."""
-        self.links.append((healthy, reason))
-
-    def kinds(self, client_order_id: str) -> list[OrderUpdateKind]:
-        """The update kinds of one order, in order, duplicates removed when adjacent."""
-        out: list[OrderUpdateKind] = []
-        for u in self.updates:
-            if u.client_order_id == client_order_id and (not out or out[-1] is not u.kind):
-                out.append(u.kind)
-        return out
-
-    def of(self, client_order_id: str, kind: OrderUpdateKind) -> list[OrderUpdate]:
-        """One order's updates of one kind."""
-        return [u for u in self.updates if u.client_order_id == client_order_id and u.kind is kind]
-
-    def unique_fills(self, client_order_id: str) -> dict[str, Fill]:
-        """One order's fills by fill id (REST and stream give each one twice)."""
-        return {f.trade_id: f for f in self.fills if f.client_order_id == client_order_id}
-
-
-async def until(condition: Callable[[], object], what: str, within_s: float = 10.0) -> None:
-    """Wait for ``condition`` to hold (no timing is asserted; the limit only ends a hung test)."""
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

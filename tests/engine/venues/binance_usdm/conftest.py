@@ -9,7 +9,8 @@ import pytest
 from engine.sim.accounts import AccountSpec
 from engine.sim.server import SimVenue
 from engine.venues.binance_usdm.gateway import BinanceUsdmGateway
-from tests.engine.venues.binance_usdm.helpers import BTC, KEY, SECRET, Recorder, make_gateway
+from tests.engine.venues.binance_usdm.helpers import BTC, KEY, SECRET, make_gateway
+from tests.engine.venues.recording import Recorder
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from engine.errors import AuthError
 from engine.sim.server import SimVenue
 from engine.sim.wire import RestError
 from engine.venues.binance_usdm.gateway import BinanceUsdmGateway
-from tests.engine.venues.binance_usdm.helpers import BTC, KEY, SECRET, Recorder, make_gateway, until
+from tests.engine.venues.binance_usdm.helpers import BTC, KEY, SECRET, make_gateway
+from tests.engine.venues.recording import Recorder, until
 
 pytestmark = pytest.mark.integration
 

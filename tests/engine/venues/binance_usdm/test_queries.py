@@ -9,7 +9,8 @@ import pytest
 
 from engine.core.commands import SubmitOrder
 from engine.core.events import Side
-from tests.engine.venues.binance_usdm.helpers import Recorder, make_gateway, until
+from tests.engine.venues.binance_usdm.helpers import make_gateway
+from tests.engine.venues.recording import Recorder, until
 
 pytestmark = pytest.mark.integration
 WEEK_NS = 7 * 86_400 * 10**9
