@@ -143,6 +143,7 @@ class StateReader:
         ):
             return None
         self._last = frame
+        self._seq = frame.seq
         return frame
 
     def _apply_events(self, events: list[Record]) -> _Hints:
@@ -207,10 +208,9 @@ class StateReader:
 
         stats = bridge.events_stats()
         info = bridge.info
-        self._seq += 1
         symbols = info.symbols
         return Frame(
-            seq=self._seq,
+            seq=self._seq + 1,  # taken only when the frame is handed out
             now_ns=now,
             instance=info.instance,
             pid=info.pid,

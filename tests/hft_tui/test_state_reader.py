@@ -20,7 +20,9 @@ def test_reader_returns_nothing_when_nothing_changed(reader, sim_clock):
     assert first.book == book_view()
     assert reader.read() is None
     sim_clock.advance(IDLE_FRAME_NS)
-    assert reader.read() is not None  # heartbeat ages still move on an idle engine
+    later = reader.read()
+    assert later is not None  # heartbeat ages still move on an idle engine
+    assert later.seq == first.seq + 1  # a frame not handed out is not a replaced one
 
 
 def test_reader_counts_page_versions_it_never_read(reader, publisher):
