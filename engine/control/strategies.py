@@ -98,9 +98,7 @@ class RunnerControl:
 
     def stop_strategy(self, name: str, actor: str) -> bool:
         """Stop it and cancel its orders; False when it was not running."""
-        self.runner.strategy(name)  # KeyError for an unknown name
-        was = self._running(name)
-        self.runner.stop(name, f"stopped by {actor}")
+        was = self.runner.stop(name, f"stopped by {actor}")
         log.warning("strategy stopped by operator", extra={"strategy": name, "actor": actor})
         return was
 
@@ -116,9 +114,6 @@ class RunnerControl:
         new = self.reloader.reload(name)
         log.warning("strategy reloaded by operator", extra={"strategy": name, "actor": actor})
         return {"name": name, "kind": type(new).__name__, "source": str(source), "flat": True}
-
-    def _running(self, name: str) -> bool:
-        return next(s.running for s in self.runner.stats() if s.name == name)
 
 
 def _json(doc: object, status: int = 200) -> web.Response:

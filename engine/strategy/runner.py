@@ -159,16 +159,26 @@ class StrategyRunner:
                 slot.running = True
                 self._call(slot, slot.strategy.on_start)
 
-    def stop(self, name: str | None = None, reason: str = "stopped") -> None:
-        """Stop one strategy or all in order: ``on_stop``, then its open orders are canceled."""
+    def stop(self, name: str | None = None, reason: str = "stopped") -> bool:
+        """Stop one strategy or all in order: ``on_stop``, then its open orders are canceled.
+
+        Returns:
+            False when none of them was running.
+
+        Raises:
+            KeyError: no strategy of that name.
+        """
+        stopped = False
         for slot in self._pick(name):
             if slot.running:
+                stopped = True
                 self._call(slot, slot.strategy.on_stop)
                 slot.running = False
                 slot.ctx.active = False
                 slot.ctx.discard()
                 slot.ctx.cancel_now(f"strategy {slot.strategy.name} {reason}")
                 log.info("strategy stopped", extra={"strategy": slot.strategy.name})
+        return stopped
 
     def resume(self, name: str) -> bool:
         """Start a stopped strategy again, also one stopped after it raised (its error is cleared).

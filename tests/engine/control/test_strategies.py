@@ -119,7 +119,7 @@ async def test_bad_bodies_and_unknown_names_are_answered_clearly(served):
 
 
 async def test_stop_cancels_its_orders_and_start_resumes_it(served, desk):
-    """Stopping cancels the strategy's quotes; starting it again lets it quote again."""
+    """Stopping cancels its quotes (again: no change); starting it again lets it quote again."""
     mm = desk.runner.strategy("mm")
     quotes = [o.client_order_id for o in mm.ctx.open_orders()]
     assert quotes
@@ -127,6 +127,8 @@ async def test_stop_cancels_its_orders_and_start_resumes_it(served, desk):
     assert (await resp.json()) == {"name": "mm", "running": False, "changed": True}
     await desk.settle()
     assert all(desk.oms.orders[c].status is OrderStatus.CANCELED for c in quotes)
+    resp = await served.post("/strategies/mm/stop", headers=AUTH)
+    assert (await resp.json()) == {"name": "mm", "running": False, "changed": False}
     resp = await served.post("/strategies/mm/start", headers=AUTH)
     assert (await resp.json()) == {"name": "mm", "running": True, "changed": True}
     desk.set_book(BIDS, ASKS)

@@ -175,13 +175,14 @@ async def test_parameters_change_live_and_bad_ones_keep_the_old(desk: StrategyDe
 
 
 async def test_stopping_cancels_the_strategys_orders(desk: StrategyDesk):
-    """An orderly stop calls on_stop and cancels the strategy's open orders."""
+    """An orderly stop cancels the strategy's open orders; a second stop reports no change."""
     rec = Recorder("rec", desk)
     desk.runner.add(rec)
     desk.runner.start()
     desk.set_book(BIDS, ASKS)
     await desk.settle()
-    desk.runner.stop("rec")
+    assert desk.runner.stop("rec") is True
     await desk.settle()
     assert rec.ctx.open_orders() == []
     assert desk.oms.open_orders() == []
+    assert desk.runner.stop("rec") is False
