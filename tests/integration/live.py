@@ -17,10 +17,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from engine.ipc.segments import read_instance
 from tests.integration.control import control, get_status
 
 T = TypeVar("T")
+
+
+def venue_fixture(key: str, secret: str) -> Any:
+    """A pytest fixture ``venue``: a standalone venue for the account ``key`` in ``tmp_path``."""
+
+    @pytest.fixture
+    def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
+        """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
+        with standalone_venue(tmp_path, key, secret) as urls:
+            yield urls
+
+    return venue
 
 
 @contextmanager

@@ -12,10 +12,8 @@ import json
 import signal
 import time
 import urllib.request
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,9 +23,9 @@ from tests.integration.live import (
     orders,
     place,
     ready,
-    standalone_venue,
     start_engine,
     stop_engine,
+    venue_fixture,
     wait_for,
 )
 
@@ -38,21 +36,10 @@ KEY = "k" * 64
 SECRET = "s" * 64
 
 
-@pytest.fixture
-def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
-    with standalone_venue(tmp_path, KEY, SECRET) as urls:
-        yield urls
+venue = venue_fixture(KEY, SECRET)
 
 
-def _order(url: str, **doc: Any) -> dict[str, Any]:
-    return place(url, TOKEN, **doc)
-
-
-_engine, _ready, _stop, _wait, _orders = start_engine, ready, stop_engine, wait_for, orders
-
-
-def _venue_orders(rest_url: str) -> dict[str, str]:
+def _venueorders(rest_url: str) -> dict[str, str]:
     code, doc = control(rest_url, "/sim/orders?open=true")
     assert code == 200, doc
     return {o["clientOrderId"]: o["status"] for o in doc["orders"]}
@@ -81,49 +68,49 @@ def test_garbage_from_the_venue_holds_orders_until_reconciled(tmp_path, venue, e
     """A garbage answer marks the order link bad; orders are held, then flow after reconciling."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = _engine(_config(tmp_path, venue), env)
+    proc = start_engine(_config(tmp_path, venue), env)
     try:
-        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
         code, _ = control(rest_url, "/sim/faults/garbage-rest?count=1", "POST")
         assert code == 200
-        first = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
-        _wait(
+        first = place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        wait_for(
             "the link to go bad on the garbage answer",
             lambda: any("garbage" in a["message"] for a in get_status(url)["alerts"]),
         )
-        _wait(
+        wait_for(
             "the link to be healthy again after reconciling",
             lambda: get_status(url)["gateway"]["healthy"],
         )
         # The garbage answer's order was placed (the venue carried it out): reconciled, not lost.
-        _wait(
+        wait_for(
             "the first order to be known as accepted",
-            lambda: _orders(url)[first["client_order_id"]]["status"] == "accepted",
+            lambda: orders(url)[first["client_order_id"]]["status"] == "accepted",
         )
         with urllib.request.urlopen(url + "/metrics", timeout=5) as resp:  # loopback only
             metrics = resp.read().decode()
         assert 'hft_gateway_healthy{venue="sim"} 1.0' in metrics
         assert 'hft_rate_limit_used{limit="REQUEST_WEIGHT",venue="sim"}' in metrics
-        second = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
-        _wait(
+        second = place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        wait_for(
             "a later order to be accepted",
-            lambda: _orders(url)[second["client_order_id"]]["status"] == "accepted",
+            lambda: orders(url)[second["client_order_id"]]["status"] == "accepted",
         )
-        assert set(_venue_orders(rest_url)) == {
+        assert set(_venueorders(rest_url)) == {
             first["client_order_id"],
             second["client_order_id"],
         }
     finally:
-        _stop(proc)
+        stop_engine(proc)
 
 
 def test_repeated_venue_errors_trip_the_breaker(tmp_path, venue, engine_env):
     """Order requests that keep failing trip the breaker as repeated venue errors."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = _engine(_config(tmp_path, venue, "[oms]\nmax_venue_errors_per_minute = 3\n"), env)
+    proc = start_engine(_config(tmp_path, venue, "[oms]\nmax_venue_errors_per_minute = 3\n"), env)
     try:
-        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
         code, _ = control(
             rest_url, "/sim/faults/status-unknown?count=5&placed=false&answer=unavailable", "POST"
         )
@@ -131,10 +118,10 @@ def test_repeated_venue_errors_trip_the_breaker(tmp_path, venue, engine_env):
         doc = json.dumps({"symbol": "BTCUSDT", "side": "buy", "size": "0.001", "price": "63000.00"})
         for _n in range(5):  # the later ones may already be refused: the link or the breaker
             control(url, "/orders", "POST", doc.encode(), token=TOKEN)
-        _wait("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
+        wait_for("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
         assert get_status(url)["halt_reason"].startswith("repeated venue errors")
     finally:
-        _stop(proc)
+        stop_engine(proc)
 
 
 def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, engine_env):
@@ -156,23 +143,23 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         "HFT_SIM_API_SECRET": SECRET,
     }
     instance = env["HFT__ENGINE__INSTANCE"]
-    proc = _engine(config, env)
+    proc = start_engine(config, env)
     try:
-        url = _ready(instance, proc)
-        bought = _order(url, symbol="BTCUSDT", side="buy", size="0.01", type="market")
-        _wait(
-            "the buy to fill", lambda: _orders(url)[bought["client_order_id"]]["status"] == "filled"
+        url = ready(instance, proc)
+        bought = place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.01", type="market")
+        wait_for(
+            "the buy to fill", lambda: orders(url)[bought["client_order_id"]]["status"] == "filled"
         )
         # A bid ten ticks under the touch: a quiet market leaves it alone, a sweep fills it.
         bid = Decimal(get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"]) - Decimal("0.10")
         resting = [
-            _order(url, symbol="BTCUSDT", side="buy", size="0.002", price=str(bid)),
-            _order(url, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
+            place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.002", price=str(bid)),
+            place(url, TOKEN, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
         ]
         ids = [o["client_order_id"] for o in resting]
-        _wait(
+        wait_for(
             "both resting orders at the venue",
-            lambda: set(ids) <= set(_venue_orders(rest_url)),
+            lambda: set(ids) <= set(_venueorders(rest_url)),
         )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -181,14 +168,14 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
             rest_url, "/sim/market-order?symbol=BTCUSDT&side=SELL&quantity=50", "POST"
         )
         assert code == 200, swept
-        _wait("the bid to fill at the venue", lambda: ids[0] not in _venue_orders(rest_url))
+        wait_for("the bid to fill at the venue", lambda: ids[0] not in _venueorders(rest_url))
 
-        proc = _engine(config, env)
-        url = _ready(instance, proc)
+        proc = start_engine(config, env)
+        url = ready(instance, proc)
         status = get_status(url)
         assert status["trading"] == "halted"
         assert status["halt_reason"] == "unclean stop"
-        after = _orders(url)
+        after = orders(url)
         assert (after[ids[0]]["status"], after[ids[0]]["filled"]) == ("filled", "0.00200")
         assert after[ids[1]]["status"] == "accepted"
         assert after[bought["client_order_id"]]["filled"] == "0.01000"
@@ -197,10 +184,10 @@ def test_sigkill_with_open_orders_restores_orders_and_position(tmp_path, venue, 
         assert not [a for a in status["alerts"] if "mismatch" in a["message"]]
         # The venue still holds them, so a kill now cancels them there.
         control(url, "/kill", "POST")
-        _wait("the venue to hold no open order", lambda: not _venue_orders(rest_url))
-        _wait(
+        wait_for("the venue to hold no open order", lambda: not _venueorders(rest_url))
+        wait_for(
             "the engine to see the sell canceled",
-            lambda: _orders(url)[ids[1]]["status"] == "canceled",
+            lambda: orders(url)[ids[1]]["status"] == "canceled",
         )
     finally:
         if proc.poll() is None:
@@ -233,17 +220,17 @@ def test_a_position_the_engine_did_not_make_trips_the_breaker(tmp_path, venue, e
     rest_url = venue[1]
     env = _env(engine_env)
     config = _config(tmp_path, venue)
-    proc = _engine(config, env)
+    proc = start_engine(config, env)
     try:
-        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)  # the first look takes the baseline
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)  # the first look takes the baseline
         assert get_status(url)["trading"] == "running"
-        _stop(proc)
+        stop_engine(proc)
         assert _signed_market_buy(rest_url, "0.01") == 200
-        proc = _engine(config, env)
-        url = _ready(env["HFT__ENGINE__INSTANCE"], proc)
-        _wait("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
+        proc = start_engine(config, env)
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+        wait_for("the breaker to trip", lambda: get_status(url)["trading"] == "halted")
         status = get_status(url)
         assert status["halt_reason"].startswith("reconciliation mismatch: sim:BTCUSDT")
         assert any(a["level"] == "critical" for a in status["alerts"])
     finally:
-        _stop(proc)
+        stop_engine(proc)

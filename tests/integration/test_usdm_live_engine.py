@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,9 +26,9 @@ from tests.integration.live import (
     orders,
     place,
     ready,
-    standalone_venue,
     start_engine,
     stop_engine,
+    venue_fixture,
     wait_for,
 )
 
@@ -41,26 +39,7 @@ KEY = "u" * 64
 SECRET = "v" * 64
 
 
-@pytest.fixture
-def venue(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A standalone local venue trading for one account; yields its (ws, rest) URLs."""
-    with standalone_venue(tmp_path, KEY, SECRET) as urls:
-        yield urls
-
-
-def _control_url(instance: str, proc: subprocess.Popen[str]) -> str:
-    return ready(instance, proc)
-
-
-def _ready(url: str) -> None:
-    """Nothing more to wait for: ``_control_url`` waited for a live book and a healthy link."""
-
-
-def _order(url: str, **doc: Any) -> dict[str, Any]:
-    return place(url, TOKEN, **doc)
-
-
-_engine, _stop, _wait, _orders = start_engine, stop_engine, wait_for, orders
+venue = venue_fixture(KEY, SECRET)
 
 
 def _config(tmp_path: Path, venue: tuple[str, str]) -> Path:
@@ -99,21 +78,20 @@ def test_orders_rest_at_the_venue_and_kill_cancels_them(tmp_path, venue, engine_
     """A resting order is accepted and open on /fapi; the kill switch cancels it there."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = _engine(_config(tmp_path, venue), env)
+    proc = start_engine(_config(tmp_path, venue), env)
     try:
-        url = _control_url(env["HFT__ENGINE__INSTANCE"], proc)
-        _ready(url)
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
         assert get_status(url)["gateway"]["venue"] == "binance-usdm"
-        placed = _order(url, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
+        placed = place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
         cid = placed["client_order_id"]
-        _wait("the ack", lambda: _orders(url)[cid]["status"] == "accepted")
+        wait_for("the ack", lambda: orders(url)[cid]["status"] == "accepted")
         assert [o["clientOrderId"] for o in _fapi(rest_url, "/fapi/v1/openOrders")] == [cid]
         code, _ = control(url, "/kill", "POST", b"{}", token=TOKEN)
         assert code in (200, 202)
-        _wait("the cancel", lambda: _orders(url)[cid]["status"] == "canceled")
+        wait_for("the cancel", lambda: orders(url)[cid]["status"] == "canceled")
         assert _fapi(rest_url, "/fapi/v1/openOrders") == []
     finally:
-        _stop(proc)
+        stop_engine(proc)
 
 
 def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, engine_env):
@@ -125,36 +103,34 @@ def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, 
     rest_url = venue[1]
     env = _env(engine_env)
     config = _config(tmp_path, venue)
-    proc = _engine(config, env)
+    proc = start_engine(config, env)
     try:
-        url = _control_url(env["HFT__ENGINE__INSTANCE"], proc)
-        _ready(url)
-        sold = _order(url, symbol="BTCUSDT", side="sell", size="0.002", type="market")
-        _wait(
-            "the sell to fill", lambda: _orders(url)[sold["client_order_id"]]["status"] == "filled"
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+        sold = place(url, TOKEN, symbol="BTCUSDT", side="sell", size="0.002", type="market")
+        wait_for(
+            "the sell to fill", lambda: orders(url)[sold["client_order_id"]]["status"] == "filled"
         )
         # A bid ten ticks under the touch: a quiet market leaves it alone, a sweep fills it.
         bid = Decimal(get_status(url)["books"]["BTCUSDT"]["best_bid"]["price"]) - Decimal("0.10")
         resting = [
-            _order(url, symbol="BTCUSDT", side="buy", size="0.001", price=str(bid)),
-            _order(url, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
+            place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.001", price=str(bid)),
+            place(url, TOKEN, symbol="BTCUSDT", side="sell", size="0.003", price="67000.00"),
         ]
         ids = [o["client_order_id"] for o in resting]
-        _wait("both resting orders at the venue", lambda: set(ids) <= _open_at_venue(rest_url))
+        wait_for("both resting orders at the venue", lambda: set(ids) <= _open_at_venue(rest_url))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         code, swept = control(
             rest_url, "/sim/market-order?symbol=BTCUSDT&side=SELL&quantity=50", "POST"
         )
         assert code == 200, swept
-        _wait("the bid to fill at the venue", lambda: ids[0] not in _open_at_venue(rest_url))
+        wait_for("the bid to fill at the venue", lambda: ids[0] not in _open_at_venue(rest_url))
 
-        proc = _engine(config, env)
-        url = _control_url(env["HFT__ENGINE__INSTANCE"], proc)
-        _ready(url)
+        proc = start_engine(config, env)
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
         status = get_status(url)
         assert status["trading"] == "halted"
-        after = _orders(url)
+        after = orders(url)
         assert (after[ids[0]]["status"], after[ids[0]]["filled"]) == ("filled", "0.00100")
         assert after[ids[1]]["status"] == "accepted"
         (position,) = _fapi(rest_url, "/fapi/v3/positionRisk", "symbol=BTCUSDT")
@@ -162,9 +138,9 @@ def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, 
         assert control(url, "/positions")[1]["positions"][0]["net"] == "-0.00100"
         assert not [a for a in status["alerts"] if "mismatch" in a["message"]]
         control(url, "/kill", "POST")
-        _wait("the venue to hold no open order", lambda: not _open_at_venue(rest_url))
+        wait_for("the venue to hold no open order", lambda: not _open_at_venue(rest_url))
     finally:
-        _stop(proc)
+        stop_engine(proc)
 
 
 def _open_at_venue(rest_url: str) -> set[str]:
