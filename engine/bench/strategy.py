@@ -147,8 +147,7 @@ def _decision_rep(updates: int, state: Path) -> float:
     return updates * 1e9 / elapsed
 
 
-def _measure(quick: bool) -> list[Result]:
-    updates, reps = (1_000, 3) if quick else (10_000, 7)
+def _measure(updates: int, reps: int) -> list[Result]:
     p50: list[float] = []
     p99: list[float] = []
     rates: list[float] = []
@@ -177,5 +176,5 @@ def run(quick: bool) -> SubjectRun:
             f"{updates} quote updates (two replaces each) and {updates * 5} decisions, "
             f"{reps} repetitions, one instrument, every risk check on"
         ),
-        results=_measure(quick),
+        results=_measure(updates, reps),
     )
