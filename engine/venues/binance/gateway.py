@@ -39,7 +39,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from engine.core.clock import Clock
-from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
+from engine.core.commands import CancelOrder, ReplaceOrder
 from engine.core.events import Fill, OrderUpdateKind
 from engine.core.instruments import Instrument
 from engine.errors import GatewayError, OrderRejected
@@ -51,7 +51,6 @@ from engine.venues.binance.errors import rest_error
 from engine.venues.binance.gateway_core import BinanceGatewayCore
 from engine.venues.binance.http import HttpResponse
 from engine.venues.binance.orders import (
-    BinanceMarket,
     cancel_all_query,
     cancel_query,
     new_order_query,
@@ -92,6 +91,8 @@ class BinanceSpotGateway(BinanceGatewayCore):
 
     _order_path = "/api/v3/order"
     _log = log
+    _new_order_query = staticmethod(new_order_query)
+    _cancel_query = staticmethod(cancel_query)
 
     _costs: Costs
     _outcomes: Outcomes
@@ -198,12 +199,6 @@ class BinanceSpotGateway(BinanceGatewayCore):
         )
 
     # ---- the hot path ---------------------------------------------------------------------------
-
-    def _new_order_query(self, market: BinanceMarket, order: SubmitOrder) -> str:
-        return new_order_query(market, order, self.response_type)
-
-    def _cancel_query(self, market: BinanceMarket, client_order_id: str) -> str:
-        return cancel_query(market, client_order_id)
 
     def replace(self, replace: ReplaceOrder) -> None:
         """Cancel-replace one order: new price and/or size, the same client order id."""

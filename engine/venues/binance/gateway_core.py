@@ -55,7 +55,8 @@ class BinanceGatewayCore:
 
     A subclass calls this ``__init__`` with its gateway's arguments, its REST client factory
     and its error map, then builds ``_costs`` and ``_outcomes``; it sets ``_order_path`` (where
-    orders are placed and canceled) and ``_log``.
+    orders are placed and canceled), ``_log``, and its venue's ``new_order_query`` and
+    ``cancel_query`` as ``_new_order_query`` and ``_cancel_query``.
     """
 
     _order_path: ClassVar[str]
@@ -213,11 +214,13 @@ class BinanceGatewayCore:
 
     # ---- the hot path ---------------------------------------------------------------------------
 
-    def _new_order_query(self, market: BinanceMarket, order: SubmitOrder) -> str:
+    @staticmethod
+    def _new_order_query(market: BinanceMarket, order: SubmitOrder, response_type: str) -> str:
         """The venue's new-order parameters for ``order``; OrderRejected when it cannot take it."""
         raise NotImplementedError
 
-    def _cancel_query(self, market: BinanceMarket, client_order_id: str) -> str:
+    @staticmethod
+    def _cancel_query(market: BinanceMarket, client_order_id: str) -> str:
         """The venue's cancel parameters; OrderRejected for an unusable client order id."""
         raise NotImplementedError
 
@@ -229,7 +232,7 @@ class BinanceGatewayCore:
             refusal = f"instrument {order.instrument} is not traded on {self.venue}"
         if not refusal:
             try:
-                query = self._new_order_query(market, order)  # type: ignore[arg-type]
+                query = self._new_order_query(market, order, self.response_type)  # type: ignore[arg-type]
             except OrderRejected as exc:
                 refusal = exc.reason
         if refusal:

@@ -38,7 +38,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from engine.core.clock import Clock
-from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
+from engine.core.commands import CancelOrder, ReplaceOrder
 from engine.core.events import Fill, OrderUpdateKind
 from engine.core.instruments import Instrument
 from engine.errors import GatewayError, OrderRejected
@@ -96,6 +96,8 @@ class BinanceUsdmGateway(BinanceGatewayCore):
 
     _order_path = ORDER_PATH
     _log = log
+    _new_order_query = staticmethod(new_order_query)
+    _cancel_query = staticmethod(cancel_query)
 
     _costs: UsdmCosts
     _outcomes: UsdmOutcomes
@@ -218,12 +220,6 @@ class BinanceUsdmGateway(BinanceGatewayCore):
         )
 
     # ---- the hot path ---------------------------------------------------------------------------
-
-    def _new_order_query(self, market: BinanceMarket, order: SubmitOrder) -> str:
-        return new_order_query(market, order, self.response_type)
-
-    def _cancel_query(self, market: BinanceMarket, client_order_id: str) -> str:
-        return cancel_query(market, client_order_id)
 
     def replace(self, replace: ReplaceOrder) -> None:
         """Modify one order (``PUT``): new price and total size, the same order and client id."""
