@@ -46,10 +46,9 @@ from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, VenueOrder, VenuePosition
 from engine.venues.binance import answers
-from engine.venues.binance.dispatch import OrderTransport, Request
+from engine.venues.binance.dispatch import OrderTransport
 from engine.venues.binance.errors import rest_error
-from engine.venues.binance.gateway_core import BinanceGatewayCore
-from engine.venues.binance.http import HttpResponse
+from engine.venues.binance.gateway_core import Answer, BinanceGatewayCore
 from engine.venues.binance.orders import (
     cancel_all_query,
     cancel_query,
@@ -250,9 +249,9 @@ class BinanceSpotGateway(BinanceGatewayCore):
             KeyError: ``instrument`` is not traded here.
         """
         markets = list(self._markets.values()) if instrument < 0 else [self._markets[instrument]]
-        pending: list[_Answer] = []
+        pending: list[Answer] = []
         for market in markets:
-            answer = _Answer()
+            answer = Answer()
             self._send(
                 "DELETE",
                 "/api/v3/openOrders",
@@ -359,20 +358,3 @@ class BinanceSpotGateway(BinanceGatewayCore):
         )
         self.stats.rate = self._limiter.usage()
         return answers.positions_answer(self._markets, body)
-
-
-class _Answer:
-    """A hot-path request's answer as a future, for the calls that are awaited (cancel-all)."""
-
-    __slots__ = ("future",)
-
-    def __init__(self) -> None:
-        self.future: asyncio.Future[tuple[HttpResponse | None, GatewayError | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
-
-    def __call__(
-        self, request: Request, response: HttpResponse | None, error: GatewayError | None
-    ) -> None:
-        if not self.future.done():
-            self.future.set_result((response, error))

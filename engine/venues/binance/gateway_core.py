@@ -19,12 +19,12 @@ from engine.core.clock import Clock, LiveClock
 from engine.core.commands import CancelOrder, SubmitOrder
 from engine.core.events import OrderUpdateKind
 from engine.core.instruments import Instrument
-from engine.errors import OrderRejected
+from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, GatewayStats
 from engine.venues.binance.dispatch import Dispatcher, Handler, OrderTransport, Request, Subject
 from engine.venues.binance.health import LinkHealth
-from engine.venues.binance.http import KeepAliveClient
+from engine.venues.binance.http import HttpResponse, KeepAliveClient
 from engine.venues.binance.orders import BinanceMarket, by_symbol
 from engine.venues.binance.outcomes import Outcomes
 from engine.venues.binance.rest import BinanceRest, ErrorMap, RestSigner
@@ -288,3 +288,21 @@ class BinanceGatewayCore:
         self._dispatch.send(
             Request(self._dispatch, method, path, query, cost, handler, market, subject)
         )
+
+
+class Answer:
+    """A hot-path request's answer as a future, for the calls that are awaited (cancel-all)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[tuple[HttpResponse | None, GatewayError | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def __call__(
+        self, request: Request, response: HttpResponse | None, error: GatewayError | None
+    ) -> None:
+        """The dispatcher's handler: the first answer settles the future."""
+        if not self.future.done():
+            self.future.set_result((response, error))

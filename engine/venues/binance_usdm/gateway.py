@@ -45,8 +45,7 @@ from engine.errors import GatewayError, OrderRejected
 from engine.venues.backoff import Backoff
 from engine.venues.base import GatewayListener, VenueOrder, VenuePosition
 from engine.venues.binance.dispatch import OrderTransport, Request
-from engine.venues.binance.gateway_core import BinanceGatewayCore
-from engine.venues.binance.http import HttpResponse
+from engine.venues.binance.gateway_core import Answer, BinanceGatewayCore
 from engine.venues.binance.orders import BinanceMarket
 from engine.venues.binance_usdm import answers
 from engine.venues.binance_usdm.answers import MarginBalance
@@ -262,10 +261,10 @@ class BinanceUsdmGateway(BinanceGatewayCore):
             KeyError: ``instrument`` is not traded here.
         """
         markets = list(self._markets.values()) if instrument < 0 else [self._markets[instrument]]
-        pending: list[tuple[BinanceMarket, list[str], _Answer]] = []
+        pending: list[tuple[BinanceMarket, list[str], Answer]] = []
         for market in markets:
             before = [w.client_order_id for w in self._working.live(market.instrument_id)]
-            answer = _Answer()
+            answer = Answer()
             subject = CancelOrder(client_order_id="*", instrument=market.instrument_id)
             query = cancel_all_query(market)
             self._send(
@@ -372,20 +371,3 @@ class BinanceUsdmGateway(BinanceGatewayCore):
             GatewayError: the venue did not answer with its trades.
         """
         return await self._queries.fills_since(since_ns, client_of)
-
-
-class _Answer:
-    """A hot-path request's answer as a future, for the calls that are awaited (cancel-all)."""
-
-    __slots__ = ("future",)
-
-    def __init__(self) -> None:
-        self.future: asyncio.Future[tuple[HttpResponse | None, GatewayError | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
-
-    def __call__(
-        self, request: Request, response: HttpResponse | None, error: GatewayError | None
-    ) -> None:
-        if not self.future.done():
-            self.future.set_result((response, error))
