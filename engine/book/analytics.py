@@ -9,15 +9,37 @@ to a venue. None of them checks whether the book is crossed; callers that act on
 
 from __future__ import annotations
 
-from engine.book.order_book import OrderBook
+from typing import Protocol
+
+from engine.book.order_book import Level
 
 
-def mid_x2(book: OrderBook) -> int | None:
+class BookLevels(Protocol):
+    """The parts of a book these figures read: an OrderBook, or a strategy's read-only view."""
+
+    def best_bid(self) -> Level | None:
+        """Best bid (price ticks, size lots), or None."""
+        ...
+
+    def best_ask(self) -> Level | None:
+        """Best ask (price ticks, size lots), or None."""
+        ...
+
+    def top(self, n: int) -> tuple[list[Level], list[Level]]:
+        """The best ``n`` levels of each side, best first."""
+        ...
+
+    def mid_x2(self) -> int | None:
+        """Best bid plus best ask, or None."""
+        ...
+
+
+def mid_x2(book: BookLevels) -> int | None:
     """Best bid plus best ask in ticks (twice the mid, exact), or None if a side is empty."""
     return book.mid_x2()
 
 
-def microprice(book: OrderBook) -> float | None:
+def microprice(book: BookLevels) -> float | None:
     """The touch's size-weighted mid in ticks, as a float, or None if a side is empty.
 
     ``(bid * ask_size + ask * bid_size) / (bid_size + ask_size)``: it leans towards the side with
@@ -31,7 +53,7 @@ def microprice(book: OrderBook) -> float | None:
     return (bid_px * ask_sz + ask_px * bid_sz) / (bid_sz + ask_sz)
 
 
-def imbalance(book: OrderBook, depth_n: int = 1) -> float:
+def imbalance(book: BookLevels, depth_n: int = 1) -> float:
     """Size imbalance of the best ``depth_n`` levels: ``(bids - asks) / (bids + asks)``.
 
     +1.0 means all the size is bid, -1.0 all asked, 0.0 balanced or an empty book.
@@ -48,7 +70,7 @@ def imbalance(book: OrderBook, depth_n: int = 1) -> float:
     return (bid_size - ask_size) / total if total else 0.0
 
 
-def depth_notional(book: OrderBook, depth_n: int) -> tuple[int, int]:
+def depth_notional(book: BookLevels, depth_n: int) -> tuple[int, int]:
     """Sum of price times size over the best ``depth_n`` levels of (bids, asks).
 
     In tick-lot units: multiply by tick size times lot size for quote currency. Exact integers.
