@@ -12,6 +12,9 @@
 | ``POST /sim/faults/rate-limit?count=1&retry_after_s=1`` | REST answers 429 / -1003 |
 | ``POST /sim/faults/slow-rest?delay_s=0.5&count=1`` | REST answers arrive late |
 | ``POST /sim/faults/stale-snapshot`` | the next depth snapshot is from the past |
+| ``POST /sim/faults/duplicate?count=1`` | the next diffs are sent twice |
+| ``POST /sim/faults/reorder?count=1`` | the next diffs swap places with the diff after them |
+| ``POST /sim/faults/oversized?count=1&size_bytes=0`` | a frame too large for clients goes first |
 | ``POST /sim/faults/clear`` | disarm the counted faults |
 | ``POST /sim/faults/order-rate-limit?count=1&retry_after_s=1&banned=false`` | orders get 429/418 |
 | ``POST /sim/faults/status-unknown?count=1&placed=true&answer=timeout&delay_s=0`` | 408/503 |
@@ -63,6 +66,9 @@ def add_control_routes(app: web.Application, venue: SimVenue) -> None:
         ("POST", "/sim/faults/rate-limit", controls.rate_limit),
         ("POST", "/sim/faults/slow-rest", controls.slow_rest),
         ("POST", "/sim/faults/stale-snapshot", controls.stale_snapshot),
+        ("POST", "/sim/faults/duplicate", controls.duplicate),
+        ("POST", "/sim/faults/reorder", controls.reorder),
+        ("POST", "/sim/faults/oversized", controls.oversized),
         ("POST", "/sim/faults/clear", controls.clear),
         ("POST", "/sim/faults/order-rate-limit", controls.order_rate_limit),
         ("POST", "/sim/faults/status-unknown", controls.status_unknown),
@@ -158,6 +164,18 @@ class _Controls:
 
     async def stale_snapshot(self, _request: web.Request) -> dict[str, Any]:
         self.faults.stale_snapshot_next()
+        return _OK
+
+    async def duplicate(self, request: web.Request) -> dict[str, Any]:
+        self.faults.duplicate_next(_int(request, "count", 1))
+        return _OK
+
+    async def reorder(self, request: web.Request) -> dict[str, Any]:
+        self.faults.reorder_next(_int(request, "count", 1))
+        return _OK
+
+    async def oversized(self, request: web.Request) -> dict[str, Any]:
+        self.faults.oversized_next(_int(request, "count", 1), _int(request, "size_bytes", 0))
         return _OK
 
     async def clear(self, _request: web.Request) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Fault injection for the local venue: each call arms a one-shot or counted fault.
 
 The venue consults the injector as it serves: the next diffs of a symbol lose update ids (a
-gap), the next frames are preceded by garbage, the next REST answers are 429s, late or stale.
+gap), are sent twice or swapped with the diff after them, the next frames are preceded by garbage
+or by a frame too large for any client, the next REST answers are 429s, late or stale.
 Disconnects happen at once. Every fault is reachable in-process and over HTTP (``/sim/faults/...``)
 so tests can drive a venue that runs in another process. Faults on the order endpoints and the
 user stream live in :attr:`FaultInjector.trading` (:mod:`engine.sim.trading_faults`).
@@ -18,6 +19,10 @@ from engine.sim import SimError
 from engine.sim.trading_faults import TradingFaults, UserStreamTarget
 
 log = logging.getLogger("engine.sim")
+
+
+OVERSIZED_BYTES = (1 << 24) + 1024
+"""Default size of an oversized frame: just over the engine's 16 MiB WebSocket message limit."""
 
 
 class FaultTarget(Protocol):
@@ -51,6 +56,9 @@ class ArmedFaults(msgspec.Struct, frozen=True):
     slow: int
     slow_delay_s: float
     stale_snapshot: bool
+    duplicated: int = 0
+    reordered: int = 0
+    oversized: int = 0
 
 
 class FaultInjector:
@@ -72,6 +80,11 @@ class FaultInjector:
         self._slow = 0
         self._slow_delay_s = 0.0
         self._stale = False
+        self._duplicated = 0
+        self._reordered = 0
+        self._held: dict[str, str] = {}
+        self._oversized = 0
+        self._oversized_bytes = OVERSIZED_BYTES
 
     # ---- arming -------------------------------------------------------------------------------
 
@@ -143,9 +156,49 @@ class FaultInjector:
         self._stale = True
         log.info("fault armed: stale snapshot")
 
+    def duplicate_next(self, count: int = 1) -> None:
+        """Send each of the next ``count`` depth diffs twice in a row.
+
+        Raises:
+            SimError: when ``count`` is below 1.
+        """
+        _at_least(1, count=count)
+        self._duplicated += count
+        log.info("fault armed: duplicate diffs", extra={"count": count})
+
+    def reorder_next(self, count: int = 1) -> None:
+        """Hold back each of the next ``count`` depth diffs and send it after the diff that follows.
+
+        Raises:
+            SimError: when ``count`` is below 1.
+        """
+        _at_least(1, count=count)
+        self._reordered += count
+        log.info("fault armed: out-of-order diffs", extra={"count": count})
+
+    def oversized_next(self, count: int = 1, size_bytes: int = 0) -> None:
+        """Send a frame of ``size_bytes`` (default :data:`OVERSIZED_BYTES`) ahead of the next ones.
+
+        The frame is larger than any client's message size limit, so it ends the connection on
+        the client's side; the real frames behind it are lost with the connection.
+
+        Raises:
+            SimError: when ``count`` is below 1 or ``size_bytes`` is negative.
+        """
+        _at_least(1, count=count)
+        _at_least(0, size_bytes=size_bytes)
+        self._oversized += count
+        self._oversized_bytes = size_bytes or OVERSIZED_BYTES
+        log.info("fault armed: oversized frames", extra={"count": count, "bytes": size_bytes})
+
     def clear(self) -> None:
-        """Disarm every counted fault, order-side ones too (gaps already armed still apply)."""
+        """Disarm every counted fault, order-side ones too (gaps already armed still apply).
+
+        A diff held back for reordering is dropped, which the client sees as a gap.
+        """
         self._malformed = self._rate_limited = self._slow = 0
+        self._duplicated = self._reordered = self._oversized = 0
+        self._held.clear()
         self._stale = False
         self.trading.clear()
 
@@ -158,6 +211,9 @@ class FaultInjector:
             slow=self._slow,
             slow_delay_s=self._slow_delay_s,
             stale_snapshot=self._stale,
+            duplicated=self._duplicated,
+            reordered=self._reordered,
+            oversized=self._oversized,
         )
 
     # ---- firing (called by the venue) -----------------------------------------------------------
@@ -169,6 +225,31 @@ class FaultInjector:
         self._malformed -= 1
         self._malformed_sent += 1
         return self._malformed_sent - 1
+
+    def take_oversized(self) -> str | None:
+        """If an oversized frame is due, consume it and return its text (valid JSON, too long)."""
+        if not self._oversized:
+            return None
+        self._oversized -= 1
+        return '{"pad":"' + "x" * self._oversized_bytes + '"}'
+
+    def depth_frames(self, stream: str, data: str) -> list[str]:
+        """The frames to send now for the diff ``data`` of ``stream``, in order.
+
+        Normally ``[data]``; a duplicate fault gives it twice, a reorder fault holds it back (none
+        now) and sends it after the next diff of the same stream.
+        """
+        held = self._held.pop(stream, None)
+        if held is not None:
+            return [data, held]
+        if self._reordered:
+            self._reordered -= 1
+            self._held[stream] = data
+            return []
+        if self._duplicated:
+            self._duplicated -= 1
+            return [data, data]
+        return [data]
 
     def take_rate_limit(self) -> RateLimitFault | None:
         """If a 429 is due, consume it."""

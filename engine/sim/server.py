@@ -429,7 +429,9 @@ class SimVenue:
         if not changes or not self._hub.subscribers(batch.stream):
             return
         data = wire.depth_update(market.text, market.symbol, event_ms, changes)
-        self._hub.broadcast(batch.stream, data, self._garbage(batch.stream, data, market, event_ms))
+        for frame in self.faults.depth_frames(batch.stream, data):
+            garbage = self._garbage(batch.stream, frame, market, event_ms)
+            self._hub.broadcast(batch.stream, frame, garbage)
 
     def _flush_all(self) -> None:
         event_ms = time.time_ns() // _MS
@@ -438,6 +440,9 @@ class SimVenue:
                 self._flush(market, batch, event_ms)
 
     def _garbage(self, stream: str, data: str, market: _Market, event_ms: int) -> str | None:
+        oversized = self.faults.take_oversized()
+        if oversized is not None:
+            return oversized
         variant = self.faults.take_malformed()
         if variant is None:
             return None
