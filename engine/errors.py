@@ -7,6 +7,7 @@ EngineError
 ├── FeedError                       market data could not be trusted
 │   ├── SequenceGap                 a venue update id skipped; the book must resync
 │   ├── MalformedMessage (ValueError)  a frame could not be parsed; counted, logged, maybe resync
+│   ├── ChecksumMismatch            the venue's book checksum disagrees with ours; resync
 │   └── SnapshotError               a REST snapshot was missing, too old or unusable
 ├── BookError
 │   └── CrossedBook                 best bid >= best ask after an update; the book is invalid
@@ -80,6 +81,20 @@ class MalformedMessage(FeedError, ValueError):
         self.stream = stream
         self.raw = raw[:200]
         super().__init__(venue, stream, f"malformed message: {message}")
+
+
+class ChecksumMismatch(FeedError):
+    """The checksum a venue sent (``expected``) disagrees with the one of our book (``computed``).
+
+    The book missed or misapplied an update and must be rebuilt from a fresh snapshot.
+    """
+
+    def __init__(self, venue: str, symbol: str, expected: int, computed: int) -> None:
+        self.expected = expected
+        self.computed = computed
+        super().__init__(
+            venue, symbol, f"book checksum mismatch: venue sent {expected}, book gives {computed}"
+        )
 
 
 class SnapshotError(FeedError):

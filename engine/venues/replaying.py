@@ -1,0 +1,66 @@
+"""What every venue's capture replayer (``engine/venues/<venue>/replay.py``) hands out.
+
+A replayer is pure: it takes a capture's received frames in order, ``(recv_ns, raw bytes)``,
+through the venue's own parser and book sync, and yields one :class:`AppliedUpdate` per book
+update applied to a live book (snapshots included). A frame that breaks a book's rules (gap,
+checksum, crossed, malformed) is counted in :class:`ReplayStats` and that book waits for the next
+snapshot in the capture, as a live feed would after resubscribing.
+
+The data tools (``hft-tui data replay``) register replayers by venue name; each module exports
+``VENUE`` and a replayer class taking the capture's instruments.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple, Protocol
+
+import msgspec
+
+from engine.book.order_book import OrderBook
+from engine.core.instruments import Instrument
+
+
+class AppliedUpdate(NamedTuple):
+    """One update applied to a live book. ``book`` is the live object: read it before the next."""
+
+    instrument: Instrument
+    seq: int
+    """The venue's sequence for the update (its ``seqId``/``sequence_num``, else a count)."""
+    recv_ts: int
+    """When the frame was received, ns."""
+    exch_ts: int
+    """The venue's time of the update, ns; 0 when it sent none."""
+    book: OrderBook
+
+
+class ReplayStats(msgspec.Struct, kw_only=True):
+    """What a replay saw."""
+
+    frames: int = 0
+    applied: int = 0
+    """Book updates (and snapshots) applied to live books."""
+    trades: int = 0
+    malformed: int = 0
+    ignored: int = 0
+    """Frames with no market data for a subscribed book (acks, heartbeats, other channels)."""
+    resyncs: Counter[str] = msgspec.field(default_factory=Counter)
+    """Books thrown away, by :class:`~engine.venues.book_sync.ResyncCause` value."""
+    checksums_verified: int = 0
+
+
+class Replayer(Protocol):
+    """A venue's capture replayer."""
+
+    stats: ReplayStats
+
+    def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
+        """Take one received frame; the updates it applied, in order."""
+        ...
+
+
+def replay(replayer: Replayer, records: Iterable[tuple[int, bytes]]) -> Iterator[AppliedUpdate]:
+    """Run ordered ``(recv_ns, raw frame)`` records through a replayer."""
+    for recv_ns, raw in records:
+        yield from replayer.feed(recv_ns, raw)
