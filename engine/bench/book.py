@@ -1,53 +1,62 @@
-"""The ``book`` benchmark: our tick-indexed ladder against dict-based books, on one diff stream.
+"""The ``book`` benchmark: raw depth frames to a readable book, ours against the peer pipelines.
 
-The input is a seeded synthetic Binance-like stream for a 0.01-tick instrument near 60,000.00
-(6,000,000 ticks): a 1,000-level snapshot per side spanning about 20,000 ticks, then diffs whose
-shape follows a captured BTCUSDT session: a lognormal number of levels per diff (median 16),
-about 40% deletes, and distances from the touch of which roughly 40% fall within 100 ticks, 30%
-within 4,096, 15% within 12,288 and 15% up to 600,000 (beyond our default window, so the
-overflow store is exercised). The mid random-walks and each diff deletes the levels its move
-swept, so the book stays uncrossed. Nothing is parsed: every contestant gets its input
-pre-built, ours as int64 arrays and the peers as Python lists (the cheapest form for them).
+What is timed, per contestant, over the same frames in the same run: each raw ``depthUpdate``
+frame (bytes as received) is parsed, applied to a book that started from the REST snapshot, and
+the best bid and ask are read back; ``pipeline`` is frames per second over the whole stream.
+``top10_read`` is the time to read the best 10 levels per side of the final book (as the UI
+publisher does), in nanoseconds.
 
-* ``diff_apply``: nanoseconds per diff to apply the whole stream to a book holding the snapshot.
-* ``top10_read``: nanoseconds to read the best 10 levels per side of the final book; ours through
-  :meth:`~engine.book.order_book.OrderBook.top_arrays` (the publishing path), the peers as lists
-  of (price, size) pairs.
-* ``top10_lists`` (ours only): the same read through :meth:`OrderBook.top` as lists of pairs.
+Input: the captured Binance spot BTCUSDT session (:func:`engine.bench.captures.spot_session`),
+else a seeded synthetic one; the input line says which.
 
-Peers: ``dict+sorted_keys`` (a dict per side plus a sorted key list kept with :mod:`bisect`) and,
-when installed, ``SortedDict`` from sortedcontainers. Every contestant's book is checked against
-ours after the stream, so the figures compare books that agree. Contestants are interleaved, in a
-rotating order, after one warm-up run each.
+Contestants:
+
+* ``engine`` (ours): :class:`~engine.venues.binance.protocol.BinanceSpotParser` to integer ticks
+  and lots, :class:`~engine.venues.binance.sync.SpotBookSync` (sequence checks, crossed-book
+  check) onto :class:`~engine.book.order_book.OrderBook`; top 10 through ``top_arrays``.
+* ``orjson+order-book``: what cryptofeed does, with float keys (its fastest form): ``orjson.loads``
+  then the C ``order_book.OrderBook`` (``bids[price] = size``, ``del`` on zero).
+* ``orjson+SortedDict``: ``orjson.loads``, floats, a sortedcontainers ``SortedDict`` per side.
+* ``NautilusTrader``: in the peers' environment (:mod:`engine.bench.peers`): ``orjson.loads``,
+  ``Price``/``Quantity`` from the text, ``OrderBookDelta`` per level into an L2 ``OrderBook``
+  through ``apply_deltas``, reading ``best_bid_price``/``best_ask_price``.
+
+A peer that is not installed (``uv run --group bench`` installs the small ones; NautilusTrader
+needs the peers' environment) reports a row saying so. Every peer's final top 10 is checked
+against ours before any figure is kept. Contestants take turns in a rotating order, after one
+warm-up run each.
 """
 
 from __future__ import annotations
 
-import statistics
+import os
 import sys
+import tempfile
 import time
-from bisect import bisect_left, insort
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
-from typing import Any, NamedTuple, Protocol
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
-from engine.bench.report import Result, SubjectRun
-from engine.book.order_book import OrderBook, warm_up
+from engine.bench.captures import BTCUSDT, Session, spot_session
+from engine.bench.peers import PeerUnavailable, PeerWorker, peer_worker
+from engine.bench.report import Result, SubjectRun, missing, summarize
+from engine.book.order_book import OrderBook
+from engine.book.order_book import warm_up as warm_up_book
+from engine.core.events import BookDelta
 from engine.errors import EngineError
+from engine.venues.binance.protocol import BinanceSpotParser
+from engine.venues.binance.protocol import warm_up as warm_up_parser
+from engine.venues.binance.sync import SpotBookSync
 
 SUBJECT = "book"
-OURS = "ladder"
-SEED = 20240808
-MID = 6_000_000
-"""Starting mid in ticks (60,000.00 at a 0.01 tick)."""
-SNAPSHOT_LEVELS = 1000
+OURS = "engine"
+NAUTILUS = "NautilusTrader"
 TOP_N = 10
 
-Int64Array = npt.NDArray[np.int64]
-Level = tuple[int, int]
+Top = list[tuple[float, float]]
 
 
 class BenchMismatch(EngineError):
@@ -57,225 +66,145 @@ class BenchMismatch(EngineError):
 class Plan(NamedTuple):
     """How much to measure."""
 
-    diffs: int
+    frames: int | None
+    """Depth frames fed (None: the whole session)."""
     reads: int
     reps: int
 
 
-QUICK = Plan(diffs=3_000, reads=20_000, reps=3)
-FULL = Plan(diffs=20_000, reads=200_000, reps=7)
+QUICK = Plan(frames=2_000, reads=20_000, reps=3)
+FULL = Plan(frames=None, reads=200_000, reps=7)
 
 
-class Stream(NamedTuple):
-    """A snapshot and diffs, each as (bid_px, bid_sz, ask_px, ask_sz) in two forms."""
-
-    snapshot: tuple[Int64Array, Int64Array, Int64Array, Int64Array]
-    diffs: list[tuple[Int64Array, Int64Array, Int64Array, Int64Array]]
-    snapshot_lists: tuple[list[int], list[int], list[int], list[int]]
-    diffs_lists: list[tuple[list[int], list[int], list[int], list[int]]]
-    levels: int
-    """Levels in all diffs together."""
+# ---- ours ---------------------------------------------------------------------------------------
 
 
-def _distances(rng: np.random.Generator, n: int) -> Int64Array:
-    """Distances from the touch in ticks, in the proportions of the captured session."""
-    bands = rng.choice(4, size=n, p=[0.40, 0.30, 0.15, 0.15])
-    low = np.array([0, 100, 4096, 12288])[bands]
-    high = np.array([100, 4096, 12288, 600_000])[bands]
-    return rng.integers(low, high).astype(np.int64)
-
-
-def make_stream(n_diffs: int, seed: int = SEED) -> Stream:
-    """The seeded synthetic stream described in the module docstring."""
-    rng = np.random.default_rng(seed)
-    near = np.arange(1, 51)
-    far = rng.choice(np.arange(51, 20_600), size=SNAPSHOT_LEVELS - 50, replace=False)
-    offsets = np.sort(np.concatenate([near, far])).astype(np.int64)
-    snap_sizes = rng.integers(1, 10**6, size=(2, SNAPSHOT_LEVELS)).astype(np.int64)
-    snapshot = (MID - offsets, snap_sizes[0], MID + offsets, snap_sizes[1])
-    counts = np.clip(rng.lognormal(np.log(16), 1.0, size=n_diffs), 1, 500).astype(np.int64)
-    diffs = []
-    mid = MID
-    for count in counts.tolist():
-        move = int(rng.integers(-3, 4))
-        # the move swept these prices off the side it moved into: the venue deletes them
-        swept = np.arange(mid + 1, mid + move + 1) if move > 0 else np.arange(mid + move, mid)
-        mid += move
-        sides = rng.random(count) < 0.5
-        distance = _distances(rng, count)
-        sizes = np.where(rng.random(count) < 0.4, 0, rng.integers(1, 10**6, size=count))
-        bid_px = mid - 1 - distance[sides]
-        ask_px = mid + 1 + distance[~sides]
-        swept_zero = np.zeros(len(swept), dtype=np.int64)
-        if move > 0:
-            ask_px = np.concatenate([swept, ask_px])
-            ask_sz = np.concatenate([swept_zero, sizes[~sides]])
-            bid_sz = sizes[sides]
-        else:
-            bid_px = np.concatenate([swept, bid_px])
-            bid_sz = np.concatenate([swept_zero, sizes[sides]])
-            ask_sz = sizes[~sides]
-        diffs.append((_int64(bid_px), _int64(bid_sz), _int64(ask_px), _int64(ask_sz)))
-    return Stream(
-        snapshot=snapshot,
-        diffs=diffs,
-        snapshot_lists=_lists(snapshot),
-        diffs_lists=[_lists(diff) for diff in diffs],
-        levels=sum(len(diff[0]) + len(diff[2]) for diff in diffs),
+def _ours(session: Session) -> tuple[float, OrderBook]:
+    """Seconds for the whole stream, and the final book."""
+    parser = BinanceSpotParser([BTCUSDT])
+    book = OrderBook(BTCUSDT.symbol)
+    sync = SpotBookSync(BTCUSDT, book)
+    sync.on_snapshot(parser.parse_snapshot(session.snapshot, BTCUSDT, 0))
+    parse, on_delta, best_bid, best_ask = (
+        parser.parse_frame,
+        sync.on_delta,
+        book.best_bid,
+        book.best_ask,
     )
+    start = time.perf_counter_ns()
+    for raw in session.depth:
+        delta = parse(raw, 0)
+        assert isinstance(delta, BookDelta)
+        on_delta(delta)
+        best_bid()
+        best_ask()
+    return (time.perf_counter_ns() - start) / 1e9, book
 
 
-def _int64(values: npt.NDArray[Any]) -> Int64Array:
-    return np.ascontiguousarray(values, dtype=np.int64)
+def _ours_top(book: OrderBook) -> Top:
+    bids, asks = book.top(TOP_N)
+    price, size = float(BTCUSDT.tick_size), float(BTCUSDT.lot_size)
+    return [(p * price, s * size) for p, s in bids] + [(p * price, s * size) for p, s in asks]
 
 
-def _lists(
-    arrays: tuple[Int64Array, Int64Array, Int64Array, Int64Array],
-) -> tuple[list[int], list[int], list[int], list[int]]:
-    bid_px, bid_sz, ask_px, ask_sz = arrays
-    return bid_px.tolist(), bid_sz.tolist(), ask_px.tolist(), ask_sz.tolist()
+# ---- in-process peers ---------------------------------------------------------------------------
 
 
-# ---- peers ------------------------------------------------------------------------------------
+class InProcessPeer(NamedTuple):
+    """A peer pipeline: run the stream (seconds, final book), read its top 10."""
+
+    run: Callable[[Session], tuple[float, Any]]
+    top: Callable[[Any, int], Top]
 
 
-class PeerBook(Protocol):
-    """What a peer book offers the benchmark."""
-
-    def snapshot(
-        self, bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int]
-    ) -> None:
-        """Replace the book."""
-
-    def apply(
-        self, bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int]
-    ) -> None:
-        """Apply absolute sizes; 0 deletes."""
-
-    def top(self, n: int) -> tuple[list[Level], list[Level]]:
-        """Best ``n`` levels per side, best-first."""
+def _snapshot_floats(loads: Callable[[bytes], Any], raw: bytes) -> tuple[list[Any], list[Any]]:
+    body = loads(raw)
+    return body["bids"], body["asks"]
 
 
-class DictSortedKeys:
-    """A dict of size by price per side, plus its keys kept sorted with :mod:`bisect`."""
-
-    def __init__(self) -> None:
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
-        self.bid_keys: list[int] = []
-        self.ask_keys: list[int] = []
-
-    def snapshot(
-        self, bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int]
-    ) -> None:
-        """Replace the book."""
-        self.bids = {p: s for p, s in zip(bid_px, bid_sz, strict=True) if s}
-        self.asks = {p: s for p, s in zip(ask_px, ask_sz, strict=True) if s}
-        self.bid_keys = sorted(self.bids)
-        self.ask_keys = sorted(self.asks)
-
-    @staticmethod
-    def _side(levels: dict[int, int], keys: list[int], px: list[int], sz: list[int]) -> None:
-        for price, size in zip(px, sz, strict=True):
-            if size:
-                if price not in levels:
-                    insort(keys, price)
-                levels[price] = size
-            elif levels.pop(price, None) is not None:
-                del keys[bisect_left(keys, price)]
-
-    def apply(
-        self, bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int]
-    ) -> None:
-        """Apply absolute sizes; 0 deletes."""
-        self._side(self.bids, self.bid_keys, bid_px, bid_sz)
-        self._side(self.asks, self.ask_keys, ask_px, ask_sz)
-
-    def top(self, n: int) -> tuple[list[Level], list[Level]]:
-        """Best ``n`` levels per side, best-first."""
-        bids, asks = self.bids, self.asks
-        return (
-            [(p, bids[p]) for p in self.bid_keys[: -n - 1 : -1]],
-            [(p, asks[p]) for p in self.ask_keys[:n]],
-        )
+def _c_side(side: Any, levels: list[list[str]]) -> None:  # noqa: ANN401 - order_book's side
+    for p, q in levels:
+        size = float(q)
+        if size:
+            side[float(p)] = size
+        else:
+            price = float(p)
+            if price in side:
+                del side[price]
 
 
-def _sorted_dict_book() -> Callable[[], PeerBook] | None:
-    """A SortedDict-based book factory, or None when sortedcontainers is not installed."""
+def _order_book_peer() -> InProcessPeer | str:
     try:
+        import orjson
+        from order_book import OrderBook as CBook  # type: ignore[import-not-found, unused-ignore]
+    except ImportError as exc:
+        return f"not installed ({exc.name}); uv run --group bench"
+    loads = orjson.loads
+
+    def run(session: Session) -> tuple[float, Any]:
+        book = CBook()
+        bids, asks = book.bids, book.asks
+        snap_bids, snap_asks = _snapshot_floats(loads, session.snapshot)
+        for p, q in snap_bids:
+            bids[float(p)] = float(q)
+        for p, q in snap_asks:
+            asks[float(p)] = float(q)
+        start = time.perf_counter_ns()
+        for raw in session.depth:
+            data = loads(raw)["data"]
+            _c_side(bids, data["b"])
+            _c_side(asks, data["a"])
+            bids.index(0)
+            asks.index(0)
+        return (time.perf_counter_ns() - start) / 1e9, book
+
+    def top(book: Any, n: int) -> Top:  # noqa: ANN401 - the peer's own type
+        bids, asks = book.bids, book.asks
+        return [bids.index(i) for i in range(min(n, len(bids)))] + [
+            asks.index(i) for i in range(min(n, len(asks)))
+        ]
+
+    return InProcessPeer(run, top)
+
+
+def _sorted_dict_peer() -> InProcessPeer | str:
+    try:
+        import orjson
         from sortedcontainers import SortedDict  # type: ignore[import-untyped, unused-ignore]
-    except ImportError:
-        return None
+    except ImportError as exc:
+        return f"not installed ({exc.name}); uv run --group bench"
+    loads = orjson.loads
 
-    class SortedDictBook:
-        """A sortedcontainers SortedDict per side; bids keyed by negative price (best first)."""
-
-        def __init__(self) -> None:
-            self.bids: Any = SortedDict()
-            self.asks: Any = SortedDict()
-
-        def snapshot(
-            self, bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int]
-        ) -> None:
-            self.bids = SortedDict({-p: s for p, s in zip(bid_px, bid_sz, strict=True) if s})
-            self.asks = SortedDict({p: s for p, s in zip(ask_px, ask_sz, strict=True) if s})
-
-        def apply(
-            self, bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int]
-        ) -> None:
-            bids, asks = self.bids, self.asks
-            for price, size in zip(bid_px, bid_sz, strict=True):
+    def run(session: Session) -> tuple[float, Any]:
+        snap_bids, snap_asks = _snapshot_floats(loads, session.snapshot)
+        bids: Any = SortedDict({-float(p): float(q) for p, q in snap_bids})  # best bid first
+        asks: Any = SortedDict({float(p): float(q) for p, q in snap_asks})
+        start = time.perf_counter_ns()
+        for raw in session.depth:
+            data = loads(raw)["data"]
+            for p, q in data["b"]:
+                size = float(q)
                 if size:
-                    bids[-price] = size
+                    bids[-float(p)] = size
                 else:
-                    bids.pop(-price, None)
-            for price, size in zip(ask_px, ask_sz, strict=True):
+                    bids.pop(-float(p), None)
+            for p, q in data["a"]:
+                size = float(q)
                 if size:
-                    asks[price] = size
+                    asks[float(p)] = size
                 else:
-                    asks.pop(price, None)
+                    asks.pop(float(p), None)
+            bids.peekitem(0)
+            asks.peekitem(0)
+        return (time.perf_counter_ns() - start) / 1e9, (bids, asks)
 
-        def top(self, n: int) -> tuple[list[Level], list[Level]]:
-            bids, asks = self.bids, self.asks
-            return (
-                [(-k, bids[k]) for k in bids.islice(0, n)],
-                [(k, asks[k]) for k in asks.islice(0, n)],
-            )
+    def top(book: Any, n: int) -> Top:  # noqa: ANN401 - the peer's own type
+        bids, asks = book
+        return [(-k, bids[k]) for k in bids.islice(0, n)] + [
+            (k, asks[k]) for k in asks.islice(0, n)
+        ]
 
-    return SortedDictBook
-
-
-def _peers() -> dict[str, Callable[[], PeerBook]]:
-    peers: dict[str, Callable[[], PeerBook]] = {"dict+sorted_keys": DictSortedKeys}
-    sorted_dict = _sorted_dict_book()
-    if sorted_dict is not None:
-        peers["SortedDict"] = sorted_dict
-    return peers
-
-
-# ---- measurement ------------------------------------------------------------------------------
-
-
-def _replay_ours(stream: Stream) -> tuple[float, OrderBook]:
-    book = OrderBook("BENCH")
-    book.apply_snapshot(*stream.snapshot, update_id=0)
-    apply = book.apply_delta
-    start = time.perf_counter_ns()
-    for update_id, (bid_px, bid_sz, ask_px, ask_sz) in enumerate(stream.diffs, 1):
-        apply(bid_px, bid_sz, ask_px, ask_sz, update_id)
-    elapsed = time.perf_counter_ns() - start
-    return elapsed / len(stream.diffs), book
-
-
-def _replay_peer(factory: Callable[[], PeerBook], stream: Stream) -> tuple[float, PeerBook]:
-    book = factory()
-    book.snapshot(*stream.snapshot_lists)
-    apply = book.apply
-    start = time.perf_counter_ns()
-    for bid_px, bid_sz, ask_px, ask_sz in stream.diffs_lists:
-        apply(bid_px, bid_sz, ask_px, ask_sz)
-    elapsed = time.perf_counter_ns() - start
-    return elapsed / len(stream.diffs_lists), book
+    return InProcessPeer(run, top)
 
 
 def _time_reads(read: Callable[[], object], reads: int) -> float:
@@ -285,90 +214,149 @@ def _time_reads(read: Callable[[], object], reads: int) -> float:
     return (time.perf_counter_ns() - start) / reads
 
 
+def _agree(name: str, got: Top, expected: Top) -> None:
+    if len(got) != len(expected) or any(
+        abs(a[0] - b[0]) > 1e-6 or abs(a[1] - b[1]) > 1e-9
+        for a, b in zip(got, expected, strict=True)
+    ):
+        raise BenchMismatch(f"{name}'s top {TOP_N} differs from {OURS}'s after the stream")
+
+
 def _say(message: str) -> None:
     sys.stderr.write(f"[bench book] {message}\n")
 
 
-def _row(contestant: str, metric: str, unit: str, samples: Sequence[float]) -> dict[str, Any]:
-    return {
-        "subject": SUBJECT,
-        "contestant": contestant,
-        "metric": metric,
-        "unit": unit,
-        "median": float(statistics.median(samples)),
-        "min": float(min(samples)),
-        "max": float(max(samples)),
-        "reps": len(samples),
-    }
+# ---- NautilusTrader, in the peers' environment --------------------------------------------------
 
 
-def run_book_bench(quick: bool, plan: Plan | None = None) -> list[dict[str, Any]]:
-    """Measure every contestant and return one row per contestant and metric.
+class _Nautilus:
+    """The peers' worker, loaded with the same frames (written to a file it reads once)."""
 
-    Rows are ``{"subject", "contestant", "metric", "unit", "median", "min", "max", "reps"}``.
+    def __init__(self, worker: PeerWorker, session: Session, folder: Path) -> None:
+        frames = folder / "frames.jsonl"
+        with frames.open("wb") as f:
+            f.write(session.snapshot + b"\n")
+            for raw in session.depth:
+                f.write(raw + b"\n")
+        self.worker = worker
+        loaded = worker.call(
+            {
+                "op": "book_load",
+                "frames": str(frames),
+                "tick_size": BTCUSDT.tick_size,
+                "lot_size": BTCUSDT.lot_size,
+            }
+        )
+        self.version = str(loaded.get("version", "?"))
+
+    def rep(self, reads: int) -> tuple[float, float, Top]:
+        """(seconds for the stream, ns per top-10 read, final top 10)."""
+        answer = self.worker.call({"op": "book_rep", "reads": reads, "n": TOP_N})
+        top = [(float(p), float(q)) for p, q in answer["top"]]
+        return float(answer["seconds"]), float(answer["read_ns"]), top
+
+
+# ---- the run ------------------------------------------------------------------------------------
+
+
+def _measure(plan: Plan, session: Session, worker: PeerWorker | None, why: str) -> list[Result]:
+    warm_up_book()
+    warm_up_parser()
+    peers: dict[str, InProcessPeer] = {}
+    rows: list[Result] = []
+    for name, make in (
+        ("orjson+order-book", _order_book_peer),
+        ("orjson+SortedDict", _sorted_dict_peer),
+    ):
+        peer = make()
+        if isinstance(peer, str):
+            rows += [
+                missing(SUBJECT, name, "pipeline", "frames/s", peer),
+                missing(SUBJECT, name, "top10_read", "ns", peer),
+            ]
+        else:
+            peers[name] = peer
+    out = np.zeros((4, TOP_N), dtype=np.int64)
+    _say("warming up")
+    _, book = _ours(session)
+    expected = _ours_top(book)
+    for name, peer in peers.items():
+        _, state = peer.run(session)
+        _agree(name, peer.top(state, TOP_N), expected)
+    nautilus: _Nautilus | None = None
+    if worker is not None:
+        with tempfile.TemporaryDirectory(prefix="hft-bench-book-") as folder:
+            try:
+                nautilus = _Nautilus(worker, session, Path(folder))
+                _, _, top = nautilus.rep(10)
+                _agree(NAUTILUS, top, expected)
+            except PeerUnavailable as exc:
+                why, nautilus = str(exc), None
+    contestants = [OURS, *peers] + ([NAUTILUS] if nautilus else [])
+    rates: dict[str, list[float]] = {c: [] for c in contestants}
+    reads: dict[str, list[float]] = {c: [] for c in contestants}
+    frames = len(session.depth)
+    for rep in range(plan.reps):
+        _say(f"repetition {rep + 1} of {plan.reps}")
+        shift = rep % len(contestants)
+        for name in contestants[shift:] + contestants[:shift]:
+            if name == OURS:
+                seconds, book = _ours(session)
+                read = _time_reads(partial(book.top_arrays, TOP_N, out), plan.reads)
+            elif name == NAUTILUS:
+                assert nautilus is not None
+                seconds, read, _ = nautilus.rep(plan.reads)
+            else:
+                peer = peers[name]
+                seconds, state = peer.run(session)
+                read = _time_reads(partial(peer.top, state, TOP_N), plan.reads)
+            rates[name].append(frames / seconds)
+            reads[name].append(read)
+    for name in contestants:
+        rows.append(summarize(SUBJECT, name, "pipeline", "frames/s", rates[name]))
+        rows.append(summarize(SUBJECT, name, "top10_read", "ns", reads[name]))
+    if nautilus is None:
+        rows += [
+            missing(SUBJECT, NAUTILUS, "pipeline", "frames/s", why),
+            missing(SUBJECT, NAUTILUS, "top10_read", "ns", why),
+        ]
+    return rows
+
+
+def run(quick: bool, plan: Plan | None = None, *, with_peers_env: bool = True) -> SubjectRun:
+    """Race every contestant over the session's frames; ``plan`` overrides what ``quick`` picks.
 
     Raises:
         BenchMismatch: a peer's book differs from ours after the stream.
     """
     plan = plan or (QUICK if quick else FULL)
-    return _measure(plan, make_stream(plan.diffs))
-
-
-def _measure(plan: Plan, stream: Stream) -> list[dict[str, Any]]:
-    warm_up()
-    peers = _peers()
-    contestants = [OURS, *peers]
-    apply_ns: dict[str, list[float]] = {c: [] for c in contestants}
-    read_ns: dict[str, list[float]] = {c: [] for c in contestants}
-    lists_ns: list[float] = []
-    out = np.zeros((4, TOP_N), dtype=np.int64)
-    _say("warming up")
-    _, ours = _replay_ours(stream)
-    expected = ours.levels()
-    for name, factory in peers.items():
-        _, peer = _replay_peer(factory, stream)
-        if peer.top(len(expected[0]) + len(expected[1])) != expected:
-            raise BenchMismatch(f"{name} disagrees with {OURS} after the stream")
-    for rep in range(plan.reps):
-        _say(f"repetition {rep + 1} of {plan.reps}")
-        shift = rep % len(contestants)
-        for contestant in contestants[shift:] + contestants[:shift]:
-            if contestant == OURS:
-                per_diff, book = _replay_ours(stream)
-                apply_ns[OURS].append(per_diff)
-                read_ns[OURS].append(_time_reads(partial(book.top_arrays, TOP_N, out), plan.reads))
-                lists_ns.append(_time_reads(partial(book.top, TOP_N), plan.reads))
-            else:
-                per_diff, peer = _replay_peer(peers[contestant], stream)
-                apply_ns[contestant].append(per_diff)
-                read_ns[contestant].append(_time_reads(partial(peer.top, TOP_N), plan.reads))
-    rows = []
-    for contestant in contestants:
-        rows.append(_row(contestant, "diff_apply", "ns/diff", apply_ns[contestant]))
-        rows.append(_row(contestant, "top10_read", "ns", read_ns[contestant]))
-    rows.append(_row(OURS, "top10_lists", "ns", lists_ns))
-    return rows
-
-
-def describe(plan: Plan, levels: int) -> str:
-    """The input line of the report."""
-    return (
-        f"seeded synthetic diff stream (0.01 tick near 6,000,000 ticks): {SNAPSHOT_LEVELS} "
-        f"levels per side in the snapshot, {plan.diffs:,} diffs with {levels:,} levels "
-        "(ours fed int64 arrays, peers Python lists, nothing parsed); "
-        f"top-{TOP_N} read {plan.reads:,} times; {plan.reps} repetitions interleaved after a "
-        "warm-up"
-    )
-
-
-def run(quick: bool, plan: Plan | None = None) -> SubjectRun:
-    """The harness entry point: :func:`run_book_bench` as a :class:`SubjectRun`."""
-    plan = plan or (QUICK if quick else FULL)
-    stream = make_stream(plan.diffs)
-    rows = _measure(plan, stream)
+    session = spot_session(limit=plan.frames)
+    levels = _levels(session)
+    if with_peers_env and os.environ.get("HFT_BENCH_NO_PEERS_ENV") != "1":
+        try:
+            with peer_worker() as worker:
+                rows = _measure(plan, session, worker, "")
+        except PeerUnavailable as exc:
+            rows = _measure(plan, session, None, str(exc))
+    else:
+        rows = _measure(plan, session, None, "the peers' environment was not used")
     return SubjectRun(
         subject=SUBJECT,
         ours=OURS,
-        input=describe(plan, stream.levels),
-        results=[Result(**row) for row in rows],
+        input=(
+            f"{session.source}: {len(session.depth):,} frames with {levels:,} levels, fed as raw "
+            f"bytes, each parsed, applied and its best bid/ask read; top-{TOP_N} read "
+            f"{plan.reads:,} times; {plan.reps} repetitions interleaved after a warm-up"
+        ),
+        results=rows,
     )
+
+
+def _levels(session: Session) -> int:
+    import msgspec
+
+    total = 0
+    for raw in session.depth:
+        data = msgspec.json.decode(raw)["data"]
+        total += len(data["b"]) + len(data["a"])
+    return total

@@ -18,7 +18,16 @@ from pathlib import Path
 import msgspec
 
 #: distributions whose versions every report records, when installed
-_DISTRIBUTIONS = ("hft-tui", "msgspec", "numpy", "numba")
+_DISTRIBUTIONS = (
+    "hft-tui",
+    "msgspec",
+    "numpy",
+    "numba",
+    "orjson",
+    "order-book",
+    "sortedcontainers",
+    "faster-fifo",
+)
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +49,8 @@ class Result(msgspec.Struct, frozen=True, kw_only=True):
     """Largest repetition."""
     reps: int
     """Repetitions measured (warm-up excluded)."""
+    missing: str | None = None
+    """Why this contestant was not measured (a peer not installed, say); the figures are 0."""
 
 
 class Ratio(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,13 +106,34 @@ def summarize(
     )
 
 
+def missing(subject: str, contestant: str, metric: str, unit: str, reason: str) -> Result:
+    """A row for a contestant that could not be measured, saying why."""
+    return Result(
+        subject=subject,
+        contestant=contestant,
+        metric=metric,
+        unit=unit,
+        median=0.0,
+        min=0.0,
+        max=0.0,
+        reps=0,
+        missing=reason,
+    )
+
+
 def ratios(run: SubjectRun) -> list[Ratio]:
     """Our median over each peer's, for every metric both measured (peers with a zero skipped)."""
     ours = {r.metric: r for r in run.results if r.contestant == run.ours}
     out = []
     for peer in run.results:
         mine = ours.get(peer.metric)
-        if peer.contestant == run.ours or mine is None or peer.median == 0:
+        if (
+            peer.contestant == run.ours
+            or mine is None
+            or peer.median == 0
+            or peer.missing
+            or mine.missing
+        ):
             continue
         out.append(
             Ratio(
@@ -198,6 +230,7 @@ def render_table(report: Report) -> str:
             str(r.reps),
         )
         for r in report.results
+        if not r.missing
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     numeric = {4, 5, 6, 7}
@@ -209,6 +242,12 @@ def render_table(report: Report) -> str:
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    absent = [r for r in report.results if r.missing]
+    if absent:
+        lines.append("")
+        lines.extend(
+            f"{r.subject} {r.contestant} {r.metric}: missing ({r.missing})" for r in absent
+        )
     if report.ratios:
         lines.append("")
         lines.extend(
