@@ -6,10 +6,10 @@ seconds), reads the engine with a :class:`~hft_tui.state_reader.StateReader` at 
 The next read is scheduled only after the screen has drawn the last one, so reads never overlap
 and a slow terminal skips states instead of queueing them.
 
-Modes are the workstation's screens (trade, orders, positions, risk, alerts, health), switched by
-the keys in :data:`~hft_tui.keys.MODE_KEYS` whenever no dialog is open. ``ctrl+k`` is a priority
-binding: it halts trading from every screen and every dialog. Order requests from the screens go
-out through a :class:`~hft_tui.commands.CommandSender`. Screens own everything else.
+Modes are the workstation's screens (trade, orders, positions, risk, strategies, alerts, health),
+switched by the keys in :data:`~hft_tui.keys.MODE_KEYS` whenever no dialog is open. ``ctrl+k`` is
+a priority binding: it halts trading from every screen and every dialog. Order requests from the
+screens go out through a :class:`~hft_tui.commands.CommandSender`. Screens own everything else.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from hft_tui.screens.help import HelpScreen
 from hft_tui.screens.orders import OrdersScreen
 from hft_tui.screens.positions import PositionsScreen
 from hft_tui.screens.risk import RiskScreen
+from hft_tui.screens.strategies import StrategiesScreen
 from hft_tui.screens.trade import TradeScreen
 from hft_tui.settings import EngineSession as EngineSession
 from hft_tui.settings import UiSettings as UiSettings
@@ -82,7 +83,7 @@ class TradingApp(App[None]):
     | `ctrl+r` | re-enable trading after a halt, after a y/n confirmation |
     | `?` | the keys of this screen and every mode |
     | `q` | quit (the caller stops an engine this UI started) |
-    | `t` `o` `p` `r` `a` `h` | trade, orders, positions, risk, alerts, health |
+    | `t` `o` `p` `r` `y` `a` `h` | trade, orders, positions, risk, strategies, alerts, health |
     """
 
     def __init__(self, session: EngineSession, settings: UiSettings, clock: Clock) -> None:
@@ -103,6 +104,7 @@ class TradingApp(App[None]):
             "orders": partial(OrdersScreen, token_env),
             "positions": PositionsScreen,
             "risk": partial(RiskScreen, token_env),
+            "strategies": partial(StrategiesScreen, token_env),
             "alerts": AlertsScreen,
             "health": partial(HealthScreen, token_env),
         }

@@ -1,9 +1,11 @@
-"""The UI's client of the engine's HTTP control plane: status, orders and the risk limits.
+"""The UI's client of the engine's HTTP control plane: status, orders, risk limits, strategies.
 
 The shared-memory pages carry what changes every heartbeat; what they do not carry (the limits
 document, venue reconnects, venue order ids) comes from ``GET /risk/limits``, ``GET /status`` and
-``GET /orders`` here. ``PUT /risk/limits`` sends the control token, read from its environment
-variable at the moment of the request and never kept, logged or shown. Calls block: screens make
+``GET /orders`` here, and the strategies from ``GET /strategies``. Changes (``PUT /risk/limits``,
+``PUT /strategies/{name}/params``, ``POST /strategies/{name}/stop|start|reload``) send the
+control token, read from its environment variable at the moment of the request and never kept,
+logged or shown. Calls block: screens make
 them from thread workers. Only loopback addresses are ever contacted.
 
 ```
@@ -49,10 +51,10 @@ class ControlRefused(ControlError):
 class TokenMissing(ControlError):
     """A change needs the control token and the environment variable holding it is unset."""
 
-    def __init__(self, token_env: str) -> None:
+    def __init__(self, token_env: str, what: str = "changing limits") -> None:
         self.token_env = token_env
         super().__init__(
-            f"changing limits needs the control token: set {token_env} in this UI's "
+            f"{what} needs the control token: set {token_env} in this UI's "
             "environment (the same value the engine has)"
         )
 
@@ -108,11 +110,23 @@ class ControlClient:
             ControlUnreachable: nothing answered.
             ControlRefused: the engine answered with an error (400 for invalid limits).
         """
+        return self._call("PUT", path, msgspec.json.encode(document), self._token_headers())
+
+    def post(self, path: str) -> object:
+        """``POST path`` (no body) with the control token; returns the JSON answer.
+
+        Raises:
+            TokenMissing: the token's environment variable is unset or empty.
+            ControlUnreachable: nothing answered.
+            ControlRefused: the engine answered with an error.
+        """
+        return self._call("POST", path, b"", self._token_headers())
+
+    def _token_headers(self) -> dict[str, str]:
         token = os.environ.get(self.token_env, "")
         if not token:
             raise TokenMissing(self.token_env)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        return self._call("PUT", path, msgspec.json.encode(document), headers)
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def _call(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> object:
         url = self.base_url + path

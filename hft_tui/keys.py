@@ -32,6 +32,7 @@ MODE_KEYS = (
     ModeKey("o", "orders", "Orders", "every order by client id, and the fills log"),
     ModeKey("p", "positions", "Positions", "positions and PnL, daily PnL against its limit"),
     ModeKey("r", "risk", "Risk", "the risk limits (edit them), the circuit breaker"),
+    ModeKey("y", "strategies", "Strategies", "state, callback times and parameters (edit them)"),
     ModeKey("a", "alerts", "Alerts", "alerts from the engine, newest first"),
     ModeKey("h", "health", "Health", "venue link, rates, rings, heartbeat, rate limits"),
 )

@@ -2,7 +2,8 @@
 
 :class:`ControlDesk` answers what the UI reads over HTTP: the risk limits (validated by the
 real :func:`~engine.risk.limits.compile_limits` against a real instrument, so a bad value is
-refused with the engine's own words), a ``/status`` document and the ``/orders`` list.
+refused with the engine's own words), a ``/status`` document, the ``/orders`` list and the
+strategies (:class:`~tests.hft_tui.strategy_desk.StrategyDesk`).
 :class:`ServedControl` runs :class:`~engine.control.http.ControlPlane` on its own event loop in
 a thread, so the UI's blocking calls from its workers (and snapshot tests, which own the main
 loop) reach it.
@@ -18,6 +19,7 @@ from engine.control.http import ControlPlane
 from engine.core.instruments import Instrument
 from engine.oms.views import OrderRequestError
 from engine.risk.limits import RiskLimits, compile_limits
+from tests.hft_tui.strategy_desk import StrategyDesk
 
 BTCUSDT = Instrument(
     venue="sim", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001", min_notional="5"
@@ -39,6 +41,8 @@ class ControlDesk:
         self.rejections = {"price_band": 3, "daily_loss": 0}
         self.orders: list[dict[str, Any]] = []
         """What ``GET /orders`` lists (``venue_order_id`` per ``client_order_id``)."""
+        self.strategy_control = StrategyDesk()
+        """What the strategy routes list and change."""
 
     @property
     def trading(self) -> str:

@@ -30,6 +30,27 @@ def test_a_run_of_one_group_becomes_one_hint():
 
 
 def test_every_mode_has_its_own_key():
-    """Six modes, six different keys, trade first."""
+    """Seven modes, seven different keys, trade first."""
     assert MODE_KEYS[0].mode == "trade"
-    assert len({m.key for m in MODE_KEYS}) == len(MODE_KEYS) == 6
+    assert len({m.key for m in MODE_KEYS}) == len(MODE_KEYS) == 7
+
+
+def test_no_screen_binds_a_mode_key():
+    """A screen's own binding would win over the app's mode key and hide that mode there."""
+    from hft_tui.screens.alerts import AlertsScreen
+    from hft_tui.screens.health import HealthScreen
+    from hft_tui.screens.orders import OrdersScreen
+    from hft_tui.screens.positions import PositionsScreen
+    from hft_tui.screens.risk import RiskScreen
+    from hft_tui.screens.strategies import StrategiesScreen
+    from hft_tui.screens.trade import TradeScreen
+
+    modes = {m.key for m in MODE_KEYS}
+    screens = (
+        TradeScreen, OrdersScreen, PositionsScreen, RiskScreen, StrategiesScreen, AlertsScreen,
+        HealthScreen,
+    )  # fmt: skip
+    for screen in screens:
+        for binding in screen.BINDINGS:
+            assert isinstance(binding, Binding)
+            assert not modes & set(binding.key.split(",")), (screen.__name__, binding.key)
