@@ -3,6 +3,8 @@
 Contestants, all timed on the same frames in the same run:
 
 - ``json``: stdlib ``json.loads`` to Python objects (prices stay strings).
+- ``orjson``: ``orjson.loads`` to Python objects (prices stay strings), when installed
+  (``uv run --group bench``); otherwise its rows say it is missing.
 - ``msgspec-untyped``: ``msgspec.json.decode`` to Python objects (prices stay strings).
 - ``msgspec-typed``: ``msgspec`` into a typed struct with string levels (no integers yet).
 - ``json+DecimalGrid``: ``json.loads`` then exact ``DecimalGrid.to_int`` per price and size.
@@ -30,7 +32,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from engine.bench.report import Result, SubjectRun, summarize
+from engine.bench.report import Result, SubjectRun, missing, summarize
 from engine.core.instruments import DecimalGrid, Instrument
 from engine.venues.binance.protocol import BinanceSpotParser, warm_up
 
@@ -168,8 +170,17 @@ def _contestants(
         data = trade_typed.decode(raw).data
         return _strip_dot(data.p, px_div), _strip_dot(data.q, sz_div)
 
+    peers: dict[str, tuple[Callable[[bytes], Any], Callable[[bytes], Any]]] = {
+        "json": (json.loads, json.loads)
+    }
+    try:
+        import orjson
+    except ImportError:
+        pass
+    else:
+        peers["orjson"] = (orjson.loads, orjson.loads)
     return {
-        "json": (json.loads, json.loads),
+        **peers,
         "msgspec-untyped": (untyped.decode, untyped.decode),
         "msgspec-typed": (depth_typed.decode, trade_typed.decode),
         "json+DecimalGrid": (decimal_depth, decimal_trade),
@@ -241,6 +252,11 @@ def _measure(quick: bool) -> tuple[list[Result], str]:
         summarize(SUBJECT, name, metric, "ns/frame", values)
         for (name, metric), values in samples.items()
     ]
+    if "orjson" not in contestants:
+        results += [
+            missing(SUBJECT, "orjson", metric, "ns/frame", "not installed; uv run --group bench")
+            for metric, _, _ in workloads
+        ]
     described = (
         f"{source}: {len(depth)} depth frames (mean {_mean_levels(depth):.0f} levels) and "
         f"{len(trades)} trade frames, {reps} repetitions"
