@@ -38,6 +38,7 @@ __all__ = [
     "SIGNATURES",
     "KernelGrid",
     "depth_frame",
+    "futures_depth_frame",
     "kernel_grid",
     "levels_only",
     "trade_frame",
@@ -218,13 +219,19 @@ def _skip_scalar(buf: bytes, i: int) -> int:  # pragma: no cover - compiled
 def _member_key(buf: bytes, i: int) -> tuple[int, int]:  # pragma: no cover - compiled
     """Read ``"key":`` at ``i``: (key, index of the value).
 
-    The key is its byte for one-letter keys, 0 for longer keys and -1 when there is no key.
+    The key is its byte for one-letter keys, ``256 * first + second`` byte for two-letter keys,
+    0 for longer keys and -1 when there is no key.
     """
     k0, k1, i = _read_string(buf, i)
     i = _skip_ws(buf, i)
     if k0 < 0 or i >= len(buf) or buf[i] != _COLON:
         return -1, i
-    return (buf[k0] if k1 - k0 == 1 else 0), _skip_ws(buf, i + 1)
+    key = 0
+    if k1 - k0 == 1:
+        key = int(buf[k0])
+    elif k1 - k0 == 2:
+        key = int(buf[k0]) * 256 + int(buf[k0 + 1])
+    return key, _skip_ws(buf, i + 1)
 
 
 @register_jitable(nogil=True)
@@ -278,28 +285,23 @@ def _level_room(buf: bytes) -> int:  # pragma: no cover - compiled
 
 
 _DEPTH_FIELDS = 127  # e E s U u b a
+_PU = 256  # the futures "pu" field, seen
+_PU_KEY = 112 * 256 + 117  # "pu", as _member_key reads a two-letter key
 
 
-@numba.njit(cache=True, nogil=True)
-def depth_frame(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
+@register_jitable(nogil=True)
+def _depth_event(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
     buf: bytes,
     symbol: bytes,
     out: npt.NDArray[np.int64],
     off: int,
     grid: KernelGrid,
-) -> tuple[int, int, int, int, int, int, int]:  # pragma: no cover - compiled
-    """A whole ``{"stream":..,"data":{depthUpdate}}`` frame; levels go to ``out`` from ``off``.
-
-    The four level arrays get ``room`` slots each: bid prices at ``off``, bid sizes at
-    ``off + room``, ask prices at ``off + 2 * room`` and ask sizes at ``off + 3 * room``.
-
-    Returns:
-        (status, E, U, u, bid count, ask count, room).
-    """
+) -> tuple[int, int, int, int, int, int, int, int, int]:  # pragma: no cover - compiled
+    """Read a depth frame: (status, E, U, u, pu, bid count, ask count, room, fields seen)."""
     room = _level_room(buf)
     if off + 4 * room > out.shape[0]:
-        return NEED_SPACE, 0, 0, 0, 0, 0, room
-    event_time = first_id = last_id = n_bids = n_asks = -1
+        return NEED_SPACE, 0, 0, 0, -1, 0, 0, room, 0
+    event_time = first_id = last_id = prev_id = n_bids = n_asks = -1
     seen = 0
     i = _data_start(buf)
     state = 0 if i >= 0 else -1
@@ -333,17 +335,63 @@ def depth_frame(  # noqa: C901 - one flat switch over the event's keys, in one c
                 buf, i, out[a0 : a0 + room], out[a0 + room : a0 + 2 * room], grid
             )
             bit = 64 if n_asks >= 0 else 0
+        elif key == _PU_KEY:  # pu (futures)
+            prev_id, i = _read_int(buf, i)
+            bit = _PU if prev_id >= 0 else 0
         elif key >= 0:
             i = _skip_scalar(buf, i)
             bit = 128 if i >= 0 else 0
-        if bit == 0 or seen & bit & _DEPTH_FIELDS:
+        if bit == 0 or seen & bit & (_DEPTH_FIELDS | _PU):
             break  # unreadable, unexpected or repeated
         seen |= bit
         state, i = _member_end(buf, i)
     complete = (seen & _DEPTH_FIELDS) == _DEPTH_FIELDS and first_id <= last_id
     if state == 1 and complete and _frame_ends(buf, i):
-        return OK, event_time, first_id, last_id, n_bids, n_asks, room
-    return DECLINED, 0, 0, 0, 0, 0, room
+        return OK, event_time, first_id, last_id, prev_id, n_bids, n_asks, room, seen
+    return DECLINED, 0, 0, 0, -1, 0, 0, room, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def depth_frame(
+    buf: bytes,
+    symbol: bytes,
+    out: npt.NDArray[np.int64],
+    off: int,
+    grid: KernelGrid,
+) -> tuple[int, int, int, int, int, int, int]:  # pragma: no cover - compiled
+    """A whole ``{"stream":..,"data":{depthUpdate}}`` frame; levels go to ``out`` from ``off``.
+
+    The four level arrays get ``room`` slots each: bid prices at ``off``, bid sizes at
+    ``off + room``, ask prices at ``off + 2 * room`` and ask sizes at ``off + 3 * room``.
+
+    Returns:
+        (status, E, U, u, bid count, ask count, room).
+    """
+    status, event_time, first_id, last_id, _, n_bids, n_asks, room, _ = _depth_event(
+        buf, symbol, out, off, grid
+    )
+    return status, event_time, first_id, last_id, n_bids, n_asks, room
+
+
+@numba.njit(cache=True, nogil=True)
+def futures_depth_frame(
+    buf: bytes,
+    symbol: bytes,
+    out: npt.NDArray[np.int64],
+    off: int,
+    grid: KernelGrid,
+) -> tuple[int, int, int, int, int, int, int, int]:  # pragma: no cover - compiled
+    """A futures ``depthUpdate`` frame, laid out as :func:`depth_frame`, which must carry ``pu``.
+
+    Returns:
+        (status, E, U, u, pu, bid count, ask count, room); a frame without ``pu`` is declined.
+    """
+    status, event_time, first_id, last_id, prev_id, n_bids, n_asks, room, seen = _depth_event(
+        buf, symbol, out, off, grid
+    )
+    if status == OK and not seen & _PU:
+        status = DECLINED
+    return status, event_time, first_id, last_id, prev_id, n_bids, n_asks, room
 
 
 _TRADE_FIELDS = 127  # e s t p q T m (E and M are read as unknown scalars)
@@ -416,6 +464,13 @@ _GRID = types.UniTuple(types.int64, 4)  # type: ignore[no-untyped-call]
 
 SIGNATURES: dict[str, tuple[types.Type, ...]] = {
     "depth_frame": (_BYTES, _BYTES, types.Array(types.int64, 1, "C"), types.int64, _GRID),
+    "futures_depth_frame": (
+        _BYTES,
+        _BYTES,
+        types.Array(types.int64, 1, "C"),
+        types.int64,
+        _GRID,
+    ),
     "trade_frame": (_BYTES, _BYTES, _GRID),
     "levels_only": (_BYTES, _GRID),
 }

@@ -67,6 +67,8 @@ DepthRead = tuple[int, int, int, int, int, int, int]
 """What ``depth_frame`` returns: (status, E, U, u, bid count, ask count, room)."""
 TradeRead = tuple[int, int, int, int, int, int]
 """What ``trade_frame`` returns: (status, t, p, q, T, m)."""
+FuturesDepthRead = tuple[int, int, int, int, int, int, int, int]
+"""What ``futures_depth_frame`` returns: (status, E, U, u, pu, bid count, ask count, room)."""
 LevelsRead = tuple[Int64Array, Int64Array, int]
 """What ``levels_only`` returns: (prices, sizes, status)."""
 
@@ -80,6 +82,13 @@ def _decline_depth(
     return DECLINED, 0, 0, 0, 0, 0, 0
 
 
+def _decline_futures_depth(
+    buf: bytes, symbol: bytes, out: Int64Array, off: int, grid: KernelGrid
+) -> FuturesDepthRead:
+    """Stand-in for the compiled ``futures_depth_frame``: declines, so the general path parses."""
+    return DECLINED, 0, 0, 0, -1, 0, 0, 0
+
+
 def _decline_trade(buf: bytes, symbol: bytes, grid: KernelGrid) -> TradeRead:
     """Stand-in for the compiled ``trade_frame``: declines, so the general path parses."""
     return DECLINED, 0, 0, 0, 0, 0
@@ -91,6 +100,9 @@ def _decline_levels(buf: bytes, grid: KernelGrid) -> LevelsRead:
 
 
 _depth_frame: Callable[[bytes, bytes, Int64Array, int, KernelGrid], DepthRead] = _decline_depth
+_futures_depth_frame: Callable[[bytes, bytes, Int64Array, int, KernelGrid], FuturesDepthRead] = (
+    _decline_futures_depth
+)
 _trade_frame: Callable[[bytes, bytes, KernelGrid], TradeRead] = _decline_trade
 _levels_only: Callable[[bytes, KernelGrid], LevelsRead] = _decline_levels
 
@@ -101,12 +113,13 @@ def use_compiled_readers() -> None:
     Raises:
         engine.jit.KernelLoadError: the readers could not be compiled or loaded.
     """
-    global _depth_frame, _trade_frame, _levels_only
+    global _depth_frame, _futures_depth_frame, _trade_frame, _levels_only
     jit.load_kernels(READERS)
     from engine.venues.binance import kernels  # imports numba: only once compiled
 
-    _depth_frame, _trade_frame, _levels_only = (
+    _depth_frame, _futures_depth_frame, _trade_frame, _levels_only = (
         kernels.depth_frame,
+        kernels.futures_depth_frame,
         kernels.trade_frame,
         kernels.levels_only,
     )
@@ -130,7 +143,7 @@ def warm_up() -> None:
         use_compiled_readers()
 
 
-class _Grids:
+class Grids:
     """An instrument's symbol, tick grid and lot grid, in the forms the parsers take."""
 
     __slots__ = ("kernel", "price", "size", "symbol")
@@ -142,7 +155,7 @@ class _Grids:
         self.kernel = kernel_grid(self.price, self.size)
 
 
-def _steps(text: str, grid: DecimalGrid, venue: str, stream: str, where: str) -> int:
+def decimal_steps(text: str, grid: DecimalGrid, venue: str, stream: str, where: str) -> int:
     """Exact steps of ``text`` on ``grid``: a plain non-negative ASCII decimal that fits int64.
 
     Raises:
@@ -159,8 +172,8 @@ def _steps(text: str, grid: DecimalGrid, venue: str, stream: str, where: str) ->
     return steps
 
 
-def _parse_levels(
-    raw: bytes, grids: _Grids, side: str, venue: str, stream: str
+def parse_levels(
+    raw: bytes, grids: Grids, side: str, venue: str, stream: str
 ) -> tuple[Int64Array, Int64Array]:
     """One side's ``[["price","size"],...]`` as (price ticks, size lots) int64 arrays.
 
@@ -178,8 +191,8 @@ def _parse_levels(
     px = np.empty(len(levels), dtype=np.int64)
     sz = np.empty(len(levels), dtype=np.int64)
     for k, (price_text, size_text) in enumerate(levels):
-        px[k] = _steps(price_text, grids.price, venue, stream, side)
-        sz[k] = _steps(size_text, grids.size, venue, stream, side)
+        px[k] = decimal_steps(price_text, grids.price, venue, stream, side)
+        sz[k] = decimal_steps(size_text, grids.size, venue, stream, side)
         if px[k] <= 0:
             raise MalformedMessage(venue, stream, f"{side} price {price_text!r} is not positive")
     return px, sz
@@ -198,7 +211,7 @@ class ServerShutdown(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # what a stream carries (plain ints: compared on every frame)
-_DEPTH, _TRADE, _IGNORED, _SHUTDOWN = 1, 2, 3, 4
+_DEPTH, _TRADE, _IGNORED, _SHUTDOWN, _AGG_TRADE = 1, 2, 3, 4, 5
 
 
 class _Envelope(msgspec.Struct):
@@ -218,6 +231,7 @@ class _DepthUpdate(msgspec.Struct):
     last_id: int = msgspec.field(name="u")
     bids: msgspec.Raw = msgspec.field(name="b")
     asks: msgspec.Raw = msgspec.field(name="a")
+    prev_id: int = msgspec.field(default=-1, name="pu")
 
 
 class _DepthFrame(msgspec.Struct):
@@ -238,6 +252,21 @@ class _TradeEvent(msgspec.Struct):
 class _TradeFrame(msgspec.Struct):
     stream: str
     data: _TradeEvent
+
+
+class _AggTradeEvent(msgspec.Struct):
+    event: str = msgspec.field(name="e")
+    symbol: str = msgspec.field(name="s")
+    trade_id: int = msgspec.field(name="a")
+    price: str = msgspec.field(name="p")
+    quantity: str = msgspec.field(name="q")
+    trade_time: int = msgspec.field(name="T")
+    buyer_is_maker: bool = msgspec.field(name="m")
+
+
+class _AggTradeFrame(msgspec.Struct):
+    stream: str
+    data: _AggTradeEvent
 
 
 class _DepthSnapshot(msgspec.Struct):
@@ -268,27 +297,39 @@ def stream_names(instruments: list[Instrument], depth_interval_ms: int = 100) ->
     return names
 
 
-_F = TypeVar("_F", _DepthFrame, _TradeFrame)
+_F = TypeVar("_F", _DepthFrame, _TradeFrame, _AggTradeFrame)
 """A frame type the general path decodes."""
 
 
 class BinanceSpotParser:
     """Turns Binance spot frames and snapshots for a set of instruments into events.
 
+    The futures parser (:class:`~engine.venues.binance_usdm.protocol.BinanceUsdmParser`) is this
+    class with :attr:`futures` set: depth diffs must carry ``pu`` (it becomes
+    :attr:`~engine.core.events.BookDelta.prev_id`), ``aggTrade`` streams are read as trades
+    (``a`` is the trade id) and the zero-price, zero-size trade prints futures send for trade
+    ids spent without a fill are dropped.
+
     Args:
         instruments: the instruments whose streams are parsed; other streams are ignored.
         venue: the venue name used in errors and logs.
     """
 
+    futures = False
+    """True for Binance futures (USD-M, COIN-M) frames."""
+
     def __init__(self, instruments: list[Instrument], venue: str = "binance") -> None:
+        self.unknown = 0
+        """Frames of streams or kinds this parser does not consume (bookTicker, kline ...)."""
         self.venue = venue
         self.instruments = list(instruments)
         self._by_symbol = {i.symbol.lower(): n for n, i in enumerate(self.instruments)}
-        self._grids = [_Grids(i) for i in self.instruments]
+        self._grids = [Grids(i) for i in self.instruments]
         self._routes: dict[bytes, tuple[int, int]] = {}
         self._envelope = msgspec.json.Decoder(_Envelope)
         self._depth = msgspec.json.Decoder(_DepthFrame)
         self._trade = msgspec.json.Decoder(_TradeFrame)
+        self._agg_trade = msgspec.json.Decoder(_AggTradeFrame)
         self._snapshot = msgspec.json.Decoder(_DepthSnapshot)
         #: level arrays of parsed diffs are views into this, handed out front to back and never
         #: reused; a full arena is replaced by a fresh one (the old one lives while events do)
@@ -310,6 +351,8 @@ class BinanceSpotParser:
             route = (_DEPTH, index)
         elif channel == "trade":
             route = (_TRADE, index)
+        elif channel == "aggTrade" and self.futures:
+            route = (_AGG_TRADE, index)
         else:
             route = _NO_ROUTE
         if len(self._routes) < 4096:
@@ -341,6 +384,8 @@ class BinanceSpotParser:
                 return self._parse_depth(data, stream, route[1], recv_ts)
             if route[0] == _TRADE:
                 return self._parse_trade(data, stream, route[1], recv_ts)
+            if route[0] == _AGG_TRADE:
+                return self._parse_trade_general(data, stream, route[1], recv_ts, agg=True)
         return self._parse_other(data, recv_ts)
 
     def _fail(self, data: bytes, message: str, stream: str | None = None) -> MalformedMessage:
@@ -362,11 +407,14 @@ class BinanceSpotParser:
             if kind == _SHUTDOWN:
                 return ServerShutdown(recv_ts=recv_ts)
             if kind == _IGNORED:
+                self.unknown += 1
                 return None
             # a depth or trade frame laid out differently (key order, spacing): decode it typed
             canonical = msgspec.json.encode({"stream": env.stream, "data": env.data})
             if kind == _DEPTH:
                 return self._parse_depth(canonical, stream, index, recv_ts)
+            if kind == _AGG_TRADE:
+                return self._parse_trade_general(canonical, stream, index, recv_ts, agg=True)
             return self._parse_trade(canonical, stream, index, recv_ts)
         if env.event == "serverShutdown":
             return ServerShutdown(recv_ts=recv_ts)
@@ -374,20 +422,30 @@ class BinanceSpotParser:
             raise self._fail(data, f"venue error {env.code}: {env.msg}", "control")
         if not isinstance(env.id, msgspec.UnsetType):
             return None  # {"result":null,"id":1}: an acknowledgement
+        if env.event:
+            self.unknown += 1  # a raw event of a kind we do not consume
+            return None
         raise self._fail(data, "neither a stream frame nor an acknowledgement", "unknown")
 
     def _parse_depth(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> BookDelta:
         grids = self._grids[index]
         arena, off = self._arena, self._arena_used
-        status, event_time, first_id, last_id, n_bids, n_asks, room = _depth_frame(
-            data, grids.symbol, arena, off, grids.kernel
-        )
-        if status == NEED_SPACE:
+        fresh = False
+        while True:  # at most twice: a full arena is replaced once
+            if self.futures:
+                status, event_time, first_id, last_id, prev_id, n_bids, n_asks, room = (
+                    _futures_depth_frame(data, grids.symbol, arena, off, grids.kernel)
+                )
+            else:
+                prev_id = -1
+                status, event_time, first_id, last_id, n_bids, n_asks, room = _depth_frame(
+                    data, grids.symbol, arena, off, grids.kernel
+                )
+            if status != NEED_SPACE or fresh:
+                break
+            fresh = True
             arena, off = np.empty(max(_ARENA_SLOTS, 4 * room), dtype=np.int64), 0
             self._arena = arena
-            status, event_time, first_id, last_id, n_bids, n_asks, room = _depth_frame(
-                data, grids.symbol, arena, off, grids.kernel
-            )
         if status != OK:
             return self._parse_depth_general(data, stream, index, recv_ts)
         self._arena_used = off + 4 * room
@@ -396,7 +454,7 @@ class BinanceSpotParser:
             instrument=self.instruments[index].instrument_id,
             first_id=first_id,
             last_id=last_id,
-            prev_id=-1,
+            prev_id=prev_id,
             bid_px=arena[off : off + n_bids],
             bid_sz=arena[off + room : off + room + n_bids],
             ask_px=arena[asks : asks + n_asks],
@@ -440,14 +498,16 @@ class BinanceSpotParser:
             raise MalformedMessage(
                 self.venue, name, f"update ids U={upd.first_id} u={upd.last_id} out of order", data
             )
+        if self.futures and upd.prev_id < 0:
+            raise MalformedMessage(self.venue, name, "futures depth update without pu", data)
         grids = self._grids[index]
-        bid_px, bid_sz = _parse_levels(bytes(upd.bids), grids, "bid", self.venue, name)
-        ask_px, ask_sz = _parse_levels(bytes(upd.asks), grids, "ask", self.venue, name)
+        bid_px, bid_sz = parse_levels(bytes(upd.bids), grids, "bid", self.venue, name)
+        ask_px, ask_sz = parse_levels(bytes(upd.asks), grids, "ask", self.venue, name)
         return BookDelta(
             instrument=inst.instrument_id,
             first_id=upd.first_id,
             last_id=upd.last_id,
-            prev_id=-1,
+            prev_id=upd.prev_id if self.futures else -1,
             bid_px=bid_px,
             bid_sz=bid_sz,
             ask_px=ask_px,
@@ -456,7 +516,7 @@ class BinanceSpotParser:
             recv_ts=recv_ts,
         )
 
-    def _parse_trade(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade:
+    def _parse_trade(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade | None:
         grids = self._grids[index]
         status, trade_id, price, size, trade_time, maker = _trade_frame(
             data, grids.symbol, grids.kernel
@@ -473,15 +533,24 @@ class BinanceSpotParser:
             recv_ts=recv_ts,
         )
 
-    def _parse_trade_general(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> Trade:
+    def _parse_trade_general(
+        self, data: bytes, stream: bytes, index: int, recv_ts: int, *, agg: bool = False
+    ) -> Trade | None:
         name = stream.decode()
-        frame = self._decode(self._trade, data, name)
+        frame = (
+            self._decode(self._agg_trade, data, name)
+            if agg
+            else self._decode(self._trade, data, name)
+        )
         trade = frame.data
         inst = self.instruments[index]
-        self._check_event(name, data, frame.stream, trade.event, "trade", trade.symbol, inst)
+        expected = "aggTrade" if agg else "trade"
+        self._check_event(name, data, frame.stream, trade.event, expected, trade.symbol, inst)
         grids = self._grids[index]
-        price = _steps(trade.price, grids.price, self.venue, name, "trade")
-        size = _steps(trade.quantity, grids.size, self.venue, name, "trade")
+        price = decimal_steps(trade.price, grids.price, self.venue, name, "trade")
+        size = decimal_steps(trade.quantity, grids.size, self.venue, name, "trade")
+        if self.futures and price == 0 and size == 0:
+            return None  # a trade id spent without a fill (venues.md §2.5)
         if price <= 0 or size <= 0 or trade.trade_id < 0 or trade.trade_time < 0:
             raise MalformedMessage(
                 self.venue,
@@ -500,7 +569,7 @@ class BinanceSpotParser:
         )
 
     def parse_snapshot(self, raw: bytes, instrument: Instrument, recv_ts: int) -> BookSnapshot:
-        """Parse a ``GET /api/v3/depth`` body.
+        """Parse a ``GET /api/v3/depth`` (futures: ``/fapi/v1/depth``, ``/dapi/v1/depth``) body.
 
         Raises:
             MalformedMessage: naming ``<symbol> depth snapshot`` as the stream.
@@ -516,8 +585,8 @@ class BinanceSpotParser:
         if snap.last_update_id < 0:
             raise MalformedMessage(self.venue, stream, "negative lastUpdateId", raw)
         grids = self._grids[index]
-        bid_px, bid_sz = _parse_levels(bytes(snap.bids), grids, "bid", self.venue, stream)
-        ask_px, ask_sz = _parse_levels(bytes(snap.asks), grids, "ask", self.venue, stream)
+        bid_px, bid_sz = parse_levels(bytes(snap.bids), grids, "bid", self.venue, stream)
+        ask_px, ask_sz = parse_levels(bytes(snap.asks), grids, "ask", self.venue, stream)
         return BookSnapshot(
             instrument=instrument.instrument_id,
             update_id=snap.last_update_id,

@@ -72,6 +72,10 @@ class SnapshotOutcome(enum.Enum):
 class SpotBookSync:
     """Runs the §1.4 procedure for one instrument's book.
 
+    The venue's two rules, when a diff is already covered and when it follows, are the methods
+    :meth:`_stale` and :meth:`_follows`; the futures procedure
+    (:class:`~engine.venues.binance_usdm.sync.FuturesBookSync`) overrides just those.
+
     Args:
         instrument: the instrument, for errors.
         book: the book kept in sync; it is cleared whenever it cannot be trusted.
@@ -128,21 +132,22 @@ class SpotBookSync:
         """
         if self.phase is SyncPhase.SYNCING:
             return self._buffer_delta(delta)
-        if delta.last_id <= self.update_id:
+        bridging = self.phase is SyncPhase.BRIDGING
+        if self._stale(delta, self.update_id, bridging=bridging):
             return DeltaOutcome.STALE
-        if delta.first_id > self.update_id + 1:
-            expected = self.update_id + 1
-            bridging = self.phase is SyncPhase.BRIDGING
+        if not self._follows(delta, self.update_id, bridging=bridging):
+            expected, received = self._gap_ids(delta, self.update_id)
+            snapshot_id = self.update_id
             self.reset()
             self._buffer.append(delta)
             if bridging:
                 raise SnapshotError(
                     self.venue,
                     self.instrument.symbol,
-                    f"snapshot at {expected - 1} is older than the stream, "
+                    f"snapshot at {snapshot_id} is older than the stream, "
                     f"whose first diff starts at {delta.first_id}",
                 )
-            raise SequenceGap(self.venue, self.instrument.symbol, expected, delta.first_id)
+            raise SequenceGap(self.venue, self.instrument.symbol, expected, received)
         went_live = self.phase is SyncPhase.BRIDGING
         self._apply(delta)
         self.phase = SyncPhase.LIVE
@@ -160,9 +165,9 @@ class SpotBookSync:
         last = snapshot.update_id
         buffer = self._buffer
         aligned = False  # a buffered diff ended exactly at the snapshot
-        while buffer and buffer[0].last_id <= last:
+        while buffer and self._stale(buffer[0], last, bridging=True):
             aligned = buffer.popleft().last_id == last
-        if buffer and buffer[0].first_id > last + 1:
+        if buffer and not self._follows(buffer[0], last, bridging=True):
             raise SnapshotError(
                 self.venue,
                 self.instrument.symbol,
@@ -187,10 +192,31 @@ class SpotBookSync:
             last = buffer[-1].last_id
             if delta.last_id <= last:
                 return DeltaOutcome.STALE
-            if delta.first_id > last + 1:
+            if not self._follows(delta, last, bridging=False):
                 buffer.clear()  # the stream skipped: nothing before the skip can be used
         buffer.append(delta)
         return DeltaOutcome.BUFFERED
+
+    # ---- the venue's rules (spot here; futures override them) ---------------------------------
+
+    def _stale(self, delta: BookDelta, local_id: int, *, bridging: bool) -> bool:
+        """True when the book (or the buffer) at ``local_id`` already covers ``delta``.
+
+        Spot: ``u <= local id``, also right after the snapshot (step 4 drops ``u <= L``).
+        """
+        return delta.last_id <= local_id
+
+    def _follows(self, delta: BookDelta, local_id: int, *, bridging: bool) -> bool:
+        """True when ``delta`` (not stale) continues a book or buffer at ``local_id``.
+
+        Spot: ``U <= local id + 1``, for the first diff after a snapshot as for every later one
+        (with ``u > local id`` this is ``U <= L + 1 <= u``).
+        """
+        return delta.first_id <= local_id + 1
+
+    def _gap_ids(self, delta: BookDelta, local_id: int) -> tuple[int, int]:
+        """(expected, received) ids for the gap error: spot compares ``U`` with ``local id + 1``."""
+        return local_id + 1, delta.first_id
 
     def _apply(self, delta: BookDelta) -> None:
         self.book.apply_delta(delta.bid_px, delta.bid_sz, delta.ask_px, delta.ask_sz, delta.last_id)
