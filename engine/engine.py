@@ -15,7 +15,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -76,6 +76,9 @@ from engine.strategy.registry import build_strategy
 from engine.strategy.runner import StrategyRunner
 from engine.venues.base import Feed, Gateway
 from engine.venues.binance.feed import BinanceSpotFeed
+
+if TYPE_CHECKING:
+    from engine.recorder.recorder import Recorder
 
 log = logging.getLogger("engine")
 
@@ -185,6 +188,8 @@ class Engine:
         self.publisher: EnginePublisher | None = None
         self.control: ControlPlane | None = None
         self.feed: Feed | None = None
+        self.recorder: Recorder | None = None
+        """Market-data capture into the catalog (``[recorder] enabled``), once running."""
         self._sim: SimVenueProcess | None = None
         self._top = np.zeros((4, config.ipc.book_depth), dtype=np.int64)
 
@@ -222,6 +227,7 @@ class Engine:
                 venue=cfg.venue.name,
                 clock=self.clock,
             )
+            self._start_recorder()
             await self._start_gateway(ws_url, rest_url)
             log.info(
                 "engine started",
@@ -259,7 +265,28 @@ class Engine:
                 job.cancel()
             await asyncio.gather(*self._background, return_exceptions=True)
             await self._close_connections()
+            if self.recorder is not None:
+                await asyncio.to_thread(self.recorder.stop)
             log.info("engine stopped", extra={"instance": cfg.engine.instance})
+
+    def _start_recorder(self) -> None:
+        """``[recorder] enabled``: the feed's frames and events go to the catalog's writer."""
+        if not self.config.recorder.enabled:
+            return
+        from engine.recorder.recorder import recorder_for
+        from engine.recorder.tap import tap_feed
+
+        self.recorder = recorder_for(
+            self.config,
+            self.instruments,
+            on_alert=self._recorder_alert,
+            loop=asyncio.get_running_loop(),
+        )
+        tap_feed(self.feed, self.recorder.raw)
+        self.recorder.start()
+
+    def _recorder_alert(self, level: AlertLevel, message: str) -> None:
+        self.oms.alert(level, "recorder", message)
 
     async def _open_state(self) -> None:
         """Shared memory, the breaker, the journal replay and the parameter store, in order.
@@ -642,12 +669,16 @@ class Engine:
         paper = self._paper
         if paper is not None:
             paper.on_delta(delta)
+        if self.recorder is not None:
+            self.recorder.book_delta(delta)
 
     def on_trade(self, trade: Trade) -> None:
         """Forward a public trade to the paper matching core and the UI tape."""
         paper = self._paper
         if paper is not None:
             paper.on_trade(trade)
+        if self.recorder is not None:
+            self.recorder.trade(trade)
         self.strategies.on_trade(trade)
         if self.publisher is None:
             return
@@ -684,6 +715,8 @@ class Engine:
         if state == "live" and self._paper is not None:
             bids, asks = self.books[instrument].levels()
             self._paper.on_snapshot(instrument, bids, asks)
+        if state == "live" and self.recorder is not None:
+            self.recorder.book_live(instrument, self.books[instrument], 0, now)
         if self.publisher is None:
             return
         if state == "live":

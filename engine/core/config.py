@@ -213,6 +213,21 @@ class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Time from the matching engine's answer to it reaching us."""
 
 
+class RecorderSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Market-data capture into the Parquet catalog while the engine runs."""
+
+    enabled: bool = False
+    """Record the feed's raw frames, book deltas, snapshots and trades."""
+    root: str = ""
+    """The catalog folder; empty: ``data/catalog`` under the state folder."""
+    queue_size: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
+    """Entries queued for the writer thread; when full the oldest are dropped (and counted)."""
+    roll: Annotated[
+        str, msgspec.Meta(pattern=r"^(1h|60m|30m|20m|15m|12m|10m|6m|5m|4m|3m|2m|1m)$")
+    ] = "1h"
+    """How long one file covers; a whole fraction of an hour."""
+
+
 class StrategySection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One strategy to run: ``[strategies.<name>]``."""
 
@@ -244,6 +259,7 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     strategies: dict[str, StrategySection] = msgspec.field(default_factory=dict)
     """Strategies by name; they trade through the same risk checks and OMS as every order."""
     paper: PaperSection = msgspec.field(default_factory=PaperSection)
+    recorder: RecorderSection = msgspec.field(default_factory=RecorderSection)
 
     def __post_init__(self) -> None:
         if not self.instruments:

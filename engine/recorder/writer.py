@@ -116,6 +116,8 @@ class CatalogWriter:
         self.rows_written = 0
         self.last_file: Path | None = None
         self.written: list[Path] = []
+        self.rows_lost = 0
+        """Rows of files that could not be completed."""
         self._open: dict[tuple[str, str, str], _OpenFile] = {}
         self._metadata: dict[tuple[str, str, str, str], dict[bytes, bytes]] = {}
 
@@ -318,8 +320,9 @@ class CatalogWriter:
         self.last_file = current.final
         self.written.append(current.final)
 
-    @staticmethod
-    def _discard(current: _OpenFile) -> None:
+    def _discard(self, current: _OpenFile) -> None:
+        self.rows_lost += current.rows + current.buffered()
+        current.rows = 0
         writer, current.writer = current.writer, None
         if writer is not None:
             with contextlib.suppress(OSError, pa.ArrowException):

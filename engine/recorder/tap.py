@@ -1,0 +1,89 @@
+"""Raw frames for the recorder: every frame and REST snapshot body, exact bytes, receive time.
+
+The Binance spot feed (and the local venue, which speaks it) hands every frame it reads, and
+every depth snapshot body it fetches, to its parser. :class:`TappedParser` is that parser with
+one more step in front: it passes the bytes on to a :data:`RawSink` (the recorder's queue), then
+parses them as before. :func:`tap_feed` puts it into a feed; feeds it does not know are left as
+they are (and recorded as events only).
+
+Raw rows are partitioned by the symbol of their stream (``btcusdt@depth`` -> ``BTCUSDT``);
+frames of no single known symbol (acknowledgements, other streams) go under ``_all``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from engine.venues.binance.feed import BinanceSpotFeed
+from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown
+
+if TYPE_CHECKING:
+    from engine.core.events import BookDelta, BookSnapshot, Trade
+    from engine.core.instruments import Instrument
+
+log = logging.getLogger("engine.recorder")
+
+RawSink = Callable[[str, str, int, str, bytes], None]
+"""(venue, symbol, recv_ts, stream or URL, payload) of one raw frame."""
+
+OTHER_SYMBOL = "_all"
+"""Raw partition of frames that belong to no single known symbol."""
+
+_PREFIX = b'{"stream":"'
+
+
+class TappedParser(BinanceSpotParser):
+    """A Binance spot parser that first hands each frame's exact bytes to ``sink``.
+
+    Args:
+        instruments: as for :class:`~engine.venues.binance.protocol.BinanceSpotParser`.
+        venue: the venue name.
+        sink: where raw frames go.
+        depth_path: the REST path snapshots come from, recorded as their stream.
+    """
+
+    def __init__(
+        self,
+        instruments: list[Instrument],
+        venue: str,
+        sink: RawSink,
+        *,
+        depth_path: str = "/api/v3/depth",
+    ) -> None:
+        super().__init__(instruments, venue)
+        self._sink = sink
+        self._depth_path = depth_path
+        self._symbols = {i.symbol.lower().encode(): i.symbol for i in instruments}
+
+    def parse_frame(
+        self, raw: bytes | str, recv_ts: int
+    ) -> BookDelta | Trade | ServerShutdown | None:
+        """Record the frame, then parse it."""
+        data = raw if type(raw) is bytes else raw.encode() if isinstance(raw, str) else bytes(raw)
+        stream = b""
+        if data.startswith(_PREFIX):
+            stream = data[len(_PREFIX) : data.find(b'"', len(_PREFIX))]
+        symbol = self._symbols.get(stream.partition(b"@")[0], OTHER_SYMBOL)
+        self._sink(self.venue, symbol, recv_ts, stream.decode("utf-8", "replace"), data)
+        return super().parse_frame(data, recv_ts)
+
+    def parse_snapshot(self, raw: bytes, instrument: Instrument, recv_ts: int) -> BookSnapshot:
+        """Record the REST body (its stream is the request's path), then parse it."""
+        body = bytes(raw)
+        url = f"{self._depth_path}?symbol={instrument.symbol}"
+        self._sink(self.venue, instrument.symbol, recv_ts, url, body)
+        return super().parse_snapshot(body, instrument, recv_ts)
+
+
+def tap_feed(feed: object, sink: RawSink) -> bool:
+    """Record ``feed``'s raw frames into ``sink``; False when it is a feed this cannot tap."""
+    if isinstance(feed, BinanceSpotFeed):
+        feed._parser = TappedParser(feed.instruments, feed.venue, sink)
+        return True
+    log.warning(
+        "raw frames of this feed are not recorded (events are)",
+        extra={"feed": type(feed).__name__},
+    )
+    return False
