@@ -2,20 +2,22 @@
 
 ``paper`` matches in-process against the live book (:class:`~engine.sim.paper.PaperGateway`);
 ``live`` sends to the venue with its own gateway and keys. Everything above the gateway (risk,
-OMS, journal, breaker) is the same object in both.
+OMS, journal, breaker) is the same object in both. Backtests build their matching the same way
+(:func:`sim_exchange`).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from engine.core.config import EngineConfig, PaperSection
+from engine.core.instruments import Instrument
 from engine.sim.exchange import SimulatedExchange
 from engine.sim.fees import FeeSchedule
-from engine.sim.latency import ConstantLatency
+from engine.sim.latency import ConstantLatency, LatencyModel
 from engine.sim.matching import MatchingCore
 from engine.sim.paper import PaperGateway
 from engine.sim.queue import ConservativeQueue, PowerProbQueue, QueueModel
@@ -42,22 +44,44 @@ def queue_model(paper: PaperSection) -> QueueModel:
     return ConservativeQueue()
 
 
+def sim_exchange(
+    instruments: Iterable[Instrument],
+    paper: PaperSection,
+    *,
+    fees: Mapping[str, FeeSchedule] | None = None,
+    latency: LatencyModel | None = None,
+) -> SimulatedExchange:
+    """Matching cores (one per instrument) behind a latency model: paper trading and backtests.
+
+    Args:
+        instruments: the instruments matched.
+        paper: fees, queue model and latencies (``[paper]``).
+        fees: per venue, a schedule replacing ``paper``'s rates for that venue's instruments.
+        latency: replaces ``paper``'s constant entry and response latencies.
+    """
+    default = FeeSchedule(paper.maker_fee, paper.taker_fee)
+    by_venue = fees or {}
+    cores = {
+        i.instrument_id: MatchingCore(
+            i, fees=by_venue.get(i.venue, default), queue=queue_model(paper)
+        )
+        for i in instruments
+    }
+    if latency is None:
+        latency = ConstantLatency(
+            entry=paper.entry_latency_us * 1000, response=paper.response_latency_us * 1000
+        )
+    return SimulatedExchange(cores, latency)
+
+
 def paper_exchange(engine: Engine) -> SimulatedExchange:
     """The matching cores (one per instrument) and latency the paper gateway trades against."""
-    paper = engine.config.paper
-    fees = FeeSchedule(paper.maker_fee, paper.taker_fee)
-    cores = {
-        i.instrument_id: MatchingCore(i, fees=fees, queue=queue_model(paper))
-        for i in engine.instruments
-    }
-    for iid, core in cores.items():
+    exchange = sim_exchange(engine.instruments, engine.config.paper)
+    for iid, core in exchange.cores.items():
         # The paper account carries the position the journal rebuilt; its orders died with the
         # last process, which reconciliation will find and close.
         core.position_lots = engine.portfolio.position(iid).net
-    latency = ConstantLatency(
-        entry=paper.entry_latency_us * 1000, response=paper.response_latency_us * 1000
-    )
-    return SimulatedExchange(cores, latency)
+    return exchange
 
 
 def make_gateway(engine: Engine, ws_url: str, rest_url: str) -> Gateway:
