@@ -27,8 +27,12 @@ from engine.oms.order import OrderStatus
 from engine.sim.accounts import Account, AccountSpec
 from engine.sim.server import SimVenue
 from hft_tui.reliability import REPORT_ENV, FaultRow, render_table, write_rows
+from tests.integration import conftest as _integration
 
 ROWS: list[FaultRow] = []
+
+instance = _integration.instance
+engine_env = _integration.engine_env
 TIMEOUT_S = 20.0
 SYMBOL = "BTCUSDT"
 
@@ -207,9 +211,9 @@ class Desk:
             raise AssertionError(f"{exc}: {self.mismatches()}") from None
 
 
-def _config(tmp: Path, instance: str, extra: dict[str, str]) -> Any:
+def _config(tmp: Path, name: str, extra: dict[str, str]) -> Any:
     env = {
-        "HFT__ENGINE__INSTANCE": instance,
+        "HFT__ENGINE__INSTANCE": name,
         "HFT__CONTROL__PORT": "0",
         "HFT__ENGINE__STATE_DIR": str(tmp / "state"),
         "HFT__SIM__DEPTH_INTERVAL_MS": "20",
@@ -228,8 +232,7 @@ def desk_env() -> dict[str, str]:
 @pytest.fixture
 async def desk(tmp_path: Path, desk_env: dict[str, str]) -> AsyncIterator[Desk]:
     """A busy local venue with our account and a live-mode engine trading it over sockets."""
-    instance = f"r{uuid.uuid4().hex[:10]}"
-    config = _config(tmp_path, instance, desk_env)
+    config = _config(tmp_path, f"r{uuid.uuid4().hex[:10]}", desk_env)
     key, secret = secrets.token_hex(32), secrets.token_hex(32)
     venue = SimVenue(
         config.instrument_list(),
