@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.bench.ipc import CONTESTANTS, OURS, Plan, run
+from engine.bench.ipc import FIFO, OURS, SIZES, Plan, contestants, run
 
 pytestmark = pytest.mark.integration
 
@@ -13,15 +13,23 @@ TINY = Plan(
 )
 
 
-def test_every_contestant_reports_throughput_and_latency():
-    """One tiny repetition yields positive throughput and p50 <= p99 for ring, Queue and Pipe."""
+def test_every_contestant_reports_throughput_and_latency_at_each_size():
+    """Each contestant and size: throughput above 0, p50 <= p99; a missing faster-fifo says so."""
     result = run(quick=True, plan=TINY)
     assert result.ours == OURS
     rows = {(r.contestant, r.metric): r for r in result.results}
-    assert set(rows) == {
-        (c, m) for c in CONTESTANTS for m in ("throughput", "latency_p50", "latency_p99")
+    metrics = {
+        f"{m}_{size}B" for m in ("throughput", "latency_p50", "latency_p99") for size in SIZES
     }
-    for contestant in CONTESTANTS:
-        assert rows[contestant, "throughput"].median > 0
-        assert rows[contestant, "latency_p50"].median <= rows[contestant, "latency_p99"].median
-        assert rows[contestant, "throughput"].reps == 1
+    assert set(rows) == {(c, m) for c in (*contestants(), FIFO) for m in metrics}
+    for contestant in contestants():
+        for size in SIZES:
+            assert rows[contestant, f"throughput_{size}B"].median > 0
+            low, high = (
+                rows[contestant, f"latency_p50_{size}B"],
+                rows[contestant, f"latency_p99_{size}B"],
+            )
+            assert low.median <= high.median
+            assert rows[contestant, f"throughput_{size}B"].reps == 1
+    if FIFO not in contestants():
+        assert rows[FIFO, "throughput_64B"].missing
