@@ -159,6 +159,11 @@ class DeskTracker:
             self._markets[n] = Market(view.symbol, view.tick_size, view.lot_size)
             self._desk = None
 
+    @property
+    def page(self) -> TradingView | None:
+        """The latest trading page; None before the engine first wrote one."""
+        return self._page
+
     def on_page(self, page: TradingView) -> None:
         """Take a new trading page; alerts not seen before join the history."""
         self._page = page

@@ -11,6 +11,7 @@ from typing import Literal
 
 from engine.ipc.protocol import BookView, EngineView, RingView
 from hft_tui.desk import Desk
+from hft_tui.pnl_curve import NO_CURVE, PnlCurve
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +85,5 @@ class Frame:
     """Orders, positions, PnL, fills and alerts."""
     control_url: str
     """Where the engine's HTTP control plane listens (empty when it has none)."""
+    pnl: PnlCurve = NO_CURVE
+    """The portfolio's net PnL since this UI attached, as the trading pages reported it."""

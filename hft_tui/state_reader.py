@@ -3,7 +3,8 @@
 :class:`StateReader` turns one round of :class:`~hft_tui.bridge.EngineBridge` reads into a
 :class:`~hft_tui.frame.Frame` and counts the states the UI never drew because newer ones
 superseded them. Orders, positions, fills and alerts go through a
-:class:`~hft_tui.desk.DeskTracker`.
+:class:`~hft_tui.desk.DeskTracker`; the net PnL of every read goes into a
+:class:`~hft_tui.pnl_curve.PnlRecorder` for the positions screen's chart.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from engine.ipc.protocol import (
 from hft_tui.bridge import EngineBridge
 from hft_tui.desk import DeskTracker
 from hft_tui.frame import Frame, Lost, TapeTrade
+from hft_tui.pnl_curve import PnlRecorder
 
 #: an engine whose heartbeat is older than this is reported lost
 LOST_AFTER_NS = 1_000_000_000
@@ -61,6 +63,7 @@ class StateReader:
         self._kill_news = False
         self._book_unreadable = False
         self._last: Frame | None = None
+        self._pnl = PnlRecorder()
 
     def kill_sent(self) -> None:
         """Note that this UI sent a kill, so frames show it pending until the engine confirms."""
@@ -127,6 +130,9 @@ class StateReader:
         bridge = self.bridge
         bridge.beat(now)
         changed = self._read_pages()
+        page = self._desk.page
+        if page is not None:
+            self._pnl.add(now, page.net)
         events = self._drain()
         hints = self._apply_events(events)
         frame = self._frame(now, hints)
@@ -236,6 +242,7 @@ class StateReader:
             malformed=max(self._malformed, engine.malformed if engine is not None else 0),
             desk=self._desk.desk(),
             control_url=(engine.control_url if engine is not None else "") or info.control_url,
+            pnl=self._pnl.curve(),
         )
 
 

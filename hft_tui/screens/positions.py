@@ -3,8 +3,10 @@
 One row per instrument with a position row on the trading page (net size on its lot grid, average
 entry, realised, unrealised, fees, net PnL and working orders), then the portfolio's totals. Under
 the table: today's net PnL (since 00:00 UTC) against the daily loss limit, with a gauge of how much
-of it is used; trading stops when the loss reaches the limit. Every figure is the engine's exact
-text; the UI only adds signs and colour.
+of it is used; trading stops when the loss reaches the limit. Below that, a chart of the
+portfolio's net PnL since this UI attached (:class:`~hft_tui.widgets.pnl_chart.PnlChart`, from
+every trading page read). Every figure is the engine's exact text; the UI only adds signs and
+colour.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hft_tui import format as fmt
 from hft_tui.frame import Frame
 from hft_tui.screens.base import DeskScreen
 from hft_tui.widgets.keyed_table import Cells, KeyedTable, cell
+from hft_tui.widgets.pnl_chart import PnlChart
 
 _COLUMNS = (
     ("symbol", "symbol"),
@@ -46,6 +49,8 @@ class PositionsScreen(DeskScreen):
         )
         yield KeyedTable(_COLUMNS, id="positions-table")
         yield Static(id="daily-loss")
+        yield Static(" net PnL since the UI attached", id="pnl-caption", classes="caption")
+        yield PnlChart(id="pnl-chart")
 
     def _pnl(self, text: str) -> Text:
         tone = fmt.pnl_class(text)
@@ -60,6 +65,8 @@ class PositionsScreen(DeskScreen):
         desk = frame.desk
         page = desk.page
         table = self.query_one("#positions-table", KeyedTable)
+        self.query_one(PnlChart).curve = frame.pnl
+        self.query_one("#pnl-caption", Static).update(self._session(frame))
         if page is None:
             table.set_rows([])
             self.query_one("#daily-loss", Static).update(" waiting for the trading page")
@@ -97,6 +104,17 @@ class PositionsScreen(DeskScreen):
         ))  # fmt: skip
         table.set_rows(rows)
         self.query_one("#daily-loss", Static).update(self._daily(page))
+
+    def _session(self, frame: Frame) -> Text:
+        """The chart's caption: now, high and low of the session's net PnL."""
+        out = Text(" net PnL since the UI attached", self.tone("muted"))
+        values = [v for _, v in frame.pnl.points]
+        if values:
+            for label, value in (("now", values[-1]), ("high", max(values)), ("low", min(values))):
+                out.append(f"   {label} ", self.tone("muted"))
+                tone = fmt.pnl_class(str(value))
+                out.append(fmt.money(str(value)), self.tone(tone) if tone != "flat" else "")
+        return out
 
     def _daily(self, page: TradingView) -> Text:
         out = Text(no_wrap=True, overflow="crop")

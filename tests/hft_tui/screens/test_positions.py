@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.ipc.protocol import PositionRow
+from engine.ipc.protocol import PositionRow, TradingView
+from hft_tui.widgets.pnl_chart import PnlChart
 from tests.hft_tui.conftest import order_row, trading_view
 from tests.hft_tui.pilot import show_mode, table_rows, text_of, wait_until
 
@@ -48,3 +49,31 @@ async def test_before_the_trading_page_the_screen_waits(app):
         screen = await show_mode(pilot, "p", "positions")
         assert "waiting for the trading page" in text_of(screen, "#daily-loss")
         assert table_rows(screen, "#positions-table") == {}
+
+
+def _net_page(net: str) -> TradingView:
+    """A trading page whose portfolio net PnL is ``net`` (all realised)."""
+    row = PositionRow(
+        instrument=0, net_lots=0, avg_entry="", realised=net, unrealised="0", fees="0"
+    )
+    return trading_view(positions=[row])
+
+
+async def test_the_session_pnl_chart_follows_the_pages(app, publisher, sim_clock):
+    """Net PnL from each page read goes on the chart: up into profit, then down into a loss."""
+    publisher.publish_trading(_net_page("0"))
+    async with app.run_test() as pilot:
+        screen = await show_mode(pilot, "p", "positions")
+        chart = screen.query_one(PnlChart)
+        for n, net in enumerate(("40", "100", "-50")):
+            sim_clock.advance(2_000_000_000)
+            publisher.heartbeat(sim_clock.time_ns())
+            publisher.publish_trading(_net_page(net))
+            await wait_until(pilot, lambda k=n: len(chart.curve.points) == k + 2, f"point {n + 2}")
+        assert [str(v) for _, v in chart.curve.points] == ["0", "40", "100", "-50"]
+        await pilot.pause()
+        text = chart.render().plain
+        assert "+0.00 ┤" in text  # the zero line
+        assert "█" in text
+        caption = text_of(screen, "#pnl-caption")
+        assert "now -50   high +100   low -50" in caption
