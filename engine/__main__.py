@@ -2,7 +2,8 @@
 
 Exit codes: 0 clean stop, 2 configuration error, 3 instance already running, 1 anything else.
 SIGTERM and SIGINT stop it gracefully (segments removed, venue child stopped); SIGUSR1 is the
-kill switch (trading halts, the engine keeps running).
+kill switch (trading halts, the engine keeps running); SIGHUP reloads the config file's risk
+limits and log level (:mod:`engine.hangup`).
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _serve(config: EngineConfig, config_path: str | None, duration: float | None) -> None:
     from engine.engine import Engine  # heavy imports after the config is known to be good
+    from engine.hangup import reload_config
 
     engine = Engine(config, config_path=config_path)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, engine.request_stop)
     loop.add_signal_handler(signal.SIGUSR1, engine.kill, "SIGUSR1")
+    loop.add_signal_handler(signal.SIGHUP, reload_config, engine, config_path)
     await engine.run(duration)
 
 

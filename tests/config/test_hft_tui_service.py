@@ -30,6 +30,7 @@ def test_the_unit_is_a_notify_service_with_a_watchdog():
     assert s["Restart"] == ["on-failure"]
     assert s["KillSignal"] == ["SIGTERM"]
     assert s["EnvironmentFile"] == ["/etc/hft-tui/secrets.env"]
+    assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]  # SIGHUP reloads config and limits
 
 
 def test_hardening_keeps_dev_shm_shared():
