@@ -29,6 +29,7 @@ SUBJECTS: dict[str, str] = {
     "matching": "engine.bench.matching",
     "gateway": "engine.bench.gateway",
     "strategy": "engine.bench.strategy",
+    "tick-to-order": "engine.bench.tick_to_order",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

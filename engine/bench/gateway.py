@@ -33,7 +33,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -260,6 +260,29 @@ async def _usdm_contestant(rest_url: str, ws_url: str) -> _Contestant:
     return contestant
 
 
+@contextlib.asynccontextmanager
+async def local_venue() -> AsyncIterator[SimVenueProcess]:
+    """The local venue in its own process, with the bench account and its limits raised."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "venue.toml"
+        config.write_text(_VENUE_CONFIG)
+        saved = {k: os.environ.get(k) for k in ("HFT_SIM_API_KEY", "HFT_SIM_API_SECRET")}
+        os.environ.update({"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET})
+        venue = SimVenueProcess(str(config))
+        try:
+            await venue.start()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        try:
+            yield venue
+        finally:
+            await venue.stop()
+
+
 async def _round(c: _Contestant, orders: int, tag: str) -> tuple[list[float], list[float]]:
     """``orders`` orders one after the other: (submit-to-write us, submit-to-ack us) each."""
     loop = asyncio.get_running_loop()
@@ -295,20 +318,7 @@ def _p(values: list[float], q: float) -> float:
 
 async def _measure(quick: bool) -> tuple[list[Result], str]:
     orders, reps = (150, 3) if quick else (500, 5)  # the venue allows 6000 weight a minute
-    with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "venue.toml"
-        config.write_text(_VENUE_CONFIG)
-        saved = {k: os.environ.get(k) for k in ("HFT_SIM_API_KEY", "HFT_SIM_API_SECRET")}
-        os.environ.update({"HFT_SIM_API_KEY": KEY, "HFT_SIM_API_SECRET": SECRET})
-        venue = SimVenueProcess(str(config))
-        try:
-            await venue.start()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    async with local_venue() as venue:
         headers = {"X-MBX-APIKEY": KEY}
         contestants: list[_Contestant] = []
         figures: dict[str, dict[str, list[float]]] = {}
@@ -335,7 +345,6 @@ async def _measure(quick: bool) -> tuple[list[Result], str]:
             for c in contestants:
                 with contextlib.suppress(Exception):
                     await c.gateway.stop()
-            await venue.stop()
     results = []
     for name, got in figures.items():
         results += [
