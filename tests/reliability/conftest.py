@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from engine.core.clock import LiveClock
 from engine.core.config import load_config
 from engine.core.events import Side
 from engine.engine import Engine
@@ -229,8 +230,36 @@ def desk_env() -> dict[str, str]:
     return {}
 
 
+class OffsetClock(LiveClock):
+    """The machine's clock, with wall time ``offset_ns`` away (a host clock off by that much)."""
+
+    def __init__(self, offset_ns: int) -> None:
+        self.offset_ns = offset_ns
+
+    def time_ns(self) -> int:
+        """Wall time, off by ``offset_ns``."""
+        return super().time_ns() + self.offset_ns
+
+
 @pytest.fixture
-async def desk(tmp_path: Path, desk_env: dict[str, str]) -> AsyncIterator[Desk]:
+def desk_clock_offset_ns() -> int:
+    """How far the ``desk`` engine's wall clock is from the venue's (a test may override)."""
+    return 0
+
+
+@pytest.fixture
+def desk_venue() -> dict[str, Any]:
+    """Keyword arguments for the ``desk`` fixture's :class:`SimVenue` (a test may add to it)."""
+    return {}
+
+
+@pytest.fixture
+async def desk(
+    tmp_path: Path,
+    desk_env: dict[str, str],
+    desk_clock_offset_ns: int,
+    desk_venue: dict[str, Any],
+) -> AsyncIterator[Desk]:
     """A busy local venue with our account and a live-mode engine trading it over sockets."""
     config = _config(tmp_path, f"r{uuid.uuid4().hex[:10]}", desk_env)
     key, secret = secrets.token_hex(32), secrets.token_hex(32)
@@ -240,11 +269,13 @@ async def desk(tmp_path: Path, desk_env: dict[str, str]) -> AsyncIterator[Desk]:
         events_per_second=400.0,
         depth_interval_ms=20,
         accounts=[AccountSpec(key, secret, balances={"USDT": "1000000", "BTC": "10"})],
+        **desk_venue,
     )
     await venue.start()
     account = venue.trading.accounts.by_key(key)
     assert account is not None
-    engine = Engine(config, venue_urls=(venue.ws_url, venue.rest_url))
+    clock = OffsetClock(desk_clock_offset_ns) if desk_clock_offset_ns else None
+    engine = Engine(config, clock=clock, venue_urls=(venue.ws_url, venue.rest_url))
     engine.sim_key = (key, secret)
     task = asyncio.create_task(engine.run())
     desk = Desk(venue, engine, account, tmp_path)
