@@ -30,8 +30,11 @@ _DISTRIBUTIONS = (
 )
 
 
-class Result(msgspec.Struct, frozen=True, kw_only=True):
-    """One contestant's figure for one metric, summarised over repetitions."""
+class Result(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One contestant's figure for one metric, summarised over repetitions.
+
+    ``missing`` appears in the JSON only on rows of contestants that could not be measured.
+    """
 
     subject: str
     """What is benchmarked, e.g. ``ipc``."""

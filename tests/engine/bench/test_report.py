@@ -12,6 +12,7 @@ from engine.bench.report import (
     Report,
     SubjectRun,
     build_report,
+    missing,
     ratios,
     render_table,
     summarize,
@@ -96,3 +97,22 @@ def test_help_exits_cleanly(capsys):
     """--help prints usage and returns 0."""
     assert main(["--help"]) == 0
     assert "--quick" in capsys.readouterr().out
+
+
+def test_a_missing_peer_has_a_row_that_says_why_and_no_ratio():
+    """The row carries the reason (in JSON and the table) and is left out of the ratios."""
+    run = SubjectRun(
+        subject="ipc",
+        ours="ring",
+        input="64-byte records",
+        results=[
+            summarize("ipc", "ring", "throughput", "records/s", [10.0]),
+            missing("ipc", "faster-fifo", "throughput", "records/s", "not installed"),
+        ],
+    )
+    report = build_report([run])
+    assert ratios(run) == []
+    doc = json.loads(to_json(report))
+    assert doc["results"][1]["missing"] == "not installed"
+    assert "missing" not in doc["results"][0]
+    assert "ipc faster-fifo throughput: missing (not installed)" in render_table(report)
