@@ -18,6 +18,7 @@ import typer
 
 from engine.core.config import EngineConfig, load_config
 from engine.errors import ConfigError
+from hft_tui.cli_backtest import backtest_cli
 
 if TYPE_CHECKING:
     from hft_tui.app import EngineSession
@@ -217,6 +218,9 @@ def sim_venue(ctx: typer.Context) -> None:
     from engine.sim.__main__ import main as sim_main
 
     raise typer.Exit(sim_main(list(ctx.args)))
+
+
+cli.add_typer(backtest_cli, name="backtest")
 
 
 @cli.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
