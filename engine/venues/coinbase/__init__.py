@@ -1,0 +1,1 @@
+"""Coinbase Advanced Trade: level2 books with sequence_num gap detection, market trades, ticker."""
