@@ -5,8 +5,9 @@
 live, uncrossed book; ``seq`` is the frame's ``sequence_num``. Trades are counted and kept. Each
 ``ticker``'s best bid and ask prices are compared with the book of its product at that point
 and counted in :attr:`CoinbaseReplay.ticker_matches` or :attr:`CoinbaseReplay.ticker_mismatches`
-(the two channels are not synchronised, so mismatches are information, not errors). A ``sequence_num``
-jump throws every book away until the capture's next snapshots; a crossed book throws its own.
+(the two channels are not synchronised, so mismatches are information, not errors). A
+``sequence_num`` jump throws every book away until the capture's next snapshots; a crossed book
+throws its own.
 """
 
 from __future__ import annotations
