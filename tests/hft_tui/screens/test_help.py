@@ -44,7 +44,7 @@ async def test_mode_keys_wait_while_a_dialog_is_open(app):
 
 
 async def test_ctrl_k_kills_from_every_screen_and_from_help(app, publisher):
-    """The kill switch sends KILL on each of the six screens and with the key list open."""
+    """The kill switch sends KILL on each of the screens and with the key list open."""
     async with app.run_test() as pilot:
         await _ready(pilot)
         for mode in MODE_KEYS:

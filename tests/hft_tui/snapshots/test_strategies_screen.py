@@ -19,3 +19,9 @@ def test_strategies_screen(seeded, served, sim_clock, snap_compare, size):
 def test_strategies_screen_200x50(seeded, served, sim_clock, snap_compare):
     """At 200x50 every column and parameter has room."""
     assert snap_compare(snapshot_app(sim_clock), terminal_size=(200, 50), run_before=READY)
+
+
+def test_strategies_screen_ansi_80x24(seeded, served, sim_clock, snap_compare):
+    """With 16 colours (TERM=xterm, the ANSI theme) states still read: running, failed."""
+    app = snapshot_app(sim_clock, ansi=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=READY)
