@@ -145,7 +145,8 @@ class Engine:
         )
         for name, section in config.strategies.items():
             if section.enabled:
-                self.strategies.add(build_strategy(name, section, self.instruments))
+                strategy = build_strategy(name, section, self.instruments, config.strategy.paths)
+                self.strategies.add(strategy)
         #: what gateways report to: the OMS first, then the order's strategy
         self.listener = self.strategies.listener()
         #: the control plane's view of the strategies: list, params, stop/start, reload

@@ -228,11 +228,34 @@ class RecorderSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     """How long one file covers; a whole fraction of an hour."""
 
 
+REFERENCE_KINDS = (
+    "market_maker",
+    "imbalance",
+    "cross_venue",
+    "twap",
+    "vwap",
+    "ma_cross",
+    "rsi_revert",
+    "grid",
+)
+"""The reference strategies of ``engine.strategy`` a ``kind`` can name."""
+
+
+class StrategyPathsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Where user strategies are loaded from: ``[strategy]``."""
+
+    paths: list[str] = msgspec.field(default_factory=list)
+    """Directories of strategy source files; only files in these load (``~`` is expanded)."""
+
+
 class StrategySection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One strategy to run: ``[strategies.<name>]``."""
 
-    kind: Literal["market_maker"] = "market_maker"
-    """Which reference strategy (``engine.strategy``)."""
+    kind: Annotated[str, msgspec.Meta(pattern=r"^[a-z_]+$|^[A-Za-z_]\w*:[A-Za-z_]\w*$")] = (
+        "market_maker"
+    )
+    """A reference strategy (one of ``REFERENCE_KINDS``), or ``file:Class``: the class ``Class``
+    in ``file.py`` of one of the ``[strategy] paths`` directories."""
     symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,20}$")]
     """The instrument it trades, one of ``[[instruments]]``."""
     params: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
@@ -258,6 +281,8 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     oms: OmsSection = msgspec.field(default_factory=OmsSection)
     strategies: dict[str, StrategySection] = msgspec.field(default_factory=dict)
     """Strategies by name; they trade through the same risk checks and OMS as every order."""
+    strategy: StrategyPathsSection = msgspec.field(default_factory=StrategyPathsSection)
+    """Directories user strategies (``kind = "file:Class"``) are loaded from."""
     paper: PaperSection = msgspec.field(default_factory=PaperSection)
     recorder: RecorderSection = msgspec.field(default_factory=RecorderSection)
 
@@ -276,6 +301,16 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError(f"{exc} - at `{path}`") from None
         symbols = {i.symbol for i in self.instruments}
         for name, strategy in self.strategies.items():
+            if ":" in strategy.kind and not self.strategy.paths:
+                raise ValueError(
+                    f"strategy {name!r} is a user strategy ({strategy.kind}) but [strategy] "
+                    f"paths names no directory - at `$.strategies.{name}.kind`"
+                )
+            if ":" not in strategy.kind and strategy.kind not in REFERENCE_KINDS:
+                raise ValueError(
+                    f"strategy {name!r}: no reference strategy {strategy.kind!r}; one of "
+                    f"{', '.join(REFERENCE_KINDS)} or file:Class - at `$.strategies.{name}.kind`"
+                )
             if strategy.symbol not in symbols:
                 raise ValueError(
                     f"strategy {name!r} trades {strategy.symbol}, which is not an instrument"

@@ -84,10 +84,21 @@ def decode_params(cls: type[P], doc: Mapping[str, Any], strategy: str) -> P:
     except msgspec.ValidationError as exc:
         text = str(exc)
         field = text.rsplit("$.", 1)[1].split("[", 1)[0].strip("`") if "$." in text else ""
-        if not field and "unknown field" in text:
-            field = text.split("`", 2)[1] if "`" in text else "?"
+        if not field and ("unknown field" in text or text.startswith("`")):
+            field = text.split("`", 2)[1] if "`" in text else "?"  # see relation()
         value = doc.get(field, "<missing>")
         raise ParamsError(strategy, field or "?", value, allowed_range(cls, field), text) from None
+
+
+def relation(ok: bool, field: str, detail: str) -> None:
+    """In a Params' ``__post_init__``: refuse a combination of values, naming the field at fault.
+
+    Raises:
+        ValueError: ``ok`` is false; :func:`decode_params` turns it into a :class:`ParamsError`
+            naming ``field``, its value and its range, with ``detail``.
+    """
+    if not ok:
+        raise ValueError(f"`{field}` {detail}")
 
 
 def change_params(current: P, changes: Mapping[str, Any], strategy: str) -> P:
@@ -169,3 +180,7 @@ class Strategy(Generic[P]):
 
     def on_stop(self) -> None:
         """Called once when the strategy is stopped in order (not after it raised)."""
+
+    def status(self) -> dict[str, object]:
+        """A few figures of its own for ``GET /strategies`` and the TUI (plain JSON values)."""
+        return {}

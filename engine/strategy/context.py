@@ -24,6 +24,7 @@ from engine.book.order_book import Level, OrderBook
 from engine.core.clock import Clock
 from engine.core.commands import OrderType, ReplaceOrder, SubmitOrder, TimeInForce
 from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
+from engine.core.instruments import Instrument
 from engine.errors import EngineError
 from engine.oms.manager import OrderManager
 from engine.oms.order import Order, OrderStatus
@@ -177,6 +178,14 @@ class StrategyContext:
             KeyError: no such instrument.
         """
         return self._books[instrument]
+
+    def instrument(self, instrument: int) -> Instrument:
+        """The instrument's venue, symbol, tick size and lot size (frozen).
+
+        Raises:
+            KeyError: no such instrument.
+        """
+        return self._oms.instruments[instrument]
 
     def position(self, instrument: int) -> Holding:
         """The strategy's own position in ``instrument``."""
