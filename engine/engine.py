@@ -32,6 +32,7 @@ from engine.core.config import EngineConfig
 from engine.core.events import Alert, AlertLevel, BookDelta, Fill, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
+from engine.feeds import make_feed
 from engine.gateways import make_gateway, sim_credentials
 from engine.ipc.protocol import (
     BookState,
@@ -75,7 +76,6 @@ from engine.status import status_document
 from engine.strategy.registry import build_strategy
 from engine.strategy.runner import StrategyRunner
 from engine.venues.base import Feed, Gateway
-from engine.venues.binance.feed import BinanceSpotFeed
 
 if TYPE_CHECKING:
     from engine.recorder.recorder import Recorder
@@ -217,17 +217,7 @@ class Engine:
             await self.control.start()
             self.publisher.announce(self.control.url)
             ws_url, rest_url = await self._venue()
-            self.feed = BinanceSpotFeed(
-                self.instruments,
-                self.books,
-                self,
-                ws_url=ws_url,
-                rest_url=rest_url,
-                depth_limit=cfg.venue.depth_limit,
-                depth_interval_ms=cfg.sim.depth_interval_ms if cfg.venue.name == "sim" else 100,
-                venue=cfg.venue.name,
-                clock=self.clock,
-            )
+            self.feed = make_feed(self, ws_url, rest_url)
             self._start_recorder()
             await self._start_gateway(ws_url, rest_url)
             log.info(

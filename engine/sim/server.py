@@ -11,6 +11,9 @@ One aiohttp server carries everything on one port:
   ``/account``, ``/myTrades`` (see ``orders``) for the accounts given to the venue, matched by
   the shared matching core (see ``desk``);
 - ``/ws-api/v3``: the WebSocket API with the user data stream (see ``user_stream``);
+- Binance USD-M's market streams on ``/public`` and ``/market`` (diff depth with ``pu``, trades)
+  and ``/fapi/v1/depth`` from the same markets (see ``usdm_market``), and the other venues'
+  order sides (``usdm_venue``, ``bybit_venue``): each such side is a :class:`MarketSide`;
 - ``/sim/...``: pause, resume, step, the true book and every fault, for tests in other processes
   (see ``control``).
 
@@ -28,6 +31,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from aiohttp import web
 
@@ -45,6 +49,7 @@ from engine.sim.queue import QueueModel
 from engine.sim.rest import add_rest_routes
 from engine.sim.streams import StreamHub
 from engine.sim.trading import VenueTrading
+from engine.sim.usdm_market import UsdmMarketStreams
 from engine.sim.usdm_venue import add_binance_usdm
 from engine.sim.ws_orders import ws_order_methods
 
@@ -56,6 +61,44 @@ _TICK_S = 0.01
 """The market task's step: trades leave within this long of happening."""
 _MAX_CATCH_UP_S = 1.0
 """After a stall the model skips ahead at most this much, instead of bursting to catch up."""
+
+
+class MarketSide(Protocol):
+    """Another venue's market streams served from the same markets (USD-M, Bybit public)."""
+
+    def add_routes(self, app: web.Application) -> None:
+        """Mount its endpoints."""
+        ...
+
+    def start(self, now: float) -> None:
+        """The market task starts at loop time ``now``."""
+        ...
+
+    def on_activity(
+        self, symbol: str, changes: list[LevelChange], trades: list[TradePrint], event_ms: int
+    ) -> None:
+        """What the market of ``symbol`` did."""
+        ...
+
+    def flush_due(self, now: float, event_ms: int) -> None:
+        """Publish what is due at loop time ``now``."""
+        ...
+
+    def flush_all(self, event_ms: int) -> None:
+        """Publish everything pending now."""
+        ...
+
+    def skip_update_ids(self, symbol: str, missing: int) -> None:
+        """A gap fault: the next ``missing`` updates of ``symbol`` are lost."""
+        ...
+
+    def drop_connections(self) -> int:
+        """Cut its connections without a close frame; how many."""
+        ...
+
+    async def close(self) -> None:
+        """Close its connections politely."""
+        ...
 
 
 class _DepthBatch:
@@ -179,12 +222,19 @@ class SimVenue:
             heartbeat_s=ping_interval_s,
         )
         self.trading.user_streams.add_methods(ws_order_methods(self))
-        self._hub = StreamHub(
-            ping_interval_s=ping_interval_s,
-            pong_timeout_s=pong_timeout_s,
-            max_messages_per_s=max_client_messages_per_s,
-            is_served=self._is_served,
+        self._hub_settings = (ping_interval_s, pong_timeout_s, max_client_messages_per_s)
+        self._hub = self._new_hub(self._is_served)
+        models = {s: m.model for s, m in self._markets.items()}
+        self.usdm_market = UsdmMarketStreams(
+            self.instruments,
+            models,
+            self.faults,
+            self._new_hub,
+            depth_interval_ms=depth_interval_ms,
+            tick_s=_TICK_S,
         )
+        """Binance USD-M market streams (``/public``, ``/market``) and ``/fapi/v1/depth``."""
+        self._sides: list[MarketSide] = [self.usdm_market]
         self._paused = False
         self._model_ns = 0
         self._wall_offset_ns = time.time_ns()
@@ -204,6 +254,8 @@ class SimVenue:
         app.router.add_get("/ws", self._hub.handle)
         app.router.add_get("/ws/{streams:.+}", self._hub.handle)
         app.router.add_get("/ws-api/v3", self.trading.user_streams.handle)
+        for side in self._sides:
+            side.add_routes(app)
         add_rest_routes(app, self)
         self.bybit = add_bybit_linear(app, self)  # Bybit v5 linear on the same markets
         self.usdm = add_binance_usdm(app, self)  # Binance USD-M futures on the same markets
@@ -241,6 +293,8 @@ class SimVenue:
         runner, self._runner = self._runner, None
         if runner is not None:
             await self._hub.close_all()
+            for side in self._sides:
+                await side.close()
             await self.trading.user_streams.close_all()
             await runner.cleanup()
             log.info("local venue stopped")
@@ -356,6 +410,8 @@ class SimVenue:
         for market in self._markets.values():
             for batch in market.batches.values():
                 batch.due = last + batch.interval_s
+        for side in self._sides:
+            side.start(last)
         while True:
             await asyncio.sleep(_TICK_S)
             now = loop.time()
@@ -371,6 +427,8 @@ class SimVenue:
                         batch.due += batch.interval_s
                         if batch.due <= now:  # fell behind: keep the cadence from now on
                             batch.due = now + batch.interval_s
+            for side in self._sides:
+                side.flush_due(now, event_ms)
 
     def _advance(self, dt_ns: int) -> None:
         self._model_ns += dt_ns
@@ -391,6 +449,8 @@ class SimVenue:
                 batch.pending.extend(activity.changes)
         if activity.trades:
             self._publish_trades(market, activity.trades, event_ms)
+        for side in self._sides:
+            side.on_activity(market.symbol, activity.changes, activity.trades, event_ms)
         try:
             self.trading.desk.on_market(market.symbol, activity.in_order, taker)
         except SimError:
@@ -438,6 +498,18 @@ class SimVenue:
         for market in self._markets.values():
             for batch in market.batches.values():
                 self._flush(market, batch, event_ms)
+        for side in self._sides:
+            side.flush_all(event_ms)
+
+    def _new_hub(self, is_served: Callable[[str], bool]) -> StreamHub:
+        """A market-stream hub with the venue's ping, pong and message-rate settings."""
+        ping_interval_s, pong_timeout_s, max_messages_per_s = self._hub_settings
+        return StreamHub(
+            ping_interval_s=ping_interval_s,
+            pong_timeout_s=pong_timeout_s,
+            max_messages_per_s=max_messages_per_s,
+            is_served=is_served,
+        )
 
     def _garbage(self, stream: str, data: str, market: _Market, event_ms: int) -> str | None:
         oversized = self.faults.take_oversized()
@@ -465,10 +537,13 @@ class SimVenue:
         """Leave the next ``missing`` update ids of ``symbol`` out of every depth stream."""
         for batch in self._market(symbol).batches.values():
             batch.skip += missing
+        for side in self._sides:
+            side.skip_update_ids(symbol, missing)
 
     def drop_connections(self) -> int:
         """Cut every WebSocket connection (streams and API) without a close frame; how many."""
-        return self._hub.drop_all() + self.trading.user_streams.drop_all()
+        dropped = self._hub.drop_all() + self.trading.user_streams.drop_all()
+        return dropped + sum(side.drop_connections() for side in self._sides)
 
     def drop_user_streams(self) -> int:
         """Cut every WebSocket-API connection without a close frame; returns how many."""

@@ -295,9 +295,9 @@ class StreamHub:
     # ---- the endpoint ---------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Serve ``/ws``, ``/ws/<streams>`` and ``/stream?streams=...``."""
+        """Serve ``/ws``, ``/ws/<streams>`` and ``/stream?streams=...`` (also under a route)."""
         path = request.path
-        combined = path.startswith("/stream")
+        combined = path.endswith("/stream")  # /stream, and routed bases' /public/stream
         if combined:
             raw = request.query.get("streams", "")
         else:

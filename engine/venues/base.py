@@ -77,6 +77,8 @@ class FeedStats(msgspec.Struct, kw_only=True):
     """WebSocket frames received."""
     malformed: int = 0
     """Frames or snapshots that could not be parsed."""
+    unknown: int = 0
+    """Frames of kinds or streams the feed does not consume: counted and ignored."""
     gaps: int = 0
     """Sequence gaps detected on any book."""
     resyncs: int = 0

@@ -1,9 +1,10 @@
 """Live trading on Binance USD-M, against the local venue as its own process.
 
 The engine is configured as on USD-M (``[venue] name = "binance-usdm"``, keys by env-var name)
-with its URLs pointing at a standalone local venue: market data from the venue's spot-protocol
-streams, orders through :class:`~engine.venues.binance_usdm.gateway.BinanceUsdmGateway` on
-``/fapi`` and the listen-key stream on ``/private/ws``. The venue outlives the engine, so an
+with its URLs pointing at a standalone local venue: market data from the venue's USD-M streams
+(``/public/stream`` with ``pu``, snapshots from ``/fapi/v1/depth``), orders through
+:class:`~engine.venues.binance_usdm.gateway.BinanceUsdmGateway` on ``/fapi`` and the
+listen-key stream on ``/private/ws``. The venue outlives the engine, so an
 engine killed with SIGKILL comes back halted and reconciles its orders and its (real, netted)
 position with the venue's.
 """
@@ -141,6 +142,27 @@ def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, 
         wait_for("the venue to hold no open order", lambda: not _open_at_venue(rest_url))
     finally:
         stop_engine(proc)
+
+
+def test_book_goes_live_on_usdm_streams_and_resyncs_after_a_gap(tmp_path, venue, engine_env):
+    """The USD-M feed's book goes live; a gap at the venue is noticed and the book is live again."""
+    rest_url = venue[1]
+    env = _env(engine_env)
+    proc = start_engine(_config(tmp_path, venue), env)
+    try:
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+        assert get_status(url)["venue"]["name"] == "binance-usdm"
+        code, _ = control(rest_url, "/sim/faults/gap?symbol=BTCUSDT&missing=1", "POST")
+        assert code == 200
+        wait_for("the gap", lambda: get_status(url)["venue"]["gaps"] >= 1)
+        wait_for("the book live again", lambda: _live_after_resync(url))
+    finally:
+        stop_engine(proc)
+
+
+def _live_after_resync(url: str) -> bool:
+    status = get_status(url)
+    return status["venue"]["resyncs"] >= 1 and status["books"]["BTCUSDT"]["state"] == "live"
 
 
 def _open_at_venue(rest_url: str) -> set[str]:

@@ -1,58 +1,57 @@
-"""The Binance spot market-data feed: one combined-stream WebSocket plus REST depth snapshots.
+"""Binance market-data feeds: one combined-stream WebSocket plus REST depth snapshots.
 
-One connection carries diff depth and trades of every instrument. Frames are read in a loop and
-applied at once (no task per message). Each instrument is its own sync unit
-(:class:`~engine.venues.binance.sync.SpotBookSync`): a gap, a crossed book or a malformed depth
-frame resnapshots only that symbol, while the socket dropping resyncs them all. Snapshots are
-fetched by one task per symbol while diffs keep buffering; HTTP 429/418 answers are respected
-through their ``Retry-After`` for every REST request. The connection follows venues.md §9:
-DISCONNECTED -> CONNECTING -> SUBSCRIBING -> SYNCING -> LIVE, reconnects with exponential backoff
-and jitter, resubscribes from its own stream registry, and declares the link stale after
-``stale_after_s`` without a frame. A bad frame is counted, logged with venue and stream, and never
-stops the feed.
+:class:`BinanceDepthFeed` is the Binance way of keeping books on top of the shared connection
+loop (:class:`~engine.venues.stream_feed.StreamFeed`): one connection carries diff depth and
+trades of every instrument, subscribed in the URL from the feed's own stream registry. Each
+instrument is its own sync unit: a gap, a crossed book or a malformed depth frame resnapshots only
+that symbol, while the socket dropping resyncs them all. Snapshots are fetched by one task per
+symbol while diffs keep buffering; HTTP 429/418 answers are respected through their
+``Retry-After`` for every REST request. The venue's own parts are class attributes: the parser,
+the book procedure, the snapshot path and the stream names. :class:`BinanceSpotFeed` is spot
+(§1.4, ``/api/v3/depth``, also the local venue); the USD-M feed
+(:class:`~engine.venues.binance_usdm.feed.BinanceUsdmFeed`) is futures (§2.4).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import aiohttp
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
 
-from engine.core.clock import Clock, LiveClock
 from engine.core.events import BookDelta, Trade
 from engine.errors import CrossedBook, MalformedMessage, SequenceGap, SnapshotError
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.backoff import Backoff
-from engine.venues.base import FeedListener, FeedStats
 from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown, stream_names, warm_up
 from engine.venues.binance.sync import DeltaOutcome, SnapshotOutcome, SpotBookSync, SyncPhase
+from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
     from engine.book.order_book import OrderBook
+    from engine.core.clock import Clock
     from engine.core.instruments import Instrument
+    from engine.venues.base import FeedListener
 
 log = logging.getLogger("engine.venues.binance")
 
-_NS = 1_000_000_000
 _RATE_LIMITED = (429, 418)
 _DEFAULT_RETRY_AFTER_S = 60.0  # when a 429/418 comes without a readable Retry-After
 _CONCURRENT_SNAPSHOTS = 4  # snapshots cost request weight: many books resyncing take turns
 
 
-class BinanceSpotFeed:
-    """Keeps ``books`` in sync with Binance spot (or the local venue, which speaks the same).
+class BinanceDepthFeed(StreamFeed):
+    """Keeps ``books`` in sync with a Binance diff-depth stream and REST snapshots.
 
     Args:
         instruments: what to subscribe to; ids key ``books``.
         books: one book per instrument id, owned by the engine and updated in place.
         listener: told about books, trades, link and book states, malformed frames.
-        ws_url: WebSocket base, e.g. ``wss://stream.binance.com:9443``.
-        rest_url: REST base, e.g. ``https://api.binance.com``.
+        ws_url: WebSocket base the combined-stream path is added to.
+        rest_url: REST base the snapshot path is added to.
         depth_limit: levels per side requested in snapshots.
         depth_interval_ms: diff depth cadence (``@depth@100ms``).
         venue: venue name for logs and errors.
@@ -60,6 +59,13 @@ class BinanceSpotFeed:
         backoff: reconnect delays; 100 ms doubling to 30 s with jitter by default.
         stale_after_s: a link with no frame for this long is declared stale and reconnected.
     """
+
+    depth_path = "/api/v3/depth"
+    """The REST snapshot path."""
+    parser_class: type[BinanceSpotParser] = BinanceSpotParser
+    """The frame parser."""
+    sync_class: type[SpotBookSync] = SpotBookSync
+    """The book procedure of one instrument."""
 
     def __init__(
         self,
@@ -76,24 +82,25 @@ class BinanceSpotFeed:
         backoff: Backoff | None = None,
         stale_after_s: float = 60.0,
     ) -> None:
-        self.instruments = list(instruments)
-        self.books = books
-        self.listener = listener
-        self.venue = venue
-        self.stats = FeedStats()
+        super().__init__(
+            instruments,
+            books,
+            listener,
+            venue=venue,
+            clock=clock,
+            backoff=backoff,
+            stale_after_s=stale_after_s,
+        )
         self.depth_limit = depth_limit
-        self.stale_after_s = stale_after_s
         self._ws_base = ws_url.rstrip("/")
         self._rest_base = rest_url.rstrip("/")
-        self._clock = clock or LiveClock()
-        self._backoff = backoff or Backoff()
-        self._parser = BinanceSpotParser(self.instruments, venue)
+        self._parser = self.parser_class(self.instruments, venue)
         self._syncs = {
-            i.instrument_id: SpotBookSync(i, books[i.instrument_id], venue=venue)
+            i.instrument_id: self.sync_class(i, books[i.instrument_id], venue=venue)
             for i in self.instruments
         }
         #: the subscription registry: every (re)connect subscribes to exactly these
-        self.streams = stream_names(self.instruments, depth_interval_ms)
+        self.streams = self._stream_names(depth_interval_ms)
         self._depth_stream_of = {
             name: inst.instrument_id
             for inst, name in zip(self.instruments, self.streams[::2], strict=True)
@@ -101,14 +108,11 @@ class BinanceSpotFeed:
         self._snapshot_tasks: dict[int, asyncio.Task[None]] = {}
         self._rest_open_at = 0.0  # loop time before which no REST request may go out
         self._session: aiohttp.ClientSession | None = None
-        self._ws: ClientConnection | None = None
-        self._stopping = False
-        self._stopped = asyncio.Event()
-        self._connected = False
-        self._ever_connected = False
-        self._reconnect_now = False  # the venue asked us to move (serverShutdown): no backoff
-        self._last_frame_ns = 0
         self._rest_slots = asyncio.Semaphore(_CONCURRENT_SNAPSHOTS)
+
+    def _stream_names(self, depth_interval_ms: int) -> list[str]:
+        """Depth then trade stream of each instrument, in instrument order."""
+        return stream_names(self.instruments, depth_interval_ms)
 
     @property
     def url(self) -> str:
@@ -119,134 +123,45 @@ class BinanceSpotFeed:
         """The sync unit of one instrument (its phase, update id and buffer)."""
         return self._syncs[instrument]
 
-    # ---- lifecycle -------------------------------------------------------------------------
+    # ---- the connection's hooks ----------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Connect, sync and stay in sync until cancelled or :meth:`stop` is called."""
+    def _warm_up(self) -> None:
         warm_up()
-        self._stopping = False
-        self._stopped.clear()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10.0))
-        try:
-            while not self._stopping:
-                healthy_for_s = await self._connection()
-                if self._stopping:
-                    break
-                if self._reconnect_now:
-                    self._reconnect_now = False
-                    continue
-                delay = self._backoff.next_delay(healthy_for_s)
-                log.info("reconnecting", extra={"venue": self.venue, "delay_s": round(delay, 3)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopped.wait(), timeout=delay)
-        finally:
-            await self._teardown()
 
-    async def stop(self) -> None:
-        """Close the connection; :meth:`run` returns soon after. Idempotent."""
-        self._stopping = True
-        self._stopped.set()
-        ws = self._ws
-        if ws is not None:
-            await ws.close()
-        await self._teardown()
+    async def _start_session(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10.0))
 
     async def _teardown(self) -> None:
-        await self._cancel_snapshots()
+        await super()._teardown()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
-        self._set_link(LinkState.DISCONNECTED)
 
-    # ---- the connection ----------------------------------------------------------------------
+    async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
+        # the streams ride in the URL, from our registry: the socket opens subscribed
+        self._resync_all(reconnect=reconnect)
 
-    async def _connection(self) -> float:
-        """One connection from open to close; returns how long it was up, in seconds."""
-        self._set_link(LinkState.CONNECTING)
-        started = self._clock.monotonic_ns()
-        try:
-            async with connect(
-                self.url,
-                compression=None,
-                max_queue=1024,
-                max_size=1 << 24,
-                open_timeout=10.0,
-                close_timeout=1.0,
-            ) as ws:
-                self._ws = ws
-                if self._stopping:
-                    return 0.0
-                started = self._last_frame_ns = self._clock.monotonic_ns()
-                if self._ever_connected:
-                    self.stats.reconnects += 1
-                # the streams ride in the URL, from our registry: the socket opens subscribed
-                self._set_link(LinkState.SUBSCRIBING)
-                self._connected = True
-                self._resync_all(reconnect=self._ever_connected)
-                self._ever_connected = True
-                watchdog = asyncio.create_task(self._watch(ws), name=f"{self.venue}-liveness")
-                try:
-                    await self._read(ws)
-                finally:
-                    watchdog.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watchdog
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            if not self._stopping:
-                log.warning(
-                    "venue connection lost",
-                    extra={"venue": self.venue, "error": repr(exc)},
-                )
-        finally:
-            self._ws = None
-            self._connected = False
-            await self._cancel_snapshots()
-            self._mark_stale()
-            self._set_link(LinkState.DISCONNECTED)
-        return (self._clock.monotonic_ns() - started) / _NS
+    async def _on_closed(self) -> None:
+        await self._cancel_snapshots()
 
-    async def _read(self, ws: ClientConnection) -> None:
-        """Read and apply frames until the socket closes or the venue asks us to reconnect."""
-        parser = self._parser
-        clock = self._clock
-        stats = self.stats
-        listener = self.listener
-        while True:
-            raw = await ws.recv(decode=False)
-            recv_ts = clock.time_ns()
-            self._last_frame_ns = clock.monotonic_ns()
-            stats.frames += 1
-            try:
-                event = parser.parse_frame(raw, recv_ts)
-            except MalformedMessage as exc:
-                self._on_malformed(exc)
-                continue
-            except Exception as exc:  # a parser bug must not take the engine down
-                log.exception("frame parser failed", extra={"venue": self.venue})
-                self._on_malformed(MalformedMessage(self.venue, "unknown", repr(exc), raw))
-                continue
-            if type(event) is BookDelta:
-                self._on_delta(event)
-            elif type(event) is Trade:
-                listener.on_trade(event)
-            elif type(event) is ServerShutdown:
-                log.info("venue announced shutdown; reconnecting", extra={"venue": self.venue})
-                self._reconnect_now = True
-                return
+    def _parse(self, raw: bytes, recv_ts: int) -> object:
+        return self._parser.parse_frame(raw, recv_ts)
 
-    async def _watch(self, ws: ClientConnection) -> None:
-        """Close a link that has been silent for ``stale_after_s`` (venues.md §9.3)."""
-        limit_ns = int(self.stale_after_s * _NS)
-        while True:
-            await asyncio.sleep(min(1.0, self.stale_after_s / 4))
-            idle_ns = self._clock.monotonic_ns() - self._last_frame_ns
-            if idle_ns >= limit_ns:
-                log.warning(
-                    "venue link stale; reconnecting",
-                    extra={"venue": self.venue, "idle_s": round(idle_ns / _NS, 1)},
-                )
-                await ws.close()
-                return
+    def _dispatch(self, event: object) -> bool:
+        if type(event) is BookDelta:
+            self._on_delta(event)
+        elif type(event) is Trade:
+            self.listener.on_trade(event)
+        elif type(event) is ServerShutdown:
+            log.info("venue announced shutdown; reconnecting", extra={"venue": self.venue})
+            return True
+        return False
+
+    def _on_unknown(self) -> None:
+        self.stats.unknown = self._parser.unknown
+
+    def _book_live(self, instrument: int) -> bool:
+        return self._syncs[instrument].phase is SyncPhase.LIVE
 
     # ---- books -------------------------------------------------------------------------------
 
@@ -270,17 +185,6 @@ class BinanceSpotFeed:
         if self.stats.link is LinkState.LIVE:
             self._set_link(LinkState.SYNCING)
         self._want_snapshot(instrument)
-
-    def _mark_stale(self) -> None:
-        for iid, sync in self._syncs.items():
-            if sync.phase is SyncPhase.LIVE:
-                self.listener.on_book_state(iid, "stale", None)
-
-    def _went_live(self, instrument: int, exch_ts: int, recv_ts: int) -> None:
-        self.listener.on_book_state(instrument, "live", None)
-        self.listener.on_book(instrument, self.books[instrument], exch_ts, recv_ts)
-        if all(s.phase is SyncPhase.LIVE for s in self._syncs.values()):
-            self._set_link(LinkState.LIVE)
 
     def _on_delta(self, delta: BookDelta) -> None:
         iid = delta.instrument
@@ -316,20 +220,8 @@ class BinanceSpotFeed:
         elif outcome is DeltaOutcome.WENT_LIVE:
             self._went_live(iid, delta.exch_ts, delta.recv_ts)
 
-    def _on_malformed(self, error: MalformedMessage) -> None:
-        self.stats.malformed += 1
-        raw = error.raw if isinstance(error.raw, str) else error.raw.decode("utf-8", "replace")
-        log.warning(
-            "malformed frame",
-            extra={
-                "venue": self.venue,
-                "stream": error.stream,
-                "error": str(error),
-                "frame": raw[:120],
-            },
-        )
-        self.listener.on_malformed(error.stream, error)
-        iid = self._depth_stream_of.get(error.stream)
+    def _on_malformed_stream(self, stream: str) -> None:
+        iid = self._depth_stream_of.get(stream)
         if iid is None:
             return  # not a depth frame we know of: a lost diff still shows up as a gap
         sync = self._syncs[iid]
@@ -337,10 +229,6 @@ class BinanceSpotFeed:
             return  # still buffering: the buffer restarts at the next diff that does not follow
         sync.reset()  # the lost diff may have changed the book: do not wait for the gap
         self._resync(iid, ResyncReason.MALFORMED)
-
-    def _where(self, instrument: int) -> dict[str, str]:
-        inst = self._syncs[instrument].instrument
-        return {"venue": self.venue, "symbol": inst.symbol}
 
     # ---- snapshots ---------------------------------------------------------------------------
 
@@ -401,14 +289,14 @@ class BinanceSpotFeed:
             return
 
     async def _get_depth(self, instrument: Instrument, retry: Backoff) -> bytes | None:
-        """One ``GET /api/v3/depth``; None (after waiting as told) when it must be retried."""
+        """One snapshot ``GET``; None (after waiting as told) when it must be retried."""
         loop = asyncio.get_running_loop()
         wait = self._rest_open_at - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         session = self._session
         assert session is not None
-        url = f"{self._rest_base}/api/v3/depth"
+        url = f"{self._rest_base}{self.depth_path}"
         params = {"symbol": instrument.symbol, "limit": str(self.depth_limit)}
         try:
             async with self._rest_slots, session.get(url, params=params) as resp:
@@ -449,14 +337,13 @@ class BinanceSpotFeed:
             return None
         return body
 
-    # ---- link state ----------------------------------------------------------------------------
 
-    def _set_link(self, state: LinkState) -> None:
-        if state is self.stats.link:
-            return
-        self.stats.link = state
-        log.info("link", extra={"venue": self.venue, "state": state.name.lower()})
-        self.listener.on_link(state)
+class BinanceSpotFeed(BinanceDepthFeed):
+    """Keeps ``books`` in sync with Binance spot (or the local venue, which speaks the same).
+
+    ``ws_url`` is e.g. ``wss://stream.binance.com:9443`` and ``rest_url``
+    ``https://api.binance.com``; the rest as :class:`BinanceDepthFeed`.
+    """
 
 
 def _retry_after_s(value: str | None) -> float:

@@ -1,0 +1,52 @@
+"""Which market-data feed keeps the engine's books: one choice per venue, made once at start.
+
+``sim`` (the local venue) and ``binance`` speak Binance spot
+(:class:`~engine.venues.binance.feed.BinanceSpotFeed`); ``binance-usdm`` is USD-M futures
+(:class:`~engine.venues.binance_usdm.feed.BinanceUsdmFeed`, on the ``/public`` route of the
+configured host); ``bybit-linear`` is Bybit v5's public linear stream
+(:class:`~engine.venues.bybit.feed.BybitPublicFeed`, ``<host>/v5/public/linear``). The local
+venue serves all of them from one market, so every venue's feed runs against it too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.venues.binance.feed import BinanceSpotFeed
+from engine.venues.binance_usdm.feed import BinanceUsdmFeed
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from engine.venues.base import Feed
+
+USDM_DEPTH_INTERVAL_MS = 100
+"""USD-M's documented fastest diff cadence (``@depth@100ms``)."""
+
+
+def make_feed(engine: Engine, ws_url: str, rest_url: str) -> Feed:
+    """The feed for the engine's venue, over ``ws_url`` (the venue's WebSocket host)."""
+    cfg = engine.config
+    venue = cfg.venue
+    if venue.name == "binance-usdm":
+        return BinanceUsdmFeed(
+            engine.instruments,
+            engine.books,
+            engine,
+            ws_url=ws_url,
+            rest_url=rest_url,
+            depth_limit=venue.depth_limit,
+            depth_interval_ms=USDM_DEPTH_INTERVAL_MS,
+            venue=venue.name,
+            clock=engine.clock,
+        )
+    return BinanceSpotFeed(
+        engine.instruments,
+        engine.books,
+        engine,
+        ws_url=ws_url,
+        rest_url=rest_url,
+        depth_limit=venue.depth_limit,
+        depth_interval_ms=cfg.sim.depth_interval_ms if venue.name == "sim" else 100,
+        venue=venue.name,
+        clock=engine.clock,
+    )
