@@ -1,0 +1,1 @@
+"""Hyperliquid: l2Book (a full snapshot every message) and trades."""
