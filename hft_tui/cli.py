@@ -18,6 +18,7 @@ import typer
 
 from engine.core.config import EngineConfig, load_config
 from engine.errors import ConfigError
+from hft_tui import cli_soak
 from hft_tui.cli_backtest import backtest_cli
 
 if TYPE_CHECKING:
@@ -229,6 +230,13 @@ def bench(ctx: typer.Context) -> None:
     from engine.bench.__main__ import main as bench_main
 
     raise typer.Exit(bench_main(list(ctx.args)))
+
+
+cli.command("soak")(cli_soak.soak)
+cli.command(
+    "reliability-report",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)(cli_soak.reliability_report)
 
 
 def main() -> None:
