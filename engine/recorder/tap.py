@@ -1,7 +1,7 @@
 """Raw frames for the recorder: every frame and REST snapshot body, exact bytes, receive time.
 
-The Binance spot feed (and the local venue, which speaks it) hands every frame it reads, and
-every depth snapshot body it fetches, to its parser. :class:`TappedParser` is that parser with
+The Binance feeds (spot, the local venue, USD-M) hand every frame they read, and every depth
+snapshot body they fetch, to their parser. :class:`TappedParser` is that parser with
 one more step in front: it passes the bytes on to a :data:`RawSink` (the recorder's queue), then
 parses them as before. :func:`tap_feed` puts it into a feed; feeds it does not know are left as
 they are (and recorded as events only).
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.venues.binance.feed import BinanceSpotFeed
+from engine.venues.binance.feed import BinanceDepthFeed
 from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown
 
 if TYPE_CHECKING:
@@ -35,13 +35,14 @@ _PREFIX = b'{"stream":"'
 
 
 class TappedParser(BinanceSpotParser):
-    """A Binance spot parser that first hands each frame's exact bytes to ``sink``.
+    """A Binance parser that first hands each frame's exact bytes to ``sink``.
 
     Args:
         instruments: as for :class:`~engine.venues.binance.protocol.BinanceSpotParser`.
         venue: the venue name.
         sink: where raw frames go.
         depth_path: the REST path snapshots come from, recorded as their stream.
+        futures: parse with the futures rules (``pu``, ``aggTrade``), as the USD-M parser does.
     """
 
     def __init__(
@@ -51,8 +52,10 @@ class TappedParser(BinanceSpotParser):
         sink: RawSink,
         *,
         depth_path: str = "/api/v3/depth",
+        futures: bool = False,
     ) -> None:
         super().__init__(instruments, venue)
+        self.futures = futures
         self._sink = sink
         self._depth_path = depth_path
         self._symbols = {i.symbol.lower().encode(): i.symbol for i in instruments}
@@ -79,8 +82,14 @@ class TappedParser(BinanceSpotParser):
 
 def tap_feed(feed: object, sink: RawSink) -> bool:
     """Record ``feed``'s raw frames into ``sink``; False when it is a feed this cannot tap."""
-    if isinstance(feed, BinanceSpotFeed):
-        feed._parser = TappedParser(feed.instruments, feed.venue, sink)
+    if isinstance(feed, BinanceDepthFeed):
+        feed._parser = TappedParser(
+            feed.instruments,
+            feed.venue,
+            sink,
+            depth_path=feed.depth_path,
+            futures=feed.parser_class.futures,
+        )
         return True
     log.warning(
         "raw frames of this feed are not recorded (events are)",
