@@ -73,6 +73,7 @@ from engine.risk.store import open_store
 from engine.sim.paper import PaperGateway
 from engine.sim.process import SimVenueProcess
 from engine.status import status_document
+from engine.strategy.live_params import ParamsSync
 from engine.strategy.registry import build_strategy
 from engine.strategy.runner import StrategyRunner
 from engine.venues.base import Feed, Gateway
@@ -152,6 +153,9 @@ class Engine:
         #: the control plane's view of the strategies: list, params, stop/start, reload
         self.strategy_control = RunnerControl(self.strategies)
         self.params = open_store(config)
+        #: strategy parameters shared through the same store, one hash per strategy
+        self.params_sync = ParamsSync(self.params, self.strategies)
+        self.strategy_control.sync = self.params_sync
         self.limits_sync = LimitsSync(
             self.params,
             self.instruments,
@@ -310,6 +314,7 @@ class Engine:
             # limits win over the config's; a trip recorded there halts this engine too.
             await self.params.start()
             await self.limits_sync.start()
+            await self.params_sync.start()
         except BaseException:
             await self.params.stop()
             self.publisher.close()
@@ -328,6 +333,7 @@ class Engine:
             await self.control.stop()
         if self._sim is not None:
             await self._sim.stop()
+        await self.params_sync.stop()
         await self.limits_sync.stop()
         await self.params.stop()
         self.journal.close()

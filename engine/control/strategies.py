@@ -1,9 +1,12 @@
 """Strategy routes of the control plane: list, change parameters, stop, start, reload.
 
-``GET /strategies`` lists each strategy: name, kind, running, error, parameters and callback
-p50/p99. ``PUT /strategies/{name}/params`` (control token) takes a JSON object of changes, checked
-against the strategy's ``Params`` before ``on_params``; a refusal answers 400 with the field, the
-value, the allowed range and the parameters still in force. ``POST /strategies/{name}/stop``,
+``GET /strategies`` lists each strategy: name, kind, running, error, parameters, callback
+p50/p99, its own figures (``status``: an execution's progress and report, a signal's value) and
+why the store's last parameters for it were refused (``params_refused``, empty when not).
+``PUT /strategies/{name}/params`` (control token) takes a JSON object of changes, checked against
+the strategy's ``Params`` before ``on_params``; a refusal answers 400 with the field, the value,
+the allowed range and the parameters still in force; a change taken is also written to the live
+parameter store (``hft:{instance}:params:{name}``). ``POST /strategies/{name}/stop``,
 ``/start`` and ``/reload`` need the token too; a reload refused answers 422 with the file and line.
 Every change is logged with the operator's address.
 """
@@ -18,6 +21,7 @@ import msgspec
 from aiohttp import web
 
 from engine.strategy.base import ParamsError
+from engine.strategy.live_params import ParamsSync
 from engine.strategy.reload import ReloadError, StrategyReloader
 from engine.strategy.runner import StrategyRunner
 
@@ -59,11 +63,19 @@ class RunnerControl:
     Args:
         runner: the engine's strategy runner.
         reloader: reloads the runner's strategies; one over ``runner`` by default.
+        sync: the live parameter store's sync; parameter changes made here are written to the
+            store through it, and a store value it refused shows as ``params_refused``.
     """
 
-    def __init__(self, runner: StrategyRunner, reloader: StrategyReloader | None = None) -> None:
+    def __init__(
+        self,
+        runner: StrategyRunner,
+        reloader: StrategyReloader | None = None,
+        sync: ParamsSync | None = None,
+    ) -> None:
         self.runner = runner
         self.reloader = reloader or StrategyReloader(runner)
+        self.sync = sync
 
     def strategies_doc(self) -> list[dict[str, Any]]:
         """Every strategy's state, parameters and callback times."""
@@ -83,6 +95,8 @@ class RunnerControl:
                     "over_budget": stats.over_budget,
                     "sent": stats.sent,
                     "refused": stats.refused,
+                    "status": strategy.status(),
+                    "params_refused": self.sync.rejected(stats.name) if self.sync else "",
                 }
             )
         return out
@@ -93,6 +107,8 @@ class RunnerControl:
         """Check and apply parameter changes (raises ParamsError, keeping the old ones)."""
         new = self.runner.set_params(name, changes)
         log.warning("strategy parameters changed", extra={"strategy": name, "actor": actor})
+        if self.sync is not None:
+            self.sync.publish(name, actor)
         doc: dict[str, Any] = msgspec.to_builtins(new)
         return doc
 

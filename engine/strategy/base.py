@@ -73,14 +73,23 @@ def _describe(t: msgspec.inspect.Type) -> str:
     return type(t).__name__.removesuffix("Type").lower()
 
 
-def decode_params(cls: type[P], doc: Mapping[str, Any], strategy: str) -> P:
+def decode_params(
+    cls: type[P], doc: Mapping[str, Any], strategy: str, *, from_text: bool = False
+) -> P:
     """Read parameters from plain values, checking every type and range.
+
+    Args:
+        cls: the strategy's Params class.
+        doc: field -> value.
+        strategy: the strategy's name, for the error.
+        from_text: values may be text for numbers and booleans (``"10"``, ``"true"``), as a
+            store's hash holds them.
 
     Raises:
         ParamsError: a field is unknown, of the wrong type or out of its range.
     """
     try:
-        return msgspec.convert(dict(doc), cls)
+        return msgspec.convert(dict(doc), cls, strict=not from_text)
     except msgspec.ValidationError as exc:
         text = str(exc)
         field = text.rsplit("$.", 1)[1].split("[", 1)[0].strip("`") if "$." in text else ""

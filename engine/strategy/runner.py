@@ -225,6 +225,10 @@ class StrategyRunner:
     def _pick(self, name: str | None) -> list[_Slot]:
         return list(self._slots.values()) if name is None else [self._slots[name]]
 
+    def names(self) -> list[str]:
+        """The strategies added, in the order they were added."""
+        return list(self._slots)
+
     def strategy(self, name: str) -> Strategy[Any]:
         """The strategy of that name.
 

@@ -1,0 +1,197 @@
+"""Strategy parameters kept in step with the store: the local file and the real Redis.
+
+The Redis cases run in a fresh key namespace on 127.0.0.1:6379 and skip when nothing answers
+there. The engine's side is real: a runner with the reference market maker on the paper desk.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from engine.control.strategies import RunnerControl
+from engine.risk.redis_store import RedisStore
+from engine.risk.store import PARAMS
+from engine.strategy.live_params import ParamsSync, params_fields
+from engine.strategy.market_maker import MarketMaker, MarketMakerParams
+from engine.venues.backoff import Backoff
+from tests.engine.risk.test_live_limits import REDIS_URL, Backend, _redis_answers, stop_store
+from tests.engine.risk.test_store import wait_until
+from tests.engine.strategy.conftest import StrategyDesk
+
+
+@pytest.fixture(params=["file", pytest.param("redis", marks=pytest.mark.redis)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """The local file, then the shared Redis in a fresh namespace (its keys deleted afterwards)."""
+    kind: str = request.param
+    if kind == "redis" and not _redis_answers(REDIS_URL):
+        pytest.skip("no Redis server answers at 127.0.0.1:6379")
+    made = Backend(kind, tmp_path, f"test-{uuid.uuid4().hex[:12]}")
+    yield made
+    for started in made.stores:
+        await stop_store(started)
+    if kind == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            keys = list(client.scan_iter(match=f"hft:{made.instance}:*"))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+
+class Seen(MarketMaker):
+    """The market maker, counting on_params calls."""
+
+    def __init__(self, name: str, params: MarketMakerParams) -> None:
+        super().__init__(name, params)
+        self.changes: list[tuple[int, int]] = []
+
+    def on_params(self, old: MarketMakerParams, new: MarketMakerParams) -> None:
+        """Record half spreads old -> new."""
+        self.changes.append((old.half_spread_ticks, new.half_spread_ticks))
+        super().on_params(old, new)
+
+
+@pytest.fixture
+async def mm(desk: StrategyDesk) -> Seen:
+    """A market maker on the desk, configured with a half spread of 10."""
+    s = Seen("mm", MarketMakerParams(half_spread_ticks=10, size_lots=2))
+    desk.runner.add(s)
+    return s
+
+
+class Later:
+    """Starts the sync when the test says, over a store started then (as the engine does)."""
+
+    def __init__(self, store: Backend, desk: StrategyDesk) -> None:
+        self.backend = store
+        self.desk = desk
+        self.made: ParamsSync | None = None
+
+    async def start(self) -> ParamsSync:
+        """A started store of the backend, and the sync over it, started."""
+        self.made = ParamsSync(await self.backend.store(), self.desk.runner, retry_interval_s=0.05)
+        await self.made.start()
+        return self.made
+
+
+@pytest.fixture
+async def later(store: Backend, desk: StrategyDesk, mm: Seen) -> AsyncIterator[Later]:
+    """Starts the sync on demand; stops it afterwards."""
+    made = Later(store, desk)
+    yield made
+    if made.made is not None:
+        await made.made.stop()
+
+
+async def test_absent_hash_is_seeded_from_the_parameters_in_force(
+    store: Backend, later: Later, mm: Seen
+) -> None:
+    """At start the store gets the configured parameters as text fields."""
+    await later.start()
+    stored = await store.hgetall("mm", PARAMS)
+    assert stored == params_fields(mm.params)
+    assert stored["half_spread_ticks"] == "10"
+    assert stored["post_only"] == "true"
+    assert mm.changes == []
+
+
+async def test_the_stores_hash_wins_over_the_config_at_start(
+    store: Backend, later: Later, mm: Seen
+) -> None:
+    """A hash already there (one field is enough) is put in force through on_params."""
+    await store.hset("mm", {"half_spread_ticks": "25"}, PARAMS)
+    await later.start()
+    await wait_until(lambda: mm.params.half_spread_ticks == 25)
+    assert mm.changes == [(10, 25)]
+    assert mm.params.size_lots == 2
+
+
+async def test_an_operator_change_is_checked_logged_and_applied(
+    store: Backend, later: Later, mm: Seen, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HSET half_spread_ticks 40: in force, logged old -> new; an equal hash changes nothing."""
+    await later.start()
+    caplog.set_level(logging.INFO)
+    await store.hset("mm", {"half_spread_ticks": "40"}, PARAMS)
+    await wait_until(lambda: mm.params.half_spread_ticks == 40)
+    changed = [r for r in caplog.records if r.getMessage() == "strategy parameters changed"]
+    assert "half_spread_ticks=10" in changed[-1].__dict__["old"]
+    assert "half_spread_ticks=40" in changed[-1].__dict__["new"]
+    assert mm.changes == [(10, 40)]
+
+
+async def test_invalid_values_are_refused_and_the_old_ones_stay(
+    store: Backend, later: Later, mm: Seen
+) -> None:
+    """Out of range, not a number, unknown field: each refused with the field; nothing changes."""
+    sync = await later.start()
+    before = mm.params
+    for bad, field in (
+        ({"size_lots": "0"}, "size_lots"),
+        ({"size_lots": "3", "levels": "many"}, "levels"),
+        ({"spread": "5"}, "spread"),
+    ):
+        await store.hset("mm", bad, PARAMS)
+        await wait_until(lambda f=field: f"parameter {f}=" in sync.rejected("mm"))
+        assert "allowed:" in sync.rejected("mm")
+        assert mm.params == before
+        await store.delete("mm", PARAMS)
+        await wait_until(lambda: bool(sync.status()["writes"]) and not sync.status()["unwritten"])
+        await store.hset("mm", params_fields(before), PARAMS)
+        await wait_until(lambda: sync.rejected("mm") == "")
+    assert mm.changes == []
+
+
+async def test_a_change_over_http_is_written_to_the_store(
+    store: Backend, later: Later, desk: StrategyDesk, mm: Seen
+) -> None:
+    """PUT /strategies/mm/params through the control: in force, then in the store."""
+    sync = await later.start()
+    control = RunnerControl(desk.runner, sync=sync)
+    control.set_strategy_params("mm", {"half_spread_ticks": 33}, "http 127.0.0.1")
+    await wait_until(lambda: sync.status()["unwritten"] == [])
+    assert (await store.hgetall("mm", PARAMS))["half_spread_ticks"] == "33"
+    doc = control.strategies_doc()[0]
+    assert doc["params"]["half_spread_ticks"] == 33
+    assert doc["params_refused"] == ""
+
+
+async def test_a_vanished_hash_is_written_back(store: Backend, later: Later, mm: Seen) -> None:
+    """DEL of the hash: the parameters in force stay and are written back."""
+    sync = await later.start()
+    await store.delete("mm", PARAMS)
+    await wait_until(lambda: sync.status()["writes"] == 2, bound_s=8)
+    assert await store.hgetall("mm", PARAMS) == params_fields(mm.params)
+
+
+@pytest.mark.redis
+async def test_redis_unreachable_keeps_the_parameters_and_waits_to_write(
+    desk: StrategyDesk, mm: Seen
+) -> None:
+    """No Redis answers: the configured parameters stay in force and the seed waits."""
+    store = RedisStore(
+        "redis://127.0.0.1:1/0",
+        "down",
+        poll_interval_s=0.1,
+        backoff=Backoff(base_s=0.05, cap_s=0.1),
+    )
+    await store.start(connect_timeout_s=0.1)
+    sync = ParamsSync(store, desk.runner, retry_interval_s=0.05)
+    try:
+        await sync.start()
+        assert sync.status()["healthy"] is False
+        assert sync.status()["unwritten"] == ["mm"]
+        desk.runner.set_params("mm", {"half_spread_ticks": 12})
+        sync.publish("mm", "test")
+        assert mm.params.half_spread_ticks == 12
+        assert sync.status()["unwritten"] == ["mm"]
+    finally:
+        await sync.stop(flush_timeout_s=0.1)
+        await stop_store(store)
