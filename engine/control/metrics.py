@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from engine.control.strategy_metrics import strategy_families
+
 if TYPE_CHECKING:
     from engine.engine import Engine
 
@@ -35,6 +37,7 @@ class EngineCollector(Collector):
         yield from self._orders()
         yield from self._gateway()
         yield from self._market_data()
+        yield from strategy_families(self.engine.strategies)
 
     def _trading(self) -> Iterator[Metric]:
         e = self.engine
