@@ -29,7 +29,10 @@ SUBJECTS: dict[str, str] = {
     "matching": "engine.bench.matching",
     "gateway": "engine.bench.gateway",
     "strategy": "engine.bench.strategy",
+    "ui": "engine.bench.ui",
     "tick-to-order": "engine.bench.tick_to_order",
+    "scale": "engine.bench.scale",
+    "memory": "engine.bench.memory",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

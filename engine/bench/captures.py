@@ -38,6 +38,8 @@ class Session(NamedTuple):
     """Receive time of each depth frame."""
     trades: list[bytes]
     """Combined-stream ``trade`` frames, in order."""
+    trades_recv_ns: list[int]
+    """Receive time of each trade frame."""
     source: str
     """What this is, for the report's input line."""
 
@@ -71,6 +73,7 @@ def _captured_session(symbol: str, limit: int | None) -> Session:
     depth: list[bytes] = []
     stamps: list[int] = []
     trades: list[bytes] = []
+    trade_stamps: list[int] = []
     pending: list[tuple[int, bytes]] = []  # diffs before the snapshot
     for day in ("20240808", "20240809"):
         with gzip.open(SPOT / f"{symbol}_{day}.gz", "rb") as f:
@@ -87,6 +90,7 @@ def _captured_session(symbol: str, limit: int | None) -> Session:
                 elif b'@trade"' in head:
                     if limit is None or len(trades) < limit:
                         trades.append(payload)
+                        trade_stamps.append(int(stamp))
                 elif b"lastUpdateId" in head and not snapshot:
                     snapshot = payload
                     snapshot_id = msgspec.json.decode(payload)["lastUpdateId"]
@@ -102,6 +106,7 @@ def _captured_session(symbol: str, limit: int | None) -> Session:
         depth=depth,
         depth_recv_ns=stamps,
         trades=trades,
+        trades_recv_ns=trade_stamps,
         source=(
             f"captured Binance spot {symbol.upper()} 2024-08-08/09 (hftbacktest capture, "
             f"{len(depth):,} depthUpdate frames @100ms after the REST snapshot)"
@@ -128,6 +133,7 @@ def _synthetic_session(limit: int | None, seed: int) -> Session:
     depth: list[bytes] = []
     stamps: list[int] = []
     trades: list[bytes] = []
+    trade_stamps: list[int] = []
     update_id = 1000
     t0 = 1_723_161_255_000_000_000
     for i in range(n):
@@ -151,12 +157,14 @@ def _synthetic_session(limit: int | None, seed: int) -> Session:
                  "q": _text(int(rng.integers(1, 10**5)), 6), "T": stamp,
                  "m": bool(rng.random() < 0.5), "M": True}  # fmt: skip
         trades.append(msgspec.json.encode({"stream": "btcusdt@trade", "data": trade}))
+        trade_stamps.append(t0 + i * 100_000_000 + 50_000_000)
     return Session(
         snapshot=msgspec.json.encode(snap),
         snapshot_id=1000,
         depth=depth,
         depth_recv_ns=stamps,
         trades=trades,
+        trades_recv_ns=trade_stamps,
         source=(
             f"seeded synthetic Binance spot BTCUSDT-like session (seed {seed}, {n:,} depthUpdate "
             "frames; ../shared/data absent)"
