@@ -125,3 +125,34 @@ def msgspec_replace(section, **changes):
     import msgspec
 
     return msgspec.structs.replace(section, **changes)
+
+
+async def test_a_user_strategy_reloads_from_its_directory(tmp_path: Path, desk) -> None:
+    """Edited in place: the reload runs the new source; a broken edit is refused, the old stays."""
+    from engine.strategy.reload import StrategyReloader
+
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    source = folder / "mine.py"
+    source.write_text(USER)
+    cfg = config(
+        tmp_path,
+        f'[strategy]\npaths = ["{folder}"]\n'
+        '[strategies.u]\nkind = "mine:Mine"\nsymbol = "BTCUSDT"\n',
+    )
+    s = build_strategy("u", cfg.strategies["u"], cfg.instrument_list(), cfg.strategy.paths)
+    desk.runner.add(s)
+    desk.runner.start()
+    reloader = StrategyReloader(desk.runner)
+    assert reloader.source_of("u") == source.resolve()
+    source.write_text(USER + "    version = 2\n")
+    new = reloader.reload("u")
+    assert new.version == 2
+    assert desk.runner.strategy("u") is new
+    broken = USER + "    def on_book(self, instrument, book):\n        return (\n"
+    source.write_text(broken)
+    with pytest.raises(ReloadError) as caught:
+        reloader.reload("u")
+    assert caught.value.path == str(source.resolve())
+    assert caught.value.line == len(broken.splitlines())  # the unclosed bracket's line
+    assert desk.runner.strategy("u") is new
