@@ -1,0 +1,252 @@
+"""OKX v5 public market data over one WebSocket: ``books`` and ``trades`` for many instruments.
+
+:class:`OkxFeed` fills in the shared connection loop
+(:class:`~engine.venues.stream_feed.StreamFeed`: connect, backoff with jitter, liveness,
+malformed frames counted and logged) with the OKX way:
+
+- once open it subscribes ``books`` and ``trades`` of every instrument in one request; the venue
+  answers each ``books`` subscription with a snapshot, which makes that book live;
+- each ``books`` message goes through the instrument's
+  :class:`~engine.venues.okx.sync.OkxBookSync` (``seqId``/``prevSeqId`` chain, checksum when
+  non-zero, uncrossed). A gap, a checksum mismatch, a crossed book or a lost (malformed) book
+  frame throws only that book away and **resubscribes** its ``books`` channel (unsubscribe, then
+  subscribe) for a fresh snapshot, as venues.md §6.3 and §6.4 say; the other books go on;
+- the venue drops a link silent for 30 s, so whenever nothing arrived for ``ping_after_s`` the
+  feed sends the text ``ping`` (the answer ``pong`` is counted as unknown and ignored).
+
+The 2026 procedure without a WebSocket snapshot (REST ``/api/v5/market/books`` plus the buffered
+chain) is implemented by the sync (:meth:`~engine.venues.okx.sync.OkxBookSync.on_rest_snapshot`);
+this feed relies on the WebSocket snapshot, which the venue still sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from engine.core.events import BookDelta, Trade
+from engine.errors import ChecksumMismatch, CrossedBook, FeedError, SequenceGap
+from engine.ipc.protocol import LinkState, ResyncReason
+from engine.venues.book_sync import BookPhase, ResyncCause
+from engine.venues.okx.protocol import OkxBook, OkxParser
+from engine.venues.okx.sync import OkxBookSync, OkxOutcome
+from engine.venues.stream_feed import StreamFeed
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from engine.book.order_book import OrderBook
+    from engine.core.clock import Clock
+    from engine.core.instruments import Instrument
+    from engine.venues.backoff import Backoff
+    from engine.venues.base import FeedListener
+
+log = logging.getLogger("engine.venues.okx")
+
+_NS = 1_000_000_000
+
+
+class OkxFeed(StreamFeed):
+    """Keeps ``books`` in sync with the OKX public stream.
+
+    Args:
+        instruments: what to subscribe to, ``symbol`` being the OKX ``instId``; ids key ``books``.
+        books: one book per instrument id, owned by the engine and updated in place.
+        listener: told about books, trades, link and book states, malformed frames.
+        ws_url: the public stream, e.g. ``wss://ws.okx.com:8443/ws/v5/public``.
+        venue: venue name for logs and errors.
+        clock: receive timestamps and liveness; the machine's clocks by default.
+        backoff: reconnect delays; 100 ms doubling to 30 s with jitter by default.
+        stale_after_s: a link with no frame for this long is declared stale and reconnected.
+        ping_after_s: send ``ping`` after this long without a frame (OKX drops a link at 30 s).
+        allow_crossed: accept crossed books (pre-open auctions).
+    """
+
+    def __init__(
+        self,
+        instruments: list[Instrument],
+        books: dict[int, OrderBook],
+        listener: FeedListener,
+        *,
+        ws_url: str,
+        venue: str = "okx",
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        stale_after_s: float = 40.0,
+        ping_after_s: float = 20.0,
+        allow_crossed: bool = False,
+    ) -> None:
+        super().__init__(
+            instruments,
+            books,
+            listener,
+            venue=venue,
+            clock=clock,
+            backoff=backoff,
+            stale_after_s=stale_after_s,
+        )
+        self.ping_after_s = ping_after_s
+        self._url = ws_url
+        self._parser = OkxParser(self.instruments)
+        self._syncs: dict[int, OkxBookSync] = {}
+        for inst in self.instruments:
+            price, size = self._parser.grids(inst.symbol)
+            self._syncs[inst.instrument_id] = OkxBookSync(
+                inst,
+                books[inst.instrument_id],
+                price,
+                size,
+                venue=venue,
+                allow_crossed=allow_crossed,
+            )
+        self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
+        self._resubscribing: set[asyncio.Task[None]] = set()
+        self.checksum_mismatches = 0
+        """Books thrown away because the venue's checksum disagreed."""
+        self.pings = 0
+        """``ping`` frames sent."""
+
+    @property
+    def url(self) -> str:
+        """The public stream every connection opens."""
+        return self._url
+
+    @property
+    def ignored(self) -> Counter[str]:
+        """Frames with no market data, by kind (acks, ``pong``, other channels)."""
+        return self._parser.ignored
+
+    def sync_of(self, instrument: int) -> OkxBookSync:
+        """The sync unit of one instrument (its phase, ``seqId`` and checksum counts)."""
+        return self._syncs[instrument]
+
+    # ---- the connection's hooks ----------------------------------------------------------------
+
+    async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
+        for inst in self.instruments:
+            iid = inst.instrument_id
+            self._syncs[iid].reset(ResyncCause.RECONNECT)
+            if reconnect:
+                self.stats.resyncs += 1
+            self.listener.on_book_state(
+                iid, "syncing", ResyncReason.RECONNECT if reconnect else None
+            )
+        args = [
+            {"channel": ch, "instId": i.symbol}
+            for i in self.instruments
+            for ch in ("books", "trades")
+        ]
+        await ws.send(json.dumps({"id": "1", "op": "subscribe", "args": args}))
+        self._set_link(LinkState.SYNCING)
+
+    async def _on_closed(self) -> None:
+        tasks = list(self._resubscribing)
+        self._resubscribing.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _keepalive(self, ws: ClientConnection) -> None:
+        limit_ns = int(self.ping_after_s * _NS)
+        while True:
+            await asyncio.sleep(min(1.0, self.ping_after_s / 4))
+            if self._clock.monotonic_ns() - self._last_frame_ns >= limit_ns:
+                await ws.send("ping")
+                self.pings += 1
+                self._last_frame_ns = self._clock.monotonic_ns()  # one ping per quiet spell
+
+    def _parse(self, raw: bytes, recv_ts: int) -> object:
+        items = self._parser.parse(raw, recv_ts)
+        return items or None
+
+    def _on_unknown(self) -> None:
+        self.stats.unknown = sum(self._parser.ignored.values())
+
+    def _dispatch(self, event: object) -> bool:
+        assert isinstance(event, list)
+        for item in event:
+            if type(item) is Trade:
+                self.listener.on_trade(item)
+            elif type(item) is OkxBook:
+                self._on_book(item)
+        return False
+
+    def _book_live(self, instrument: int) -> bool:
+        return self._syncs[instrument].phase is BookPhase.LIVE
+
+    def _on_malformed_stream(self, stream: str) -> None:
+        channel, _, symbol = stream.partition(":")
+        iid = self._ids.get(symbol)
+        if channel != "books" or iid is None:
+            return  # a lost trade, or a frame we cannot place: a lost update shows as a gap
+        sync = self._syncs[iid]
+        if sync.phase is BookPhase.SYNCING:
+            return
+        sync.reset(ResyncCause.MALFORMED)
+        self._resync(iid, ResyncReason.MALFORMED)
+
+    # ---- books -------------------------------------------------------------------------------
+
+    def _on_book(self, msg: OkxBook) -> None:
+        iid = self._ids[msg.symbol]
+        sync = self._syncs[iid]
+        was_live = sync.phase is BookPhase.LIVE
+        try:
+            outcome = sync.on_message(msg)
+        except SequenceGap as exc:
+            self.stats.gaps += 1
+            log.warning(
+                "sequence gap; resubscribing",
+                extra={**self._where(iid), "expected": exc.expected, "received": exc.received},
+            )
+            self._resync(iid, ResyncReason.GAP)
+            return
+        except ChecksumMismatch as exc:
+            self.checksum_mismatches += 1
+            log.warning(
+                "checksum mismatch; resubscribing",
+                extra={**self._where(iid), "venue_sent": exc.expected, "book": exc.computed},
+            )
+            self._resync(iid, ResyncCause.CHECKSUM.ipc_reason())
+            return
+        except CrossedBook as exc:
+            log.warning(
+                "crossed book; resubscribing", extra={**self._where(iid), "error": str(exc)}
+            )
+            self._resync(iid, ResyncReason.CROSSED)
+            return
+        except FeedError as exc:  # SnapshotError: only on the REST path
+            log.info("book resync", extra={**self._where(iid), "error": str(exc)})
+            self._resync(iid, ResyncReason.GAP)
+            return
+        event = msg.event
+        if outcome is OkxOutcome.APPLIED and isinstance(event, BookDelta):
+            self.listener.on_book_delta(event)
+            self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
+        elif outcome in (OkxOutcome.SNAPSHOT, OkxOutcome.WENT_LIVE):
+            if was_live:
+                self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
+            else:
+                self._went_live(iid, event.exch_ts, event.recv_ts)
+
+    def _resync(self, instrument: int, reason: ResyncReason) -> None:
+        """One book was thrown away: tell the engine and resubscribe its ``books`` channel."""
+        self.stats.resyncs += 1
+        self.listener.on_book_state(instrument, "syncing", reason)
+        if self.stats.link is LinkState.LIVE:
+            self._set_link(LinkState.SYNCING)
+        ws = self._ws
+        if ws is None:
+            return
+        symbol = self._syncs[instrument].instrument.symbol
+        task = asyncio.create_task(self._resubscribe(ws, symbol), name=f"okx-resub-{symbol}")
+        self._resubscribing.add(task)
+        task.add_done_callback(self._resubscribing.discard)
+
+    async def _resubscribe(self, ws: ClientConnection, symbol: str) -> None:
+        arg = [{"channel": "books", "instId": symbol}]
+        await ws.send(json.dumps({"id": "2", "op": "unsubscribe", "args": arg}))
+        await ws.send(json.dumps({"id": "3", "op": "subscribe", "args": arg}))

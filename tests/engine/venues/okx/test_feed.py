@@ -1,0 +1,204 @@
+"""The OKX feed against the local OKX stream (engine.sim.okx_stream) over real sockets on 127.0.0.1.
+
+Every update the feed applies has its checksum verified against the venue's book, so "in sync"
+is checked on every message; the faults show each book thrown away alone and rebuilt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from engine.book.order_book import OrderBook
+from engine.core.events import BookDelta, Trade
+from engine.core.instruments import Instrument
+from engine.errors import MalformedMessage
+from engine.ipc.protocol import LinkState, ResyncReason
+from engine.sim.okx_stream import OkxStreamVenue
+from engine.venues.backoff import Backoff
+from engine.venues.book_sync import BookPhase
+from engine.venues.okx.feed import OkxFeed
+
+pytestmark = pytest.mark.integration
+
+BTC = Instrument(venue="okx", symbol="BTC-USDT", tick_size="0.1", lot_size="0.00001")
+ETH = Instrument(
+    venue="okx", symbol="ETH-USDT", tick_size="0.01", lot_size="0.0001", instrument_id=1
+)
+INSTRUMENTS = [BTC, ETH]
+
+
+class Recorder:
+    """A feed listener that remembers what it is told."""
+
+    def __init__(self) -> None:
+        self.links: list[LinkState] = []
+        self.states: list[tuple[int, str, ResyncReason | None]] = []
+        self.trades: list[Trade] = []
+        self.malformed: list[str] = []
+        self.updates: Counter[int] = Counter()
+        self.deltas: Counter[int] = Counter()
+        self.crossed_seen = 0
+
+    def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
+        """Count the update; a crossed book must never be shown."""
+        self.updates[instrument] += 1
+        self.crossed_seen += book.is_crossed()
+
+    def on_book_delta(self, delta: BookDelta) -> None:
+        """Count the applied update."""
+        self.deltas[delta.instrument] += 1
+
+    def on_trade(self, trade: Trade) -> None:
+        """Keep the trade."""
+        self.trades.append(trade)
+
+    def on_link(self, state: LinkState) -> None:
+        """Keep the link state."""
+        self.links.append(state)
+
+    def on_book_state(self, instrument: int, state: str, reason: ResyncReason | None) -> None:
+        """Keep the book state change."""
+        self.states.append((instrument, state, reason))
+
+    def on_malformed(self, stream: str, error: MalformedMessage) -> None:
+        """Keep the stream of the refused frame."""
+        self.malformed.append(stream)
+
+    def reasons(self, instrument: int) -> list[ResyncReason]:
+        """Why this book was resynced, in order."""
+        return [r for i, s, r in self.states if i == instrument and s == "syncing" and r]
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
+    """Wait for ``predicate`` (polling every 10 ms); fail naming ``what`` if it never holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class Running:
+    """A feed running against the venue."""
+
+    def __init__(self, venue: OkxStreamVenue, **kwargs: float) -> None:
+        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
+        self.listener = Recorder()
+        self.feed = OkxFeed(
+            INSTRUMENTS,
+            self.books,
+            self.listener,
+            ws_url=venue.ws_url,
+            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
+            **kwargs,
+        )
+        self.task = asyncio.create_task(self.feed.run())
+
+    def live(self, iid: int) -> bool:
+        """Whether one book is live."""
+        return self.feed.sync_of(iid).phase is BookPhase.LIVE
+
+    async def wait_verified(self, iid: int, more: int = 5) -> None:
+        """Until the book is live and ``more`` further checksums matched."""
+        await until(lambda: self.live(iid), f"book {iid} live")
+        start = self.feed.sync_of(iid).checksums_verified
+        await until(
+            lambda: self.feed.sync_of(iid).checksums_verified >= start + more,
+            f"{more} more checksums on book {iid}",
+        )
+
+    async def close(self) -> None:
+        """Stop the feed and wait for run() to return."""
+        await self.feed.stop()
+        await asyncio.wait_for(self.task, 5.0)
+
+
+@pytest.fixture
+async def venue() -> AsyncIterator[OkxStreamVenue]:
+    """A busy local OKX stream (20 ms updates) listing BTC-USDT and ETH-USDT."""
+    sim = OkxStreamVenue(INSTRUMENTS, seed=5, events_per_second=1000.0, interval_ms=20)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def running(venue: OkxStreamVenue) -> AsyncIterator[Running]:
+    """A feed on the venue."""
+    feed = Running(venue)
+    yield feed
+    await feed.close()
+
+
+async def test_books_go_live_and_every_checksum_matches(running: Running):
+    """Both books sync from their snapshots; updates keep matching the venue's checksums."""
+    for inst in INSTRUMENTS:
+        await running.wait_verified(inst.instrument_id, more=20)
+    await until(lambda: LinkState.LIVE in running.listener.links, "link live")
+    await until(lambda: len(running.listener.trades) > 0, "a trade")
+    assert running.feed.stats.gaps == 0
+    assert running.feed.checksum_mismatches == 0
+    assert running.listener.crossed_seen == 0
+    assert running.listener.deltas[0] > 0
+
+
+async def test_a_gap_resubscribes_only_that_book(running: Running, venue: OkxStreamVenue):
+    """A skipped seqId: that book resyncs (GAP) from a new snapshot; the other never stops."""
+    await running.wait_verified(0)
+    await running.wait_verified(1)
+    venue.inject_gap("BTC-USDT")
+    await until(lambda: running.feed.stats.gaps == 1, "the gap")
+    assert running.listener.reasons(0) == [ResyncReason.GAP]
+    await running.wait_verified(0)
+    assert running.listener.reasons(1) == []
+    assert running.listener.crossed_seen == 0
+
+
+async def test_a_bad_checksum_resubscribes_that_book(running: Running, venue: OkxStreamVenue):
+    """A wrong checksum: the book is thrown away and rebuilt; counted as a checksum mismatch."""
+    await running.wait_verified(1)
+    venue.inject_bad_checksum("ETH-USDT")
+    await until(lambda: running.feed.checksum_mismatches == 1, "the mismatch")
+    assert running.feed.sync_of(1).resync_cause is not None
+    await running.wait_verified(1)
+    assert running.listener.reasons(1) == [ResyncReason.GAP]
+
+
+async def test_a_malformed_frame_is_counted_and_survived(running: Running, venue: OkxStreamVenue):
+    """A broken frame is counted and reported; the books carry on (or resync) and stay verified."""
+    await running.wait_verified(0)
+    venue.inject_malformed()
+    await until(lambda: running.feed.stats.malformed == 1, "the malformed frame")
+    assert running.listener.malformed == ["frame"]
+    await running.wait_verified(0)
+    await running.wait_verified(1)
+
+
+async def test_a_dropped_connection_reconnects_and_resyncs(running: Running, venue: OkxStreamVenue):
+    """The venue closes the socket: the feed reconnects with backoff, resubscribes, goes live."""
+    await running.wait_verified(0)
+    await venue.drop_connections()
+    await until(lambda: running.feed.stats.reconnects == 1, "a reconnect")
+    for inst in INSTRUMENTS:
+        await running.wait_verified(inst.instrument_id)
+        assert ResyncReason.RECONNECT in running.listener.reasons(inst.instrument_id)
+    assert venue.connections == 2
+
+
+async def test_a_quiet_link_is_pinged():
+    """Nothing received for ping_after_s: the feed sends ``ping``; the venue's pong is counted."""
+    quiet = OkxStreamVenue(INSTRUMENTS, seed=5, interval_ms=60_000)  # snapshots, then silence
+    await quiet.start()
+    feed = Running(quiet, ping_after_s=0.05)
+    try:
+        await until(lambda: feed.feed.pings > 0, "a ping")
+        await until(lambda: feed.feed.ignored["pong"] > 0, "the pong")
+    finally:
+        await feed.close()
+        await quiet.stop()
