@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from engine.venues.binance.feed import BinanceSpotFeed
 from engine.venues.binance_usdm.feed import BinanceUsdmFeed
+from engine.venues.bybit.feed import BybitPublicFeed
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -21,12 +22,25 @@ if TYPE_CHECKING:
 
 USDM_DEPTH_INTERVAL_MS = 100
 """USD-M's documented fastest diff cadence (``@depth@100ms``)."""
+BYBIT_DEPTH = 50
+"""Bybit's ``orderbook.50``: 20 ms pushes, deep enough for the ladder and the strategies."""
 
 
 def make_feed(engine: Engine, ws_url: str, rest_url: str) -> Feed:
     """The feed for the engine's venue, over ``ws_url`` (the venue's WebSocket host)."""
     cfg = engine.config
     venue = cfg.venue
+    if venue.name == "bybit-linear":
+        return BybitPublicFeed(
+            engine.instruments,
+            engine.books,
+            engine,
+            ws_url=ws_url,
+            category="linear",
+            depth=BYBIT_DEPTH,
+            venue=venue.name,
+            clock=engine.clock,
+        )
     if venue.name == "binance-usdm":
         return BinanceUsdmFeed(
             engine.instruments,

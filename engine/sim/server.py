@@ -12,8 +12,9 @@ One aiohttp server carries everything on one port:
   the shared matching core (see ``desk``);
 - ``/ws-api/v3``: the WebSocket API with the user data stream (see ``user_stream``);
 - Binance USD-M's market streams on ``/public`` and ``/market`` (diff depth with ``pu``, trades)
-  and ``/fapi/v1/depth`` from the same markets (see ``usdm_market``), and the other venues'
-  order sides (``usdm_venue``, ``bybit_venue``): each such side is a :class:`MarketSide`;
+  and ``/fapi/v1/depth`` (see ``usdm_market``), Bybit v5's public ``/v5/public/linear`` and
+  ``/v5/public/spot`` (see ``bybit_market``), each a :class:`MarketSide` over the same markets,
+  and those venues' order sides (``usdm_venue``, ``bybit_venue``);
 - ``/sim/...``: pause, resume, step, the true book and every fault, for tests in other processes
   (see ``control``).
 
@@ -39,6 +40,7 @@ from engine.core.events import Side
 from engine.core.instruments import Instrument
 from engine.sim import SimError, wire
 from engine.sim.accounts import AccountSpec
+from engine.sim.bybit_market import BybitMarketStreams
 from engine.sim.bybit_venue import add_bybit_linear
 from engine.sim.control import add_control_routes
 from engine.sim.desk import TradingDesk
@@ -234,7 +236,9 @@ class SimVenue:
             tick_s=_TICK_S,
         )
         """Binance USD-M market streams (``/public``, ``/market``) and ``/fapi/v1/depth``."""
-        self._sides: list[MarketSide] = [self.usdm_market]
+        self.bybit_market = BybitMarketStreams(self.instruments, models, self.faults, seed=seed)
+        """Bybit v5 public streams (``/v5/public/linear``, ``/v5/public/spot``)."""
+        self._sides: list[MarketSide] = [self.usdm_market, self.bybit_market]
         self._paused = False
         self._model_ns = 0
         self._wall_offset_ns = time.time_ns()

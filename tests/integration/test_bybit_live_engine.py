@@ -1,8 +1,9 @@
 """Live trading on Bybit v5 linear, against the local venue as its own process.
 
 The engine is configured as on Bybit (``[venue] name = "bybit-linear"``, keys by env-var name)
-with its URLs pointing at a standalone local venue: market data from the venue's spot-protocol
-streams, orders through :class:`~engine.venues.bybit.gateway.BybitLinearGateway` on ``/v5`` and
+with its URLs pointing at a standalone local venue: market data from the venue's Bybit v5
+public linear socket (``/v5/public/linear``: orderbook snapshot and deltas, publicTrade), orders
+through :class:`~engine.venues.bybit.gateway.BybitLinearGateway` on ``/v5`` and
 the private stream on ``/v5/private``. The venue outlives the engine, so an engine killed with
 SIGKILL comes back halted and reconciles its orders, its fills (``/v5/execution/list``) and its
 (real, netted) position with the venue's.
@@ -79,6 +80,28 @@ def _v5(rest_url: str, path: str, query: str) -> Any:
         doc = json.loads(answer.read())
     assert doc["retCode"] == 0, doc
     return doc["result"]
+
+
+def test_book_goes_live_on_bybit_public_stream_and_resyncs_after_a_gap(tmp_path, venue, engine_env):
+    """The Bybit feed's book goes live; a lost delta is noticed, resubscribed, live again."""
+    rest_url = venue[1]
+    env = _env(engine_env)
+    proc = start_engine(_config(tmp_path, venue), env)
+    try:
+        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+        assert get_status(url)["venue"]["name"] == "bybit-linear"
+        code, _ = control(rest_url, "/sim/faults/gap?symbol=BTCUSDT&missing=1", "POST")
+        assert code == 200
+        wait_for("the gap", lambda: get_status(url)["venue"]["gaps"] >= 1)
+        wait_for("the book live again", lambda: _live_after_resync(url))
+        assert get_status(url)["venue"]["reconnects"] == 0
+    finally:
+        stop_engine(proc)
+
+
+def _live_after_resync(url: str) -> bool:
+    status = get_status(url)
+    return status["venue"]["resyncs"] >= 1 and status["books"]["BTCUSDT"]["state"] == "live"
 
 
 def _open_at_venue(rest_url: str) -> set[str]:
