@@ -219,7 +219,7 @@ def replay_decoded(
     for record in replay(directory, instance, problems):
         try:
             message = decoder.decode(record.payload)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             problem = JournalCorrupt(Path(record.path), record.offset, f"undecodable: {exc}")
             log.warning("journal record skipped: %s", problem)
             if problems is not None:

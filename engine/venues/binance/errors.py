@@ -193,7 +193,7 @@ def rest_error(
     wait = retry_after_of(retry_after)
     try:
         parsed: _ErrorBody | None = _decode_error(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, UnicodeDecodeError):
         parsed = None
     if parsed is not None:
         return error_of(

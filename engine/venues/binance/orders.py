@@ -237,7 +237,7 @@ def decode(body: bytes | str, kind: type[_T], what: str) -> _T:
     """
     try:
         return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise VenueGarbage(VENUE, f"{what}: {exc}", body) from None
 
 

@@ -186,7 +186,7 @@ def parse_levels(
     # the general path: converts what the kernel declined, or says exactly what is wrong
     try:
         levels = _LEVELS.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise MalformedMessage(venue, stream, f"{side}s: {exc}", raw) from None
     px = np.empty(len(levels), dtype=np.int64)
     sz = np.empty(len(levels), dtype=np.int64)
@@ -397,7 +397,7 @@ class BinanceSpotParser:
     def _parse_other(self, data: bytes, recv_ts: int) -> ServerShutdown | BookDelta | Trade | None:
         try:
             env = self._envelope.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise self._fail(data, str(exc)) from None
         if env.stream:
             stream = env.stream.encode()
@@ -467,7 +467,7 @@ class BinanceSpotParser:
         """Typed decode on the general path; any failure is a MalformedMessage on ``name``."""
         try:
             return decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(self.venue, name, str(exc), data) from None
 
     def _check_event(
@@ -580,7 +580,7 @@ class BinanceSpotParser:
             raise MalformedMessage(self.venue, stream, "instrument is not known to this parser")
         try:
             snap = self._snapshot.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(self.venue, stream, str(exc), raw) from None
         if snap.last_update_id < 0:
             raise MalformedMessage(self.venue, stream, "negative lastUpdateId", raw)

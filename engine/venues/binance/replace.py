@@ -108,7 +108,7 @@ def replace_outcome(
     if status in (400, 409):
         try:
             failure = msgspec.json.decode(body, type=_ReplaceError)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, UnicodeDecodeError):
             failure = None
     if failure is None or failure.data is None or failure.code not in (-2021, -2022):
         raise rest_error(status, body, retry_after)
@@ -192,5 +192,5 @@ def _failure_of(part: msgspec.Raw) -> _Failure | None:
         return None
     try:
         return msgspec.json.decode(part, type=_Failure)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None

@@ -222,7 +222,7 @@ class BinanceRest:
         body = await self.call("GET", self.time_path, "", cost, signed=False)
         try:
             return msgspec.json.decode(body, type=_ServerTime).server_time
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise VenueGarbage(self.venue, f"{self.time_path}: {exc}", body) from None
 
 

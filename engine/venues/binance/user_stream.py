@@ -201,7 +201,7 @@ class UserStreamParser:
                 subscription = msgspec.json.decode(frame.result, type=_Subscribed).subscription_id
             except msgspec.ValidationError:
                 subscription = -1
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
                 raise VenueGarbage(VENUE, f"user stream answer: {exc}") from None
         return StreamAnswer(request_id, frame.status, subscription, None)
 

@@ -164,7 +164,7 @@ def answer_error(
     reset = (headers or {}).get(RESET_HEADER)
     try:
         envelope: _Envelope | None = _decode_envelope(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, UnicodeDecodeError):
         envelope = None
     if envelope is not None:
         if envelope.ret_code == 0 and 200 <= status < 300:

@@ -241,7 +241,7 @@ def decode(body: bytes | str | msgspec.Raw, kind: type[_T], what: str) -> _T:
     """
     try:
         return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raw = bytes(body) if isinstance(body, msgspec.Raw) else body
         raise VenueGarbage(VENUE, f"{what}: {exc}", raw) from None
 

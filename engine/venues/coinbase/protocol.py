@@ -87,7 +87,7 @@ _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _L2 = msgspec.json.Decoder(list[_L2Event])
 _TRADES = msgspec.json.Decoder(list[_TradesEvent])
 _TICKERS = msgspec.json.Decoder(list[_TickerEvent])
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
 _TAKER = {"BUY": Side.SELL, "SELL": Side.BUY}
 """The maker's side as sent -> the taker's side."""
 

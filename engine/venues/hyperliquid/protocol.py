@@ -58,7 +58,7 @@ class _Trade(msgspec.Struct, frozen=True):
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _BOOK = msgspec.json.Decoder(_Book)
 _TRADES = msgspec.json.Decoder(list[_Trade])
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
 _SIDES = {"B": Side.BUY, "A": Side.SELL}
 
 

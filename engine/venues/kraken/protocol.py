@@ -85,7 +85,7 @@ _V2BOOKS = msgspec.json.Decoder(list[_V2Book])
 _V2TRADES = msgspec.json.Decoder(list[_V2Trade])
 _V1_SIDES = {"b": Side.BUY, "s": Side.SELL}
 _V2_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
 
 
 class KrakenBook(msgspec.Struct, frozen=True, kw_only=True):

@@ -137,7 +137,7 @@ class OkxParser:
             return []
         try:
             frame = _FRAME.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(VENUE, "frame", str(exc), _excerpt(raw)) from None
         arg = frame.arg
         if frame.event or arg is None or not frame.data:
@@ -160,7 +160,7 @@ class OkxParser:
         stream = f"rest:books:{symbol}"
         try:
             body = _REST.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(VENUE, stream, str(exc), _excerpt(raw)) from None
         if body.code != "0" or len(body.data) != 1:
             raise MalformedMessage(
@@ -181,7 +181,7 @@ class OkxParser:
             raise MalformedMessage(VENUE, stream, f"unknown action {frame.action!r}", raw)
         try:
             books = _BOOKS.decode(frame.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(VENUE, stream, str(exc), _excerpt(raw)) from None
         snapshot = frame.action == "snapshot"
         return [self._book(data, symbol, snapshot, stream, raw, recv_ts) for data in books]
@@ -237,7 +237,7 @@ class OkxParser:
     ) -> list[OkxBook | Trade]:
         try:
             trades = _TRADES.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(VENUE, stream, str(exc), _excerpt(raw)) from None
         out: list[OkxBook | Trade] = []
         for t in trades:
