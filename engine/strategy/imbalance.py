@@ -92,7 +92,8 @@ class Imbalance(Strategy[ImbalanceParams]):
         if (new.mode, new.instrument) != (old.mode, old.instrument):
             self.ctx.cancel_all(old.instrument)
         self.instruments = (new.instrument,)
-        self._target = None
+        if self._target is not None:
+            self._target.follow(new.instrument, new.size_lots, new.slippage_ticks)
 
     def signal(self) -> float | None:
         """The mean of the book and flow imbalances, -1..1; None until both are known."""

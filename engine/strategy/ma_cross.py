@@ -83,7 +83,8 @@ class MaCross(Strategy[MaCrossParams]):
         ):
             self._build()
         self.instruments = (new.instrument,)
-        self._target = None
+        if self._target is not None:
+            self._target.follow(new.instrument, new.size_lots, new.slippage_ticks)
 
     def on_trade(self, trade: Trade) -> None:
         """Close bars; at a cross, set the target and trade towards it."""

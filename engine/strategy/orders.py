@@ -68,6 +68,15 @@ class PositionTarget:
         """Its orders refused (by risk, the OMS or the venue)."""
         self.last_refusal = ""
 
+    def follow(self, instrument: int, max_order_lots: int, slippage_ticks: int) -> None:
+        """Take new parameters; the target stays, unless the instrument changed (then it is 0)."""
+        if instrument != self.instrument:
+            self.instrument = instrument
+            self.target = 0
+            self._last = ""
+        self.max_order_lots = max_order_lots
+        self.slippage_ticks = slippage_ticks
+
     def gap(self) -> int:
         """Target minus the position now."""
         return self.target - self.ctx.position(self.instrument).net_lots

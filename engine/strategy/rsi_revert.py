@@ -81,7 +81,8 @@ class RsiRevert(Strategy[RsiRevertParams]):
             self.bars = TimeBars(new.bar_ms * 1_000_000)
             self.rsi = RSI(new.period)
         self.instruments = (new.instrument,)
-        self._target = None
+        if self._target is not None:
+            self._target.follow(new.instrument, new.size_lots, new.slippage_ticks)
 
     def decide(self, rsi: float, held: int) -> int:
         """The target position for an RSI reading with ``held`` lots now."""

@@ -60,3 +60,20 @@ def test_slow_must_exceed_fast():
         decode_params(MaCrossParams, {"fast": 5, "slow": 5}, "ma")
     assert caught.value.field == "slow"
     assert "2 <= int <= 10000" in caught.value.allowed
+
+
+async def test_a_parameter_change_keeps_the_position(desk: StrategyDesk):
+    """Long after a cross, then a new slippage: still long, nothing sent; new windows restart."""
+    s = await started(desk)
+    bars(desk, [499_500, 499_400, 499_300, 499_200, 499_600, 499_900, 499_950])
+    await desk.settle()
+    assert s.ctx.position(0).net_lots == 4
+    sent = s.ctx.sent
+    desk.runner.set_params("ma", {"slippage_ticks": 3, "slow": 4})
+    desk.set_book(BIDS, ASKS)
+    await desk.settle()
+    assert s.ctx.position(0).net_lots == 4
+    assert s.ctx.sent == sent
+    assert s.target.slippage_ticks == 3
+    assert s.slow.n == 4
+    assert s.slow.value is None
