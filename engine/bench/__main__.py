@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from engine.bench import SUBJECTS, runner
 from engine.bench.report import build_report, machine_info, render_table, to_json
@@ -51,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     machine = machine_info()  # before the runs, so the load average is everyone else's
-    runs = [runner(subject)(quick=args.quick) for subject in subjects]
+    runs = []
+    for subject in subjects:
+        started = time.monotonic()
+        runs.append(runner(subject)(quick=args.quick))
+        sys.stderr.write(f"[bench] {subject} took {time.monotonic() - started:.1f} s\n")
     report = build_report(runs, machine)
     if args.json:
         sys.stdout.write(to_json(report).decode() + "\n")

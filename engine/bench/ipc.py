@@ -86,7 +86,7 @@ class Plan(NamedTuple):
 
 
 QUICK = Plan(
-    throughput_records=100_000,
+    throughput_records=50_000,
     latency_records=20_000,
     latency_skip=1_000,
     reps=3,

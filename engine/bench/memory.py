@@ -6,7 +6,7 @@ and replays their depth diffs and trades in real time (:mod:`engine.bench.realti
 its own RSS every second. Metrics, in MB: ``rss_start`` (books built, before the first frame),
 ``rss_end``, ``rss_max``, and ``growth`` in MB per minute (a least-squares slope over the second
 half of the run, so start-up allocation does not count). The goal is under 300 MB and flat;
-``--quick`` runs 15 s instead of the full 10 minutes.
+``--quick`` runs 10 s instead of the full 10 minutes.
 
 This is the engine's market-data core (no sockets, no UI publisher, no strategies).
 """
@@ -76,7 +76,7 @@ def run(quick: bool) -> SubjectRun:
     Raises:
         BenchFailed: the child failed.
     """
-    seconds = 15 if quick else 600
+    seconds = 10 if quick else 600
     sys.stderr.write(f"[bench memory] {INSTRUMENTS} instruments for {seconds} s\n")
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "engine.bench.memory", str(seconds)],

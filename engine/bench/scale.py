@@ -82,7 +82,7 @@ def search(seconds: float, bisections: int) -> tuple[int, float, float, list[str
 
 def run(quick: bool) -> SubjectRun:
     """The ``scale`` subject for ``python -m engine.bench``."""
-    seconds, bisections = (2.0, 2) if quick else (10.0, 4)
+    seconds, bisections = (1.5, 2) if quick else (10.0, 4)
     warm_up_book()
     warm_up_parser()
     trial(5, 0.3)  # warm-up
@@ -94,7 +94,7 @@ def run(quick: bool) -> SubjectRun:
         ours=OURS,
         input=(
             f"{source}: each instrument replays the session's depth diffs and trades at their "
-            f"received times, offset per instrument; {seconds:.0f} s of real time per trial on "
+            f"received times, offset per instrument; {seconds:g} s of real time per trial on "
             f"one core, first tenth of each trial excluded; trials {'; '.join(log)}{capped}"
         ),
         results=[
