@@ -101,6 +101,9 @@ def main_command(
         )
         raise typer.Exit(3)
     session = OwnedSession(cfg.engine.instance, config)
+    session.engine.spawn()  # the engine boots while the UI's modules load
+    import hft_tui.app  # noqa: F401 - loaded now, in parallel with the engine's start
+
     try:
         session.connect().close()
     except EngineStartError as exc:

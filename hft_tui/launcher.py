@@ -2,7 +2,9 @@
 
 ``hft-tui`` starts ``python -m engine`` as a child (its logs go to a file in the runtime directory,
 the terminal belongs to the UI) and owns it: quitting stops it, and `r` after a crash starts it
-again. ``hft-tui attach`` finds an engine that is already running and never stops it.
+again. :meth:`EngineProcess.spawn` returns at once, so the engine boots while the UI's own modules
+load; :meth:`OwnedSession.connect` then waits for it. ``hft-tui attach`` finds an engine that is
+already running and never stops it.
 """
 
 from __future__ import annotations
@@ -49,34 +51,51 @@ class EngineProcess:
         self.config_path = config_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 20.0) -> None:
-        """Start the engine and wait until its segments are announced.
-
-        Raises:
-            EngineStartError: it exited early or did not announce itself within ``timeout_s``.
-        """
+    def spawn(self) -> None:
+        """Start the engine process and return at once (:meth:`wait_started` waits for it)."""
+        if self.alive():
+            return
         args = [sys.executable, "-m", "engine", "--instance", self.instance, "--log-format", "json"]
         if self.config_path:
             args += ["--config", self.config_path]
-        log = log_path(self.instance)
-        with log.open("ab") as out:
+        with log_path(self.instance).open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
+
+    def wait_started(self, timeout_s: float = 20.0) -> None:
+        """Wait until the spawned engine has announced its segments and control plane.
+
+        Raises:
+            EngineStartError: it was never spawned, exited early, or did not announce itself
+                within ``timeout_s``.
+        """
+        proc, log = self.proc, log_path(self.instance)
+        if proc is None:
+            raise EngineStartError(f"engine {self.instance!r} was not started")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            code = self.proc.poll()
+            code = proc.poll()
             if code is not None:
                 raise EngineStartError(
                     f"engine exited with code {code} during start-up; last log lines "
                     f"({log}):\n{_tail(log)}"
                 )
             info = read_instance(self.instance)
-            if info is not None and info.pid == self.proc.pid and info.control_url:
+            if info is not None and info.pid == proc.pid and info.control_url:
                 return
             time.sleep(0.05)
         self.stop()
         raise EngineStartError(f"engine did not come up within {timeout_s:.0f} s; see {log}")
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Start the engine and wait until its segments are announced.
+
+        Raises:
+            EngineStartError: it exited early or did not announce itself within ``timeout_s``.
+        """
+        self.spawn()
+        self.wait_started(timeout_s)
 
     def alive(self) -> bool:
         """True while the child runs."""
@@ -116,9 +135,11 @@ class OwnedSession:
         self.engine = EngineProcess(instance, config_path)
 
     def connect(self) -> EngineBridge:
-        """Start the engine if it is not running, then attach to it."""
+        """Start the engine if it is not running (or wait for one spawned), then attach to it."""
         if not self.engine.alive():
             self.engine.start()
+        else:
+            self.engine.wait_started()
         return _attach_waiting(self.engine.instance, 5.0)
 
     def restart(self) -> EngineBridge:

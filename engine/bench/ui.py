@@ -1,9 +1,9 @@
 """The ``ui`` benchmark: how fast the workstation starts, how long its frames take, what it costs.
 
 * ``start_to_first_book``: seconds from starting a fresh interpreter (as ``hft-tui`` does) to the
-  first frame drawn with a live book: the child imports the UI, starts an engine on the built-in
-  local venue (:class:`~hft_tui.launcher.OwnedSession`), attaches, and reports once the trade
-  screen has drawn the book (headless, 80x24). The issue's goal is under 3 s.
+  first frame drawn with a live book: the child (:mod:`engine.bench.ui_start`) spawns an engine on
+  the built-in local venue, loads the UI meanwhile, attaches, and reports once the trade screen
+  has drawn the book (headless, 80x24). The issue's goal is under 3 s.
 * ``frame_p99``: milliseconds from handing a frame to the trade screen until Textual has drawn
   it, p99 over every frame of the UI runs below, while the engine side publishes the book as fast
   as it processes the replay (the input line gives the rate reached; the goal is 50k/s).
@@ -53,7 +53,6 @@ DEPTH = 20
 HEARTBEAT_NS = 100_000_000
 REFRESH_HZ = 20.0
 _START_TIMEOUT_S = 60.0
-TRADING_CSS = "styles/app.tcss"
 WARM_UP_S = 0.5
 
 
@@ -185,7 +184,7 @@ def _css_path() -> str:
     """The app's stylesheet (a subclass defined here would look for it next to this file)."""
     import hft_tui.app
 
-    return str(Path(hft_tui.app.__file__).parent / TRADING_CSS)
+    return str(Path(hft_tui.app.__file__).parent / "styles" / "app.tcss")
 
 
 def _timed_app(instance: str) -> Any:  # noqa: ANN401 - a TradingApp subclass built on demand
@@ -251,43 +250,6 @@ async def _engine_rep(seconds: float, frames: int | None, with_ui: bool) -> tupl
     return result["updates"] / result["seconds"], frame_ns
 
 
-def first_book_child(started_ns: int, instance: str) -> None:
-    """The child of ``start_to_first_book``: start engine and UI, print seconds to the book."""
-    from hft_tui.app import TradingApp, UiSettings
-    from hft_tui.launcher import OwnedSession
-    from hft_tui.screens.base import DeskScreen
-
-    session = OwnedSession(instance, None)
-    seen: list[float] = []
-
-    class FirstBookApp(TradingApp):
-        CSS_PATH = _css_path()
-
-        def _show_frame(self) -> None:
-            super()._show_frame()
-            base = self.screen_stack[0] if self.screen_stack else None
-            frame = base.frame if isinstance(base, DeskScreen) else None
-            live = frame is not None and frame.book_state == "live"
-            book = frame.book if frame is not None else None
-            if not seen and live and book is not None and book.bids:
-                seen.append(0.0)
-                self.call_after_refresh(self._drawn)
-
-        def _drawn(self) -> None:
-            seen[0] = (time.time_ns() - started_ns) / 1e9
-            self.exit()
-
-    try:
-        session.connect().close()  # as `hft-tui` does before the UI starts
-        app = FirstBookApp(session, UiSettings(), LiveClock())
-        app.run(headless=True, size=(80, 24))
-    finally:
-        session.shutdown()
-    if not seen or seen[0] <= 0:
-        raise UiBenchError("the UI quit before it drew a live book")
-    sys.stdout.write(json.dumps({"seconds": seen[0]}) + "\n")
-
-
 def _start_rep() -> float:
     instance = f"benchstart{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HFT__")}
@@ -295,9 +257,7 @@ def _start_rep() -> float:
     env["HFT__CONTROL__PORT"] = "0"
     env["HFT__ENGINE__STATE_DIR"] = str(Path(tempfile.gettempdir()) / f"hft-bench-ui-{os.getuid()}")
     started = time.time_ns()
-    code = (
-        f"from engine.bench.ui import first_book_child; first_book_child({started}, {instance!r})"
-    )
+    code = f"from engine.bench.ui_start import main; main({started}, {instance!r})"
     out = subprocess.run(  # noqa: S603 - this interpreter, our own code
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
         check=False,
