@@ -1,8 +1,9 @@
 """Strategy routes of the control plane: list, change parameters, stop, start, reload.
 
-``GET /strategies`` lists each strategy: name, kind, running, error, parameters, callback
-p50/p99, its own figures (``status``: an execution's progress and report, a signal's value) and
-why the store's last parameters for it were refused (``params_refused``, empty when not).
+``GET /strategies`` lists each strategy: name, kind, running, error, parameters and their allowed
+ranges (``ranges``), callback p50/p99, its own figures (``status``: an execution's progress and
+report, a signal's value) and why the store's last parameters for it were refused
+(``params_refused``, empty when not).
 ``PUT /strategies/{name}/params`` (control token) takes a JSON object of changes, checked against
 the strategy's ``Params`` before ``on_params``; a refusal answers 400 with the field, the value,
 the allowed range and the parameters still in force; a change taken is also written to the live
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 import msgspec
 from aiohttp import web
 
-from engine.strategy.base import ParamsError
+from engine.strategy.base import Params, ParamsError, allowed_range
 from engine.strategy.live_params import ParamsSync
 from engine.strategy.reload import ReloadError, StrategyReloader
 from engine.strategy.runner import StrategyRunner
@@ -89,6 +90,7 @@ class RunnerControl:
                     "running": stats.running,
                     "error": stats.error,
                     "params": msgspec.to_builtins(strategy.params),
+                    "ranges": param_ranges(type(strategy.params)),
                     "callbacks": stats.callbacks,
                     "p50_us": stats.p50_ns / 1000,
                     "p99_us": stats.p99_ns / 1000,
@@ -130,6 +132,11 @@ class RunnerControl:
         new = self.reloader.reload(name)
         log.warning("strategy reloaded by operator", extra={"strategy": name, "actor": actor})
         return {"name": name, "kind": type(new).__name__, "source": str(source), "flat": True}
+
+
+def param_ranges(cls: type[Params]) -> dict[str, str]:
+    """Each parameter's allowed values as text (``1 <= int <= 20``), for an editing form."""
+    return {field: allowed_range(cls, field) for field in cls.__struct_fields__}
 
 
 def _json(doc: object, status: int = 200) -> web.Response:

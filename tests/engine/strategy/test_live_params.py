@@ -161,6 +161,9 @@ async def test_a_change_over_http_is_written_to_the_store(
     doc = control.strategies_doc()[0]
     assert doc["params"]["half_spread_ticks"] == 33
     assert doc["params_refused"] == ""
+    assert doc["ranges"]["levels"] == "1 <= int <= 20"
+    assert doc["ranges"]["fair"] == "'microprice' | 'mid'"
+    assert doc["status"] == {}
 
 
 async def test_a_vanished_hash_is_written_back(store: Backend, later: Later, mm: Seen) -> None:
