@@ -208,6 +208,18 @@ class Catalog:
             )
         return out
 
+    def grid(self, venue: str, symbol: str) -> tuple[str, str] | None:
+        """(tick_size, lot_size) of an instrument from its first readable file, if any."""
+        for f in self.files(None, venue, symbol):
+            if f.kind == schema.RAW:
+                continue
+            try:
+                meta = _metadata(f.path)
+            except CorruptCatalogFile:
+                continue
+            return meta.get(schema.META_TICK, ""), meta.get(schema.META_LOT, "")
+        return None
+
     def coverage(self, venue: str, symbol: str, start_ns: int, end_ns: int) -> Coverage:
         """Which hours and dates of ``[start_ns, end_ns)`` have book or trade files."""
         present_hours = {

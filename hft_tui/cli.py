@@ -20,6 +20,7 @@ from engine.core.config import EngineConfig, load_config
 from engine.errors import ConfigError
 from hft_tui import cli_soak
 from hft_tui.cli_backtest import backtest_cli
+from hft_tui.cli_data import register as register_data_commands
 
 if TYPE_CHECKING:
     from hft_tui.app import EngineSession
@@ -240,6 +241,9 @@ cli.command(
     "reliability-report",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )(cli_soak.reliability_report)
+
+
+register_data_commands(cli)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Data tools: captures read, replayed through the venues' books, imported and validated."""
