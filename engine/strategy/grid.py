@@ -7,7 +7,9 @@ moves it one level down, so a partly filled order stays where it is): it rests a
 ``size_lots`` at every level below ``c`` and a sell at every level above it. So a filled
 buy at level ``k`` is answered by a sell one level up, and the grid earns ``step_ticks`` per round
 trip. The wanted orders follow from the position alone, so partial fills, refusals and restarts
-need no memory. Post-only prices on the wrong side of the touch wait until the touch moves.
+need no memory. A position past the grid's end (more than ``levels`` orders filled one way)
+counts as the end level, so the excess is sold (or bought) back one level inside the end.
+Post-only prices on the wrong side of the touch wait until the touch moves.
 
 With ``recenter_levels`` above 0 the grid moves its anchor to the mid once the mid is more than
 that many levels away and the position is flat.
@@ -68,6 +70,7 @@ class Grid(Strategy[GridParams]):
             return {}, {}
         p = self.params
         current = -(held // p.size_lots) if held >= 0 else -held // p.size_lots
+        current = max(-p.levels, min(p.levels, current))  # past an end: the end level
         step, size = p.step_ticks, p.size_lots
         bids = {self.anchor + k * step: size for k in range(-p.levels, current)}
         asks = {self.anchor + k * step: size for k in range(current + 1, p.levels + 1)}

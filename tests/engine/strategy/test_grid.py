@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.core.events import Side
 from engine.strategy.grid import Grid, GridParams
 from tests.engine.strategy.conftest import StrategyDesk
@@ -62,3 +65,17 @@ async def test_halted_cancels_the_grid(desk: StrategyDesk):
     desk.set_book([(499_000, 1000)], [(500_000, 1000)])
     await desk.settle()
     assert not s.ctx.open_orders(0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-60, 60), st.integers(1, 10), st.integers(1, 8), st.integers(1, 50))
+def test_the_grid_never_crosses_itself(held: int, levels: int, size: int, step: int):
+    """Any position: bids all below asks, one level between them, at most 2 * levels orders."""
+    s = Grid("grid", GridParams(step_ticks=step, levels=levels, size_lots=size))
+    s.anchor = 10_000
+    bids, asks = s.wanted(held)
+    if bids and asks:
+        assert max(bids) + 2 * step == min(asks)
+    assert len(bids) + len(asks) <= 2 * levels
+    assert all(v == size for v in (*bids.values(), *asks.values()))
+    assert all((p - 10_000) % step == 0 for p in (*bids, *asks))
