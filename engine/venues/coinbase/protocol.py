@@ -15,8 +15,8 @@ the connection sync checks) and what the events carried:
   trades at the best ask), so the aggressor is the other side.
 - ``ticker``: :class:`CoinbaseTicker`, the venue's top of book, for cross-checks.
 
-Heartbeats, subscriptions, candles and unknown channels are counted in
-:attr:`CoinbaseParser.ignored` (their ``sequence_num`` still counts). Every problem raises
+Heartbeats, subscriptions, candles, unknown channels and products not subscribed here are counted
+in :attr:`CoinbaseParser.ignored` (their ``sequence_num`` still counts). Every problem raises
 :class:`~engine.errors.MalformedMessage` with the venue, the channel and a short excerpt.
 """
 
@@ -146,7 +146,8 @@ class CoinbaseParser:
 
         Raises:
             MalformedMessage: the frame is not a valid envelope, an event has an unknown shape,
-                side or type, names a product not subscribed, or a number is off its grid.
+                side or type, or a number is off its grid. Events of products not subscribed
+                here are counted as ignored (the frame's number still counts).
         """
         try:
             env = _ENVELOPE.decode(raw)
@@ -157,15 +158,18 @@ class CoinbaseParser:
         try:
             if channel == "l2_data":
                 items = [
-                    self._book(e, env.sequence_num, raw, recv_ts) for e in _L2.decode(env.events)
+                    book
+                    for e in _L2.decode(env.events)
+                    if (book := self._book(e, env.sequence_num, raw, recv_ts)) is not None
                 ]
             elif channel == "market_trades":
                 items = self._trades(_TRADES.decode(env.events), raw, recv_ts)
             elif channel == "ticker":
                 items = [
-                    self._ticker(t, raw, recv_ts)
+                    tick
                     for event in _TICKERS.decode(env.events)
                     for t in event.tickers
+                    if (tick := self._ticker(t, raw, recv_ts)) is not None
                 ]
             else:
                 self.ignored[channel] += 1
@@ -174,15 +178,18 @@ class CoinbaseParser:
             raise MalformedMessage(VENUE, channel, str(exc), raw) from None
         return CoinbaseFrame(channel=channel, sequence_num=env.sequence_num, items=items)
 
-    def _grids_of(self, symbol: str, stream: str, raw: bytes) -> _Grids:
+    def _grids_of(self, symbol: str) -> _Grids | None:
+        """The product's grids; None (counted as ignored) for one not subscribed here."""
         grids = self._grids.get(symbol)
         if grids is None:
-            raise MalformedMessage(VENUE, stream, f"product {symbol!r} is not subscribed", raw)
+            self.ignored[f"unsubscribed:{symbol}"] += 1
         return grids
 
-    def _book(self, event: _L2Event, seq: int, raw: bytes, recv_ts: int) -> CoinbaseBook:
+    def _book(self, event: _L2Event, seq: int, raw: bytes, recv_ts: int) -> CoinbaseBook | None:
         stream = f"l2_data:{event.product_id}"
-        grids = self._grids_of(event.product_id, stream, raw)
+        grids = self._grids_of(event.product_id)
+        if grids is None:
+            return None
         if event.type not in ("snapshot", "update"):
             raise MalformedMessage(VENUE, stream, f"unknown event type {event.type!r}", raw)
         bids: list[_L2Update] = []
@@ -236,7 +243,9 @@ class CoinbaseParser:
                 continue
             for t in event.trades:
                 stream = f"market_trades:{t.product_id}"
-                grids = self._grids_of(t.product_id, stream, raw)
+                grids = self._grids_of(t.product_id)
+                if grids is None:
+                    continue
                 taker = _TAKER.get(t.side)
                 if taker is None or not t.trade_id.isdigit():
                     raise MalformedMessage(
@@ -255,9 +264,12 @@ class CoinbaseParser:
                 )
         return out
 
-    def _ticker(self, t: _Tick, raw: bytes, recv_ts: int) -> CoinbaseTicker:
+    def _ticker(self, t: _Tick, raw: bytes, recv_ts: int) -> CoinbaseTicker | None:
         stream = f"ticker:{t.product_id}"
-        grids = self._grids_of(t.product_id, stream, raw)
+        found = self._grids_of(t.product_id)
+        if found is None:
+            return None
+        grids = found
 
         def value(text: str, grid_is_price: bool, where: str) -> int:
             if not text:

@@ -7,9 +7,9 @@ are no sequence numbers). ``trades`` become :class:`~engine.core.events.Trade` w
 ``side`` is the taker's (``B`` buy, ``A`` sell).
 
 msgspec decodes the frames into typed structs and prices and sizes become exact ticks and lots.
-The connect banner, subscription answers, pongs and other channels are counted in
-:attr:`HyperliquidParser.ignored`; every problem raises :class:`~engine.errors.MalformedMessage`
-with the venue, the channel and a short excerpt.
+The connect banner, subscription answers, pongs, other channels and coins not subscribed here are
+counted in :attr:`HyperliquidParser.ignored`; every problem raises
+:class:`~engine.errors.MalformedMessage` with the venue, the channel and a short excerpt.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ class HyperliquidParser:
         """Parse one WebSocket frame; control frames and other channels give ``[]``.
 
         Raises:
-            MalformedMessage: the frame is not valid JSON of the expected shape, names a coin
-                not subscribed, or a number is off the coin's grid.
+            MalformedMessage: the frame is not valid JSON of the expected shape, or a number is
+                off the coin's grid. Coins not subscribed are counted as ignored.
         """
         if raw.strip() == _BANNER:
             self.ignored["banner"] += 1
@@ -107,7 +107,8 @@ class HyperliquidParser:
             raise MalformedMessage(VENUE, "frame", str(exc), raw) from None
         try:
             if env.channel == "l2Book":
-                return [self._book(_BOOK.decode(env.data), raw, recv_ts)]
+                book = self._book(_BOOK.decode(env.data), raw, recv_ts)
+                return [book] if book is not None else []
             if env.channel == "trades":
                 return self._trades(_TRADES.decode(env.data), raw, recv_ts)
         except _DECODE_ERRORS as exc:
@@ -115,15 +116,18 @@ class HyperliquidParser:
         self.ignored[env.channel] += 1
         return []
 
-    def _grids_of(self, coin: str, stream: str, raw: bytes) -> _Grids:
+    def _grids_of(self, coin: str) -> _Grids | None:
+        """The coin's grids; None (counted as ignored) for one not subscribed here."""
         grids = self._grids.get(coin)
         if grids is None:
-            raise MalformedMessage(VENUE, stream, f"coin {coin!r} is not subscribed", raw)
+            self.ignored[f"unsubscribed:{coin}"] += 1
         return grids
 
-    def _book(self, book: _Book, raw: bytes, recv_ts: int) -> HyperliquidBook:
+    def _book(self, book: _Book, raw: bytes, recv_ts: int) -> HyperliquidBook | None:
         stream = f"l2Book:{book.coin}"
-        grids = self._grids_of(book.coin, stream, raw)
+        grids = self._grids_of(book.coin)
+        if grids is None:
+            return None
         bid_px, bid_sz = _levels(book.levels[0], grids, "bid", stream, raw)
         ask_px, ask_sz = _levels(book.levels[1], grids, "ask", stream, raw)
         return HyperliquidBook(
@@ -146,7 +150,9 @@ class HyperliquidParser:
         out: list[HyperliquidBook | Trade] = []
         for t in trades:
             stream = f"trades:{t.coin}"
-            grids = self._grids_of(t.coin, stream, raw)
+            grids = self._grids_of(t.coin)
+            if grids is None:
+                continue
             side = _SIDES.get(t.side)
             if side is None:
                 raise MalformedMessage(VENUE, stream, f"trade {t.tid}: side {t.side!r}", raw)

@@ -17,7 +17,8 @@ the grid's decimals (:attr:`~engine.venues.level_text.TextStyle.FIXED`), so the 
 and lot must have the pair's price and volume decimals.
 
 Kraken v1 trades have no id: ``trade_id`` counts the pair's trades from 1. Control frames
-(heartbeats, statuses, acks, pongs) and other channels are counted in :attr:`KrakenParser.ignored`;
+(heartbeats, statuses, acks, pongs), other channels and pairs not subscribed here are counted in
+:attr:`KrakenParser.ignored`;
 every problem raises :class:`~engine.errors.MalformedMessage` with the venue, stream and excerpt.
 """
 
@@ -133,8 +134,8 @@ class KrakenParser:
         """Parse one WebSocket frame; control frames and other channels give ``[]``.
 
         Raises:
-            MalformedMessage: the frame is not valid JSON of a known shape, names a pair not
-                subscribed, or a number is off the pair's grid.
+            MalformedMessage: the frame is not valid JSON of a known shape, or a number is off
+                the pair's grid. Pairs not subscribed here are counted as ignored.
         """
         if raw[:1] == b"[":
             return self._v1(raw, recv_ts)
@@ -158,10 +159,11 @@ class KrakenParser:
         self.ignored[kind] += 1
         return []
 
-    def _grids_of(self, symbol: str, stream: str, raw: bytes) -> _Grids:
+    def _grids_of(self, symbol: str) -> _Grids | None:
+        """The pair's grids; None (counted as ignored) for one not subscribed here."""
         grids = self._grids.get(symbol)
         if grids is None:
-            raise MalformedMessage(VENUE, stream, f"pair {symbol!r} is not subscribed", raw)
+            self.ignored[f"unsubscribed:{symbol}"] += 1
         return grids
 
     # ---- v1 ------------------------------------------------------------------------------------
@@ -175,10 +177,13 @@ class KrakenParser:
         except _DECODE_ERRORS as exc:
             raise MalformedMessage(VENUE, "v1", str(exc), raw) from None
         stream = f"{name}:{pair}"
-        if name.startswith("book-"):
-            return [self._v1_book(parts[1:-2], name, pair, stream, raw, recv_ts)]
-        if name == "trade":
-            return self._v1_trades(parts[1], pair, stream, raw, recv_ts)
+        if name.startswith("book-") or name == "trade":
+            grids = self._grids_of(pair)
+            if grids is None:
+                return []
+            if name == "trade":
+                return self._v1_trades(parts[1], grids, stream, raw, recv_ts)
+            return [self._v1_book(parts[1:-2], name, grids, stream, raw, recv_ts)]
         self.ignored[f"channel:{name}"] += 1
         return []
 
@@ -186,12 +191,12 @@ class KrakenParser:
         self,
         objects: list[msgspec.Raw],
         name: str,
-        pair: str,
+        grids: _Grids,
         stream: str,
         raw: bytes,
         recv_ts: int,
     ) -> KrakenBook:
-        grids = self._grids_of(pair, stream, raw)
+        pair = grids.instrument.symbol
         depth_text = name[5:]
         if not depth_text.isdigit():
             raise MalformedMessage(VENUE, stream, f"channel name {name!r} has no depth", raw)
@@ -242,9 +247,8 @@ class KrakenParser:
         )
 
     def _v1_trades(
-        self, body: msgspec.Raw, pair: str, stream: str, raw: bytes, recv_ts: int
+        self, body: msgspec.Raw, grids: _Grids, stream: str, raw: bytes, recv_ts: int
     ) -> list[KrakenBook | Trade]:
-        grids = self._grids_of(pair, stream, raw)
         try:
             rows = _V1TRADES.decode(body)
         except _DECODE_ERRORS as exc:
@@ -277,7 +281,10 @@ class KrakenParser:
         out: list[KrakenBook | Trade] = []
         for data in books:
             stream = f"book:{data.symbol}"
-            grids = self._grids_of(data.symbol, stream, raw)
+            found = self._grids_of(data.symbol)
+            if found is None:
+                continue
+            grids = found
             bid_px, bid_sz = _v2_levels(data.bids, grids, "bid", stream, raw)
             ask_px, ask_sz = _v2_levels(data.asks, grids, "ask", stream, raw)
             exch_ts = _rfc3339(data.timestamp, stream, raw) if data.timestamp else 0
@@ -320,7 +327,10 @@ class KrakenParser:
         out: list[KrakenBook | Trade] = []
         for t in trades:
             stream = f"trade:{t.symbol}"
-            grids = self._grids_of(t.symbol, stream, raw)
+            found = self._grids_of(t.symbol)
+            if found is None:
+                continue
+            grids = found
             side = _V2_SIDES.get(t.side)
             if side is None:
                 raise MalformedMessage(VENUE, stream, f"trade side {t.side!r}", raw)

@@ -12,7 +12,8 @@ venue sent none (messages before 2023). The REST ``/api/v5/market/books`` answer
 procedure parses to an :class:`OkxBook` snapshot too (:meth:`OkxParser.parse_rest_snapshot`).
 
 Every problem raises :class:`~engine.errors.MalformedMessage` naming the venue, the stream and a
-short excerpt. Event, control and unknown channels are counted in :attr:`OkxParser.ignored`.
+short excerpt. Event, control and unknown channels, and instruments not subscribed here, are
+counted in :attr:`OkxParser.ignored`.
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ class OkxParser:
         """Parse one WebSocket frame; control frames and other channels give ``[]``.
 
         Raises:
-            MalformedMessage: the frame is not valid JSON of the expected shape, names an
-                instrument not subscribed, or a number is off the instrument's grid.
+            MalformedMessage: the frame is not valid JSON of the expected shape, or a number is
+                off the instrument's grid. Instruments not subscribed are counted as ignored.
         """
         if raw == b"pong":
             self.ignored["pong"] += 1
@@ -166,12 +167,16 @@ class OkxParser:
             raise MalformedMessage(
                 VENUE, stream, f"code {body.code!r} ({body.msg}), {len(body.data)} books", raw
             )
-        return self._book(body.data[0], symbol, True, stream, raw, recv_ts)
-
-    def _grids_of(self, symbol: str, stream: str, raw: bytes) -> _Grids:
         grids = self._grids.get(symbol)
         if grids is None:
             raise MalformedMessage(VENUE, stream, f"instrument {symbol!r} is not subscribed", raw)
+        return self._book(body.data[0], grids, True, stream, raw, recv_ts)
+
+    def _grids_of(self, symbol: str) -> _Grids | None:
+        """The instrument's grids; None (counted as ignored) for one not subscribed here."""
+        grids = self._grids.get(symbol)
+        if grids is None:
+            self.ignored[f"unsubscribed:{symbol}"] += 1
         return grids
 
     def _books(
@@ -184,12 +189,15 @@ class OkxParser:
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(VENUE, stream, str(exc), _excerpt(raw)) from None
         snapshot = frame.action == "snapshot"
-        return [self._book(data, symbol, snapshot, stream, raw, recv_ts) for data in books]
+        grids = self._grids_of(symbol)
+        if grids is None:
+            return []
+        return [self._book(data, grids, snapshot, stream, raw, recv_ts) for data in books]
 
     def _book(
-        self, data: _BookData, symbol: str, snapshot: bool, stream: str, raw: bytes, recv_ts: int
+        self, data: _BookData, grids: _Grids, snapshot: bool, stream: str, raw: bytes, recv_ts: int
     ) -> OkxBook:
-        grids = self._grids_of(symbol, stream, raw)
+        symbol = grids.instrument.symbol
         odd: list[OddLevel] = []
         bid_px, bid_sz = _levels(data.bids, grids, 0, odd, stream, raw)
         ask_px, ask_sz = _levels(data.asks, grids, 1, odd, stream, raw)
@@ -241,7 +249,9 @@ class OkxParser:
             raise MalformedMessage(VENUE, stream, str(exc), _excerpt(raw)) from None
         out: list[OkxBook | Trade] = []
         for t in trades:
-            grids = self._grids_of(t.instId, stream, raw)
+            grids = self._grids_of(t.instId)
+            if grids is None:
+                continue
             side = _SIDES.get(t.side)
             if side is None or not t.tradeId.isdigit() or not t.ts.isdigit():
                 raise MalformedMessage(

@@ -87,3 +87,15 @@ def test_every_value_fits_the_grids_and_trades_take_the_book(shared_data: Path, 
     assert parser.history_trades == 200
     # the venue's side is the maker's: as parsed, 71 of the 79 trades print at the taker's touch
     assert at_touch == {Side.BUY: 48, Side.SELL: 23}
+
+
+def test_one_product_alone_replays_with_no_gap(shared_data: Path, frames):
+    """Replaying BTC-USD alone: ETH-USD events are ignored, yet their frames keep the count."""
+    replay = CoinbaseReplay(COINBASE_INSTRUMENTS[:1])
+    for recv_ns, raw in frames:
+        replay.feed(recv_ns, raw)
+    assert replay.connection.gaps == 0
+    assert not replay.stats.resyncs
+    assert replay.connection.sequence_num == 1029
+    assert replay.ticker_matches["BTC-USD"] == 70
+    assert replay.parser.ignored["unsubscribed:ETH-USD"] > 0

@@ -143,10 +143,6 @@ def test_a_ticker_gives_the_venues_top_of_book():
             "not a multiple",
         ),
         (
-            envelope("l2_data", 1, [{"type": "update", "product_id": "SOL-USD", "updates": []}]),
-            "not subscribed",
-        ),
-        (
             envelope("l2_data", 1, [{"type": "delta", "product_id": "BTC-USD", "updates": []}]),
             "unknown event type",
         ),
@@ -170,4 +166,12 @@ def test_other_channels_are_counted_and_ignored():
     for n, channel in enumerate(("heartbeats", "subscriptions", "candles", "status")):
         frame = parser.parse(envelope(channel, n, [{}]), 1)
         assert (frame.items, frame.sequence_num) == ([], n)
-    assert parser.ignored == {"heartbeats": 1, "subscriptions": 1, "candles": 1, "status": 1}
+    sol = envelope("l2_data", 4, [{"type": "update", "product_id": "SOL-USD", "updates": []}])
+    assert parser.parse(sol, 1).sequence_num == 4  # another product's book still counts
+    assert parser.ignored == {
+        "heartbeats": 1,
+        "subscriptions": 1,
+        "candles": 1,
+        "status": 1,
+        "unsubscribed:SOL-USD": 1,
+    }

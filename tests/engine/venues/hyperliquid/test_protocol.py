@@ -66,7 +66,6 @@ def test_trades_give_the_takers_side():
     [
         (l2(1, [("100.5", "1")], []), "not a multiple"),
         (l2(1, [("100", "0")], []), "not positive"),
-        (b'{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}', "not subscribed"),
         (
             b'{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[]]}}',
             "l2Book: malformed message: data: Expected `array` of length 2",
@@ -95,6 +94,13 @@ def test_the_banner_and_other_channels_are_counted_and_ignored():
         b'{"channel":"subscriptionResponse","data":{"method":"subscribe"}}',
         b'{"channel":"pong"}',
         b'{"channel":"allMids","data":{"mids":{}}}',
+        b'{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}',
     ):
         assert parser.parse(raw, 1) == []
-    assert parser.ignored == {"banner": 1, "subscriptionResponse": 1, "pong": 1, "allMids": 1}
+    assert parser.ignored == {
+        "banner": 1,
+        "subscriptionResponse": 1,
+        "pong": 1,
+        "allMids": 1,
+        "unsubscribed:ETH": 1,
+    }

@@ -86,7 +86,6 @@ def test_v2_and_v1_trades():
             b'[992,{"b":[["354.151111111","5","1.0"]],"c":"1"},"book-10","XMR/USD"]',
             "not a multiple",
         ),
-        (b'[992,{"b":[["354.15","5","1.0"]],"c":"1"},"book-10","XBT/USD"]', "not subscribed"),
         (b'[992,{"b":"x"},"book-10","XMR/USD"]', "at `$.b`"),
         (
             b'{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":-1,"qty":1}],"asks":[],"checksum":1}]}',
@@ -110,7 +109,7 @@ def test_malformed_frames_name_the_venue_the_stream_and_an_excerpt(raw: bytes, w
 
 
 def test_control_frames_and_other_channels_are_counted_and_ignored():
-    """Heartbeats, statuses, pongs and unknown channels give no events and are counted."""
+    """Heartbeats, statuses, pongs, other channels and pairs give no events and are counted."""
     parser = KrakenParser([V1, V2])
     for raw in (
         b'{"event":"heartbeat"}',
@@ -118,6 +117,8 @@ def test_control_frames_and_other_channels_are_counted_and_ignored():
         b'{"method":"pong","req_id":1}',
         b'{"channel":"status","type":"update","data":[]}',
         b'[1,[["1","2","3","4","5","6"]],"ohlc-1","XMR/USD"]',
+        b'[992,{"b":[["354.15","5","1.0"]],"c":"1"},"book-10","XBT/USD"]',
+        b'{"channel":"book","type":"update","data":[{"symbol":"ETH/USD","checksum":1}]}',
     ):
         assert parser.parse(raw, 1) == []
     assert parser.ignored == {
@@ -126,4 +127,6 @@ def test_control_frames_and_other_channels_are_counted_and_ignored():
         "method:pong": 1,
         "channel:status": 1,
         "channel:ohlc-1": 1,
+        "unsubscribed:XBT/USD": 1,
+        "unsubscribed:ETH/USD": 1,
     }
