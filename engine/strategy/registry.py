@@ -7,7 +7,7 @@ the field, the value and the allowed range.
 A kind is one of the reference strategies (:data:`REFERENCE`) or ``file:Class``, the class
 ``Class`` in ``file.py`` of one of the ``[strategy] paths`` directories
 (:func:`engine.strategy.reload.load_strategy_file`; a broken file is refused with its file and
-line). Only files directly in those directories load.
+line). Only files directly in those directories load; a link to a file elsewhere is refused.
 
 Instruments are named by symbol in the config and by dense id in the parameters: ``symbol``
 fills the strategy's ``instrument`` (for ``cross_venue`` its ``follower``), and a parameter
@@ -51,13 +51,18 @@ def user_strategy_class(kind: str, paths: Sequence[str]) -> type[Strategy[Any]]:
     """The class a ``file:Class`` kind names, loaded from the first directory holding the file.
 
     Raises:
-        ReloadError: no configured directory holds the file, or it is refused (file and line).
+        ReloadError: no configured directory holds the file, it is a link to a file outside
+            its directory, or it is refused (file and line).
     """
     stem, _, class_name = kind.partition(":")
     for folder in paths:
-        path = Path(folder).expanduser() / f"{stem}.py"
+        home = Path(folder).expanduser().resolve()
+        path = home / f"{stem}.py"
         if path.is_file():
-            return load_strategy_file(path.resolve(), class_name)
+            real = path.resolve()
+            if real.parent != home:
+                raise ReloadError(str(path), 0, f"a link to {real}, outside {home}; not loaded")
+            return load_strategy_file(real, class_name)
     where = ", ".join(paths) or "no directory"
     raise ReloadError(f"{stem}.py", 0, f"not found in the [strategy] paths ({where})")
 

@@ -101,6 +101,16 @@ def test_a_user_strategy_loads_only_from_the_configured_directories(tmp_path: Pa
             cfg.instrument_list(),
             cfg.strategy.paths,
         )
+    elsewhere = tmp_path / "elsewhere.py"
+    elsewhere.write_text(USER)
+    (folder / "linked.py").symlink_to(elsewhere)
+    with pytest.raises(ReloadError, match="outside"):
+        build_strategy(
+            "u",
+            msgspec_replace(cfg.strategies["u"], kind="linked:Mine"),
+            cfg.instrument_list(),
+            cfg.strategy.paths,
+        )
     with pytest.raises(ConfigError, match="paths names no directory"):
         config(tmp_path, '[strategies.u]\nkind = "mine:Mine"\nsymbol = "BTCUSDT"\n')
 
