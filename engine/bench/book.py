@@ -259,7 +259,10 @@ class _Nautilus:
 # ---- the run ------------------------------------------------------------------------------------
 
 
-def _measure(plan: Plan, session: Session, worker: PeerWorker | None, why: str) -> list[Result]:
+def _measure(
+    plan: Plan, session: Session, worker: PeerWorker | None, why: str
+) -> tuple[list[Result], str]:
+    """Rows for every contestant, and the NautilusTrader version raced ("" when it was not)."""
     warm_up_book()
     warm_up_parser()
     peers: dict[str, InProcessPeer] = {}
@@ -320,7 +323,7 @@ def _measure(plan: Plan, session: Session, worker: PeerWorker | None, why: str) 
             missing(SUBJECT, NAUTILUS, "pipeline", "frames/s", why),
             missing(SUBJECT, NAUTILUS, "top10_read", "ns", why),
         ]
-    return rows
+    return rows, nautilus.version if nautilus else ""
 
 
 def run(quick: bool, plan: Plan | None = None, *, with_peers_env: bool = True) -> SubjectRun:
@@ -335,11 +338,11 @@ def run(quick: bool, plan: Plan | None = None, *, with_peers_env: bool = True) -
     if with_peers_env and os.environ.get("HFT_BENCH_NO_PEERS_ENV") != "1":
         try:
             with peer_worker() as worker:
-                rows = _measure(plan, session, worker, "")
+                rows, version = _measure(plan, session, worker, "")
         except PeerUnavailable as exc:
-            rows = _measure(plan, session, None, str(exc))
+            rows, version = _measure(plan, session, None, str(exc))
     else:
-        rows = _measure(plan, session, None, "the peers' environment was not used")
+        rows, version = _measure(plan, session, None, "the peers' environment was not used")
     return SubjectRun(
         subject=SUBJECT,
         ours=OURS,
@@ -347,6 +350,7 @@ def run(quick: bool, plan: Plan | None = None, *, with_peers_env: bool = True) -
             f"{session.source}: {len(session.depth):,} frames with {levels:,} levels, fed as raw "
             f"bytes, each parsed, applied and its best bid/ask read; top-{TOP_N} read "
             f"{plan.reads:,} times; {plan.reps} repetitions interleaved after a warm-up"
+            + (f"; NautilusTrader {version} in the peers' environment" if version else "")
         ),
         results=rows,
     )
