@@ -45,6 +45,7 @@ def status_document(engine: Engine) -> dict[str, Any]:
             "gaps": stats.gaps if stats else 0,
             "resyncs": stats.resyncs if stats else 0,
             "reconnects": stats.reconnects if stats else 0,
+            "unknown": stats.unknown if stats else 0,
             "malformed": engine.malformed,
         },
         "books": books,

@@ -135,6 +135,7 @@ class EngineCollector(Collector):
                 ("resyncs", feed.resyncs),
                 ("reconnects", feed.reconnects),
                 ("malformed", e.malformed),
+                ("unknown", feed.unknown),
             ):
                 events.add_metric([kind], count)
         yield events
