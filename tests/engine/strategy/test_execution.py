@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.core.events import Side
 from engine.strategy.twap import Twap, TwapParams
 from engine.strategy.vwap import Vwap, VwapParams
@@ -97,3 +100,22 @@ async def test_stopping_a_vwap_reports_it_stopped(desk: StrategyDesk):
     assert s.report is not None
     assert s.report.reason == "stopped"
     assert s.report.filled_lots == 5
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 10**6), st.integers(1, 3600), st.integers(1, 500))
+def test_twap_schedule_rises_evenly_to_the_total(total: int, duration_s: int, slices: int):
+    """Due lots never fall, start at one slice, and reach the total by the last slice."""
+    s = Twap("t", TwapParams(total_lots=total, duration_s=duration_s, slices=slices))
+    end = duration_s * SECOND
+    now = {"t": 0}
+    s.elapsed_ns = lambda: now["t"]  # type: ignore[method-assign]
+    seen = []
+    for k in range(slices):
+        now["t"] = end * k // slices + (1 if end * k % slices else 0)
+        seen.append(s.due_lots())
+    assert seen == sorted(seen)
+    assert seen[0] == total // slices
+    assert seen[-1] == total
+    now["t"] = end - 1
+    assert s.due_lots() == total
