@@ -64,6 +64,7 @@ def status_document(engine: Engine) -> dict[str, Any]:
         "alerts": [alert_doc(a) for a in list(engine.oms.alerts)[-20:]],
         "params_store": engine.limits_sync.status(),
         "strategies": [msgspec.to_builtins(s) for s in engine.strategies.stats()],
+        "strategy_params": engine.params_sync.status(),
         "recorder": (
             msgspec.to_builtins(engine.recorder.stats()) if engine.recorder is not None else None
         ),

@@ -8,6 +8,7 @@ import pytest
 
 from engine.core.config import load_config
 from engine.engine import Engine
+from engine.status import status_document
 from engine.strategy.reload import ReloadError
 from tests.engine.strategy.test_registry import USER
 
@@ -33,6 +34,9 @@ def test_engine_builds_reference_and_user_strategies(tmp_path: Path) -> None:
         assert docs["g"]["ranges"]["step_ticks"] == "1 <= int <= 1000000"
         assert docs["u"]["kind"] == "Mine"
         assert engine.strategy_control.sync is engine.params_sync
+        status = status_document(engine)
+        assert status["strategy_params"]["rejected"] == {}
+        assert [s["name"] for s in status["strategies"]] == ["g", "u"]
     finally:
         engine.journal.close()
         engine.breaker.close()
