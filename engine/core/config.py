@@ -457,6 +457,10 @@ def load_config(
             line = _line_of(user_path, key_path)
             if line is not None:
                 source = f"{user_path}:{line}"
+        # A whole section refused (its own check failed): name the overrides that went into it.
+        inside = [v for k, v in env_origin.items() if key_path and k.startswith(key_path + ".")]
+        if inside:
+            source = f"{source} with {', '.join(inside)}"
         raise ConfigError(source, message, key_path) from None
     check_venue_keys(config, env)
     return config
