@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import msgspec
-
 from engine.core.clock import Clock, LiveClock
 from engine.errors import IpcError, RingFull, SegmentError
 from engine.ipc.layout import InstanceSegments, attach_segments
@@ -28,6 +26,7 @@ from engine.ipc.protocol import (
     HaltReason,
     Record,
     TradingView,
+    UnreadableFrame,
     decode_book,
     decode_engine,
     decode_trading,
@@ -151,7 +150,7 @@ class EngineBridge:
             return None
         try:
             return decode(data)
-        except msgspec.DecodeError as exc:
+        except UnreadableFrame as exc:
             raise SegmentError(f"{self.info.instance}: unreadable {what}: {exc}") from exc
 
     def drain_events(self, max_records: int = 4096) -> list[Record]:

@@ -4,21 +4,30 @@ Rings carry :data:`RECORD` (64 bytes, little-endian) in both directions: engine-
 (trades, halts, alerts, resyncs) and UI->engine commands (kill). Prices are integer ticks and sizes
 integer lots; timestamps are integer nanoseconds. State pages carry the *latest* value of a view
 (:class:`BookView`, :class:`EngineView`) encoded with msgpack; readers skip to it, never queue.
+Bytes that are not a record or a view raise :class:`UnreadableFrame` naming what and why.
 """
 
 from __future__ import annotations
 
 import enum
 import struct
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 import msgspec
+
+from engine.errors import IpcError
+
+_V = TypeVar("_V")
 
 #: ``kind u16 | flags u16 | instrument u32 | exch_ts | recv_ts | engine_ts | price | size | seq``
 #: ``| aux``, all little-endian; the eight trailing fields are int64
 RECORD = struct.Struct("<HHIqqqqqqq")
 RECORD_SIZE = RECORD.size
 assert RECORD_SIZE == 64
+
+
+class UnreadableFrame(IpcError, ValueError):
+    """Bytes from a ring or state page that are not a record or view; the message says why."""
 
 
 class EventKind(enum.IntEnum):
@@ -163,8 +172,15 @@ def pack(
 
 
 def unpack(data: bytes | memoryview) -> Record:
-    """Decode one record."""
-    return Record._make(RECORD.unpack(data))
+    """Decode one record.
+
+    Raises:
+        UnreadableFrame: ``data`` is not :data:`RECORD_SIZE` bytes long.
+    """
+    try:
+        return Record._make(RECORD.unpack(data))
+    except struct.error as exc:
+        raise UnreadableFrame(f"ring record of {len(data)} bytes: {exc}") from None
 
 
 BookState = Literal["syncing", "live", "crossed", "stale"]
@@ -321,9 +337,20 @@ _engine_decoder = msgspec.msgpack.Decoder(EngineView)
 _trading_decoder = msgspec.msgpack.Decoder(TradingView)
 
 
+def _decode(decoder: msgspec.msgpack.Decoder[_V], data: bytes | memoryview, what: str) -> _V:
+    try:
+        return decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise UnreadableFrame(f"{what} of {len(data)} bytes: {exc}") from None
+
+
 def decode_trading(data: bytes | memoryview) -> TradingView:
-    """Decode a trading page payload."""
-    return _trading_decoder.decode(data)
+    """Decode a trading page payload.
+
+    Raises:
+        UnreadableFrame: the bytes are not a :class:`TradingView`.
+    """
+    return _decode(_trading_decoder, data, "trading page")
 
 
 def encode_view(view: BookView | EngineView | TradingView) -> bytes:
@@ -332,10 +359,18 @@ def encode_view(view: BookView | EngineView | TradingView) -> bytes:
 
 
 def decode_book(data: bytes | memoryview) -> BookView:
-    """Decode a book page payload."""
-    return _book_decoder.decode(data)
+    """Decode a book page payload.
+
+    Raises:
+        UnreadableFrame: the bytes are not a :class:`BookView`.
+    """
+    return _decode(_book_decoder, data, "book page")
 
 
 def decode_engine(data: bytes | memoryview) -> EngineView:
-    """Decode an engine page payload."""
-    return _engine_decoder.decode(data)
+    """Decode an engine page payload.
+
+    Raises:
+        UnreadableFrame: the bytes are not an :class:`EngineView`.
+    """
+    return _decode(_engine_decoder, data, "engine page")
