@@ -13,6 +13,9 @@ market-data client needs (venues.md §6):
   interval sends an empty update with ``prevSeqId == seqId``. Levels are ``[px, sz, "0", n]``.
 - ``trades``: one message per print, ``side`` the taker's.
 - the text ``ping`` is answered ``pong``.
+- ``GET /api/v5/market/books?instId=..`` answers the book now with its ``seqId`` (the REST
+  snapshot of the 2026 procedure). With ``ws_snapshots=False`` the stream sends no ``books``
+  snapshot on subscribe, as OKX announced for August 2026: only updates, and clients use REST.
 
 Faults, for the client's tests: :meth:`OkxStreamVenue.inject_gap` skips a ``seqId`` on the next
 update, :meth:`OkxStreamVenue.inject_bad_checksum` corrupts the next update's checksum,
@@ -106,6 +109,7 @@ class OkxStreamVenue:
         seed: the markets' seed.
         events_per_second: book events per second per instrument.
         interval_ms: how often ``books`` updates go out (OKX: 100 ms).
+        ws_snapshots: send a ``books`` snapshot on subscribe (False: updates only).
         host: address to listen on.
         port: port to listen on; 0 picks a free one.
     """
@@ -117,11 +121,15 @@ class OkxStreamVenue:
         seed: int = 1,
         events_per_second: float = 500.0,
         interval_ms: int = 100,
+        ws_snapshots: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self._books = {i.symbol: _Book(i, seed, events_per_second) for i in instruments}
         self.interval_ms = interval_ms
+        self.ws_snapshots = ws_snapshots
+        self.rest_snapshots = 0
+        """REST book snapshots served."""
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -132,6 +140,11 @@ class OkxStreamVenue:
         self._wall_offset_ms = 0
         self.connections = 0
         """Connections accepted so far."""
+
+    @property
+    def rest_url(self) -> str:
+        """The REST base (``/api/v5/market/books`` lives under it)."""
+        return f"http://{self._host}:{self._port}"
 
     @property
     def ws_url(self) -> str:
@@ -146,6 +159,7 @@ class OkxStreamVenue:
         """
         app = web.Application()
         app.router.add_get("/ws/v5/public", self._handle)
+        app.router.add_get("/api/v5/market/books", self._rest_books)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
@@ -244,16 +258,36 @@ class OkxStreamVenue:
                 sock.out.put_nowait(
                     json.dumps({"event": "subscribe", "arg": arg, "connId": conn_id})
                 )
-                if channel == "books":
+                if channel == "books" and self.ws_snapshots:
                     sock.out.put_nowait(self._snapshot(self._books[symbol]))
             elif op == "unsubscribe":
                 sock.subs.discard((channel, symbol))
                 ack = {"event": "unsubscribe", "arg": arg, "connId": conn_id}
                 sock.out.put_nowait(json.dumps(ack))
 
+    async def _rest_books(self, request: web.Request) -> web.Response:
+        book = self._books.get(request.query.get("instId", ""))
+        if book is None:
+            return web.json_response(
+                {"code": "51001", "msg": "Instrument ID doesn't exist", "data": []}
+            )
+        self.rest_snapshots += 1
+        data = self._book_data(book)
+        del data["checksum"], data["prevSeqId"]
+        return web.json_response({"code": "0", "msg": "", "data": [data]})
+
     def _snapshot(self, book: _Book) -> str:
+        return json.dumps(
+            {
+                "arg": {"channel": "books", "instId": book.instrument.symbol},
+                "action": "snapshot",
+                "data": [self._book_data(book)],
+            }
+        )
+
+    def _book_data(self, book: _Book) -> dict[str, object]:
         market = book.market
-        data = {
+        data: dict[str, object] = {
             "asks": [book.level(lv) for lv in market.asks()],
             "bids": [book.level(lv) for lv in market.bids()],
             "ts": str(self._wall_offset_ms + market.now_ns // _NS_PER_MS),
@@ -261,13 +295,7 @@ class OkxStreamVenue:
             "prevSeqId": -1,
             "seqId": book.seq_id,
         }
-        return json.dumps(
-            {
-                "arg": {"channel": "books", "instId": book.instrument.symbol},
-                "action": "snapshot",
-                "data": [data],
-            }
-        )
+        return data
 
     # ---- the market ----------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ malformed frames counted and logged) with the OKX way:
 - the venue drops a link silent for 30 s, so whenever nothing arrived for ``ping_after_s`` the
   feed sends the text ``ping`` (the answer ``pong`` is counted as unknown and ignored).
 
-The 2026 procedure without a WebSocket snapshot (REST ``/api/v5/market/books`` plus the buffered
-chain) is implemented by the sync (:meth:`~engine.venues.okx.sync.OkxBookSync.on_rest_snapshot`);
-this feed relies on the WebSocket snapshot, which the venue still sends.
+With ``rest_url`` set, a book that got no WebSocket snapshot ``snapshot_wait_s`` after
+(re)subscribing is synced by the 2026 procedure (venues.md §6.5): its updates are buffered, REST
+``/api/v5/market/books`` gives a snapshot with a ``seqId``, and
+:meth:`~engine.venues.okx.sync.OkxBookSync.on_rest_snapshot` bridges it to the buffered chain
+(a snapshot older than the stream is fetched again). A WebSocket snapshot that does arrive wins.
 """
 
 from __future__ import annotations
@@ -27,9 +29,19 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING
 
+import aiohttp
+
 from engine.core.events import BookDelta, Trade
-from engine.errors import ChecksumMismatch, CrossedBook, FeedError, SequenceGap
+from engine.errors import (
+    ChecksumMismatch,
+    CrossedBook,
+    FeedError,
+    MalformedMessage,
+    SequenceGap,
+    SnapshotError,
+)
 from engine.ipc.protocol import LinkState, ResyncReason
+from engine.venues.backoff import Backoff
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.okx.protocol import OkxBook, OkxParser
 from engine.venues.okx.sync import OkxBookSync, OkxOutcome
@@ -41,7 +53,6 @@ if TYPE_CHECKING:
     from engine.book.order_book import OrderBook
     from engine.core.clock import Clock
     from engine.core.instruments import Instrument
-    from engine.venues.backoff import Backoff
     from engine.venues.base import FeedListener
 
 log = logging.getLogger("engine.venues.okx")
@@ -63,6 +74,11 @@ class OkxFeed(StreamFeed):
         stale_after_s: a link with no frame for this long is declared stale and reconnected.
         ping_after_s: send ``ping`` after this long without a frame (OKX drops a link at 30 s).
         allow_crossed: accept crossed books (pre-open auctions).
+        rest_url: the REST base (``https://www.okx.com``) for snapshots when the stream sends
+            none; None relies on WebSocket snapshots only.
+        snapshot_wait_s: how long a (re)subscribed book waits for a WebSocket snapshot before
+            fetching one over REST.
+        rest_depth: levels a side asked of the REST snapshot (OKX allows up to 400).
     """
 
     def __init__(
@@ -78,6 +94,9 @@ class OkxFeed(StreamFeed):
         stale_after_s: float = 40.0,
         ping_after_s: float = 20.0,
         allow_crossed: bool = False,
+        rest_url: str | None = None,
+        snapshot_wait_s: float = 2.0,
+        rest_depth: int = 400,
     ) -> None:
         super().__init__(
             instruments,
@@ -89,7 +108,12 @@ class OkxFeed(StreamFeed):
             stale_after_s=stale_after_s,
         )
         self.ping_after_s = ping_after_s
+        self.snapshot_wait_s = snapshot_wait_s
+        self.rest_depth = rest_depth
         self._url = ws_url
+        self._rest_base = rest_url.rstrip("/") if rest_url else None
+        self._session: aiohttp.ClientSession | None = None
+        self._snapshot_tasks: dict[int, asyncio.Task[None]] = {}
         self._parser = OkxParser(self.instruments)
         self._syncs: dict[int, OkxBookSync] = {}
         for inst in self.instruments:
@@ -134,6 +158,8 @@ class OkxFeed(StreamFeed):
             self.listener.on_book_state(
                 iid, "syncing", ResyncReason.RECONNECT if reconnect else None
             )
+        for inst in self.instruments:
+            self._want_rest_snapshot(inst.instrument_id)
         args = [
             {"channel": ch, "instId": i.symbol}
             for i in self.instruments
@@ -142,9 +168,20 @@ class OkxFeed(StreamFeed):
         await ws.send(json.dumps({"id": "1", "op": "subscribe", "args": args}))
         self._set_link(LinkState.SYNCING)
 
+    async def _start_session(self) -> None:
+        if self._rest_base is not None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10.0))
+
+    async def _teardown(self) -> None:
+        await super()._teardown()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
     async def _on_closed(self) -> None:
-        tasks = list(self._resubscribing)
+        tasks = [*self._resubscribing, *self._snapshot_tasks.values()]
         self._resubscribing.clear()
+        self._snapshot_tasks.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -246,7 +283,82 @@ class OkxFeed(StreamFeed):
         self._resubscribing.add(task)
         task.add_done_callback(self._resubscribing.discard)
 
+        self._want_rest_snapshot(instrument)
+
     async def _resubscribe(self, ws: ClientConnection, symbol: str) -> None:
         arg = [{"channel": "books", "instId": symbol}]
         await ws.send(json.dumps({"id": "2", "op": "unsubscribe", "args": arg}))
         await ws.send(json.dumps({"id": "3", "op": "subscribe", "args": arg}))
+
+    # ---- REST snapshots (the 2026 procedure) ---------------------------------------------------
+
+    def _want_rest_snapshot(self, instrument: int) -> None:
+        """Fetch a REST snapshot for a syncing book if no WS snapshot comes in time."""
+        if self._rest_base is None:
+            return
+        task = self._snapshot_tasks.get(instrument)
+        if task is not None and not task.done():
+            return
+        self._snapshot_tasks[instrument] = asyncio.create_task(
+            self._rest_snapshot(instrument), name=f"okx-snapshot-{instrument}"
+        )
+
+    async def _rest_snapshot(self, instrument: int) -> None:
+        sync = self._syncs[instrument]
+        retry = Backoff(base_s=0.2, cap_s=10.0)
+        await asyncio.sleep(self.snapshot_wait_s)
+        while sync.snapshot_wanted and self._connected:
+            body = await self._get_books(sync.instrument.symbol)
+            if body is None:
+                await asyncio.sleep(retry.next_delay())
+                continue
+            recv_ts = self._clock.time_ns()
+            try:
+                snapshot = self._parser.parse_rest_snapshot(body, sync.instrument.symbol, recv_ts)
+            except MalformedMessage as exc:
+                self._on_malformed(exc)
+                await asyncio.sleep(retry.next_delay())
+                continue
+            self.stats.snapshots += 1
+            try:
+                outcome = sync.on_rest_snapshot(snapshot)
+            except SnapshotError as exc:
+                log.info(
+                    "snapshot too old; fetching another",
+                    extra={**self._where(instrument), "error": str(exc)},
+                )
+                await asyncio.sleep(retry.next_delay())
+                continue
+            except FeedError as exc:  # a replayed update broke the chain, checksum or cross
+                log.warning(
+                    "buffered updates refused the snapshot",
+                    extra={**self._where(instrument), "error": str(exc)},
+                )
+                await asyncio.sleep(retry.next_delay())
+                continue
+            if outcome is OkxOutcome.WENT_LIVE:
+                self._went_live(instrument, 0, recv_ts)
+            return
+
+    async def _get_books(self, symbol: str) -> bytes | None:
+        """One REST books ``GET``; None when it failed and must be retried."""
+        session = self._session
+        assert session is not None
+        assert self._rest_base is not None
+        url = f"{self._rest_base}/api/v5/market/books"
+        params = {"instId": symbol, "sz": str(self.rest_depth)}
+        try:
+            async with session.get(url, params=params) as resp:
+                body = await resp.read()
+                if resp.status == 200:
+                    return body
+                log.warning(
+                    "book snapshot refused",
+                    extra={"venue": self.venue, "symbol": symbol, "status": resp.status},
+                )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "book snapshot failed",
+                extra={"venue": self.venue, "symbol": symbol, "error": repr(exc)},
+            )
+        return None

@@ -10,6 +10,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -87,7 +88,7 @@ async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 15.
 class Running:
     """A feed running against the venue."""
 
-    def __init__(self, venue: OkxStreamVenue, **kwargs: float) -> None:
+    def __init__(self, venue: OkxStreamVenue, **kwargs: Any) -> None:
         self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
         self.listener = Recorder()
         self.feed = OkxFeed(
@@ -202,3 +203,24 @@ async def test_a_quiet_link_is_pinged():
     finally:
         await feed.close()
         await quiet.stop()
+
+
+async def test_without_ws_snapshots_books_sync_from_rest():
+    """2026: the stream sends updates only; each book buffers, takes a REST snapshot and goes on."""
+    venue = OkxStreamVenue(
+        INSTRUMENTS, seed=7, events_per_second=1000.0, interval_ms=20, ws_snapshots=False
+    )
+    await venue.start()
+    feed = Running(venue, rest_url=venue.rest_url, snapshot_wait_s=0.2)
+    try:
+        for inst in INSTRUMENTS:
+            await feed.wait_verified(inst.instrument_id, more=10)
+        assert venue.rest_snapshots >= 2
+        assert feed.feed.stats.snapshots >= 2
+        venue.inject_gap("ETH-USDT")  # a gap resyncs from REST again
+        await until(lambda: feed.feed.stats.gaps == 1, "the gap")
+        await feed.wait_verified(1, more=10)
+        assert feed.listener.crossed_seen == 0
+    finally:
+        await feed.close()
+        await venue.stop()
