@@ -179,3 +179,34 @@ def test_a_crossed_book_throws_the_book_away():
     with pytest.raises(CrossedBook):
         sync.on_message(one(parser, v2_frame("update", [("101.0", "1.0")], [], crossed)))
     assert sync.resync_cause is ResyncCause.CROSSED
+
+
+def _v2_check(bids, asks) -> int:
+    """Kraken's v2 checksum computed from (price, qty) text at 1 and 8 decimals, independently."""
+    from decimal import Decimal
+
+    def digits(value: str, places: int) -> str:
+        return f"{Decimal(value):.{places}f}".replace(".", "").lstrip("0")
+
+    asks = sorted(asks, key=lambda lv: Decimal(lv[0]))[:10]
+    bids = sorted(bids, key=lambda lv: -Decimal(lv[0]))[:10]
+    text = "".join(digits(p, 1) + digits(q, 8) for p, q in asks + bids)
+    return unsigned_crc32(text)
+
+
+def test_v2_update_applies_in_order_truncates_to_depth_and_verifies():
+    """Same price twice in one update: the last wins; the new best ask pushes the 10th one out."""
+    parser, sync = setup(V2, depth=10)
+    sync.on_message(one(parser, v2_frame("snapshot", V2_BIDS, V2_ASKS, 3310070434)))
+    bids = [("45283.5", "0.5"), ("45283.5", "0.25")]
+    asks = [("45284.0", "1.0")]
+    book_bids = [("45283.5", "0.25"), *V2_BIDS[1:]]
+    book_asks = [("45284.0", "1.0"), *V2_ASKS[:9]]
+    outcome = sync.on_message(
+        one(parser, v2_frame("update", bids, asks, _v2_check(book_bids, book_asks)))
+    )
+    assert outcome is KrakenOutcome.APPLIED
+    assert sync.book.depth() == (10, 10)
+    assert sync.book.best_bid() == (452835, 25000000)
+    assert sync.book.best_ask() == (452840, 100000000)
+    assert sync.checksums_verified == 2
