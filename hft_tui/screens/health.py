@@ -49,6 +49,8 @@ class HealthScreen(DeskScreen):
         self._token_env = token_env
         self.venue_status: dict[str, Any] | None = None
         """The ``venue`` part of the last ``/status`` document."""
+        self.recorder_status: dict[str, Any] | None = None
+        """The ``recorder`` part of the last ``/status`` document (None: not recording)."""
         self.status_error = ""
 
     def compose_body(self) -> ComposeResult:
@@ -71,10 +73,19 @@ class HealthScreen(DeskScreen):
             self.app.call_from_thread(self._fetched, None, str(exc))
             return
         venue = doc.get("venue") if isinstance(doc, dict) else None
-        self.app.call_from_thread(self._fetched, venue if isinstance(venue, dict) else None, "")
+        recorder = doc.get("recorder") if isinstance(doc, dict) else None
+        self.app.call_from_thread(
+            self._fetched,
+            venue if isinstance(venue, dict) else None,
+            "",
+            recorder if isinstance(recorder, dict) else None,
+        )
 
-    def _fetched(self, venue: dict[str, Any] | None, error: str) -> None:
+    def _fetched(
+        self, venue: dict[str, Any] | None, error: str, recorder: dict[str, Any] | None = None
+    ) -> None:
         self.venue_status = venue
+        self.recorder_status = recorder
         self.status_error = error
         if self.frame is not None:
             self.show(self.frame)
@@ -130,6 +141,7 @@ class HealthScreen(DeskScreen):
                       (f"  frames {fmt.count(frames)}", "muted"))  # fmt: skip
         else:
             self._row(out, "reconnects", (self.status_error or "reading /status…", "muted"))
+        self._recorder(out)
         self._gateway(out, frame)
         out.append(" rings\n", "bold")
         self._ring(out, "events (to UI)", frame.events_ring)
@@ -139,6 +151,21 @@ class HealthScreen(DeskScreen):
                   ("  (newer ones replaced them before they were drawn)", "muted"))  # fmt: skip
         out.rstrip()
         self.query_one("#health", Static).update(out)
+
+    def _recorder(self, out: Text) -> None:
+        """The catalog recorder's files, rows, drops and queue, when the engine records."""
+        rec = self.recorder_status
+        if rec is None:
+            return
+        dropped, errors = _whole(rec.get("dropped")), _whole(rec.get("write_errors"))
+        depth, capacity = _whole(rec.get("queue_depth")), _whole(rec.get("queue_capacity"))
+        self._row(out, "recorder", (f"{fmt.count(_whole(rec.get('files_written')))} files", "ok"),
+                  (f"  {fmt.count(_whole(rec.get('rows_written')))} rows  dropped ", "muted"),
+                  (fmt.count(dropped), "bad" if dropped else "ok"),
+                  (f"  queue {fmt.ring_fill(depth, capacity)}", "muted"))  # fmt: skip
+        if errors:
+            error = str(rec.get("last_error", ""))
+            self._row(out, "write errors", (fmt.count(errors), "bad"), (f"  {error}", "muted"))
 
     def _gateway(self, out: Text, frame: Frame) -> None:
         page = frame.desk.page
