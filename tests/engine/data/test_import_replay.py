@@ -135,3 +135,14 @@ def test_tardis_files_import(shared_data, tmp_path):
         "tardis", [tardis / "deribit_incremental_book_L2_BTC-PERPETUAL.csv"], tmp_path / "l2"
     )
     assert report.book_rows == 1  # all 15 rows are one snapshot message
+
+
+@pytest.mark.shared_data
+def test_a_plugged_in_venue_imports_from_its_rebuilt_books(shared_data, tmp_path):
+    """OKX through its own replayer: the catalog replays to the capture's own lines."""
+    paths = [shared_data / "cryptofeed" / "OKX.ws.1.0"]
+    grid = {"symbols": ["BTC-USDT"], "tick": "0.1", "lot": "0.00000001"}
+    report = import_capture("cryptofeed", paths, tmp_path / "cat", venue="okx", **grid)
+    assert report.book_rows > 50
+    direct = direct_lines("cryptofeed", paths, "okx", top=25, **grid)
+    assert list(catalog_lines(tmp_path / "cat", "okx", 25)) == direct
