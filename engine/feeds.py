@@ -24,12 +24,25 @@ USDM_DEPTH_INTERVAL_MS = 100
 """USD-M's documented fastest diff cadence (``@depth@100ms``)."""
 BYBIT_DEPTH = 50
 """Bybit's ``orderbook.50``: 20 ms pushes, deep enough for the ladder and the strategies."""
+MARKET_WS = {
+    "binance": "wss://stream.binance.com:9443",
+    "binance-usdm": "wss://fstream.binance.com",
+    "bybit-linear": "wss://stream.bybit.com",
+}
+"""Each real venue's market-data WebSocket host, when the config names none."""
+SNAPSHOT_REST = {"binance": "https://api.binance.com", "binance-usdm": "https://fapi.binance.com"}
+"""Each Binance venue's REST host for depth snapshots, when the config names none."""
 
 
 def make_feed(engine: Engine, ws_url: str, rest_url: str) -> Feed:
-    """The feed for the engine's venue, over ``ws_url`` (the venue's WebSocket host)."""
+    """The feed for the engine's venue, over ``ws_url`` (the venue's WebSocket host).
+
+    Empty URLs (a real venue configured without them) are the venue's production hosts.
+    """
     cfg = engine.config
     venue = cfg.venue
+    ws_url = ws_url or MARKET_WS.get(venue.name, "")
+    rest_url = rest_url or SNAPSHOT_REST.get(venue.name, "")
     if venue.name == "bybit-linear":
         return BybitPublicFeed(
             engine.instruments,

@@ -7,6 +7,7 @@ venue's top ``depth`` levels.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator
 
@@ -127,14 +128,23 @@ async def test_lost_delta_is_a_gap_and_the_topic_is_resubscribed(venue: SimVenue
         await run.close()
 
 
-async def test_duplicates_malformed_frames_and_disconnects_are_survived(venue: SimVenue):
-    """Repeated deltas are skipped, broken frames counted, a cut socket reconnects."""
+async def test_duplicates_malformed_frames_and_disconnects_are_survived(
+    venue: SimVenue, caplog: pytest.LogCaptureFixture
+):
+    """Repeated deltas are skipped, broken frames counted and logged, a cut socket reconnects."""
     run = Running(venue, "linear")
     try:
         await run.wait_live()
         venue.faults.duplicate_next(2)
-        venue.faults.malformed_next(2)
-        await until(lambda: run.feed.stats.malformed >= 2, "the broken frames")
+        with caplog.at_level(logging.WARNING, logger="engine.venues"):
+            venue.faults.malformed_next(2)
+            await until(lambda: run.feed.stats.malformed >= 2, "the broken frames")
+        logged = [r for r in caplog.records if r.getMessage() == "malformed frame"]
+        assert len(logged) >= 2
+        for record in logged:
+            assert record.venue == "bybit-linear"  # type: ignore[attr-defined]
+            assert record.stream.split(".")[-1] in {"BTCUSDT", "ETHUSDT", "unknown"}  # type: ignore[attr-defined]
+            assert 0 < len(record.frame) <= 120  # type: ignore[attr-defined]
         await run.wait_live()
         await run.assert_books_equal_the_venue()
         assert run.feed.stats.gaps == 0
