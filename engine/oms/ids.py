@@ -104,9 +104,10 @@ class ClientOrderIds:
         tmp = path.with_name(f".{path.name}.tmp")
         data = msgspec.json.encode(_State(self.instance, reserved)) + b"\n"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
+                os.fchmod(fd, 0o600)  # a leftover temp file keeps its mode through O_CREAT
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]

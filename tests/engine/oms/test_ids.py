@@ -79,3 +79,10 @@ def test_counter_of_reads_only_own_ids(tmp_path):
     assert ids.counter_of("mm-2-42") is None
     assert ids.counter_of("mm-1-x") is None
     assert ids.counter_of("mm") is None
+
+
+def test_the_state_file_is_owner_only(tmp_path):
+    """The id high-water mark is private to the engine's user (0600), like the journal."""
+    path = tmp_path / "state" / "order_ids.json"
+    ClientOrderIds("inst", path).next_id()
+    assert path.stat().st_mode & 0o777 == 0o600
