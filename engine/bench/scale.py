@@ -8,6 +8,10 @@ under :data:`GOAL_NS`, then a bisection narrows the first failing step. Metrics:
 * ``instruments``: the largest ``n`` whose p99 stayed under 1 ms (the figure to report).
 * ``p99_at_max``: that trial's p99 in microseconds; ``busy_at_max``: the share of the trial's
   wall time spent working.
+* ``capacity_70pct``: an estimate, not a latency figure: the instruments the core would carry at
+  70% busy, from the busy share of the largest trial run (``0.7 * n / busy``). On a shared
+  machine whose scheduler alone pauses the loop past 1 ms at the 99th percentile, the latency
+  criterion passes at no ``n``; this says what the work itself costs.
 
 One repetition per trial (each is seconds of real time); the search itself is the repetition.
 There is no peer. The goal is to report the number, aiming for 200 or more.
@@ -49,9 +53,11 @@ def trial(n: int, seconds: float) -> tuple[float, float, int]:
     return float(np.percentile(latency[skip:], 99)), busy, len(latency)
 
 
-def search(seconds: float, bisections: int) -> tuple[int, float, float, list[str]]:
-    """The largest passing ``n``, its p99 (ns) and busy share, and a log line per trial."""
+def search(seconds: float, bisections: int) -> tuple[int, float, float, list[str], float]:
+    """The largest passing ``n``, its p99 (ns) and busy share, a log line per trial, capacity."""
     log: list[str] = []
+    capacity = 0.0
+    largest = 0
     best, best_p99, best_busy = 0, 0.0, 0.0
     failed: int | None = None
     n = START
@@ -59,6 +65,8 @@ def search(seconds: float, bisections: int) -> tuple[int, float, float, list[str
         p99, busy, frames = trial(n, seconds)
         log.append(f"{n}: p99 {p99 / 1e3:.0f} us, busy {busy:.0%}, {frames:,} frames")
         _say(log[-1])
+        if n > largest and busy > 0:
+            largest, capacity = n, 0.7 * n / busy
         if p99 >= GOAL_NS:
             failed = n
             break
@@ -77,7 +85,7 @@ def search(seconds: float, bisections: int) -> tuple[int, float, float, list[str
             low, best, best_p99, best_busy = mid, mid, p99, busy
         else:
             high = mid
-    return best, best_p99, best_busy, log
+    return best, best_p99, best_busy, log, capacity
 
 
 def run(quick: bool) -> SubjectRun:
@@ -86,7 +94,7 @@ def run(quick: bool) -> SubjectRun:
     warm_up_book()
     warm_up_parser()
     trial(5, 0.3)  # warm-up
-    best, p99, busy, log = search(seconds, bisections)
+    best, p99, busy, log, capacity = search(seconds, bisections)
     source = spot_session(limit=1).source.split(" (")[0]
     capped = " (the cap: more would pass)" if best >= CAP else ""
     return SubjectRun(
@@ -101,5 +109,6 @@ def run(quick: bool) -> SubjectRun:
             summarize(SUBJECT, OURS, "instruments", "instruments", [best]),
             summarize(SUBJECT, OURS, "p99_at_max", "us", [p99 / 1e3]),
             summarize(SUBJECT, OURS, "busy_at_max", "fraction", [busy]),
+            summarize(SUBJECT, OURS, "capacity_70pct", "instruments", [capacity]),
         ],
     )
