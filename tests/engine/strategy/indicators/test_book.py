@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.book.order_book import OrderBook
+from engine.core.events import BookDelta
 from engine.strategy.context import BookReader
 from engine.strategy.indicators import EMA, BookImbalance, DepthWeightedMid, Microprice
+from engine.venues.binance.protocol import BinanceSpotParser
+from engine.venues.binance.sync import DeltaOutcome, SpotBookSync
+from tests.engine.venues.binance.captures import SPOT_INSTRUMENTS, hftbacktest_lines
+
+_APPLIED = (DeltaOutcome.APPLIED, DeltaOutcome.WENT_LIVE)
 
 
 def book(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> BookReader:
@@ -66,3 +73,32 @@ def test_features_match_reference_on_any_book(raw_bids, raw_asks, depth):
     (bp, bs), (ap, as_) = bids[0], asks[0]
     assert Microprice().update(view) == pytest.approx((bp * as_ + ap * bs) / (bs + as_))
     assert bp <= Microprice().update(view) <= ap
+
+
+@pytest.mark.shared_data
+def test_features_match_numpy_on_the_real_spot_book(shared_data: Path):
+    """The spot BTCUSDT book replayed diff by diff: each feature equals numpy over its levels."""
+    inst = SPOT_INSTRUMENTS["btcusdt"]
+    parser = BinanceSpotParser([inst])
+    live = OrderBook(inst.symbol)
+    sync = SpotBookSync(inst, live)
+    view = BookReader(live)
+    micro, imb, dwm = Microprice(), BookImbalance(10), DepthWeightedMid(10)
+    checked = 0
+    for recv_ns, payload in hftbacktest_lines(shared_data, "btcusdt"):
+        if payload.startswith(b'{"lastUpdateId"'):
+            sync.on_snapshot(parser.parse_snapshot(payload, inst, recv_ns))
+            continue
+        event = parser.parse_frame(payload, recv_ns)
+        if not isinstance(event, BookDelta) or sync.on_delta(event) not in _APPLIED:
+            continue
+        bids, asks = (np.array(side, dtype=np.int64).reshape(-1, 2) for side in live.top(10))
+        (bp, bs), (ap, as_) = bids[0], asks[0]
+        assert micro.update(view) == pytest.approx((bp * as_ + ap * bs) / (bs + as_), rel=1e-15)
+        sb, sa = int(bids[:, 1].sum()), int(asks[:, 1].sum())
+        assert imb.update(view) == pytest.approx((sb - sa) / (sb + sa), abs=1e-15)
+        bid_avg = Fraction(int((bids[:, 0] * bids[:, 1]).sum()), sb)
+        ask_avg = Fraction(int((asks[:, 0] * asks[:, 1]).sum()), sa)
+        assert dwm.update(view) == (bid_avg + ask_avg) / 2
+        checked += 1
+    assert checked > 1000
