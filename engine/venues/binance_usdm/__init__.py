@@ -1,4 +1,9 @@
-"""Binance USD-M futures order entry.
+"""Binance USD-M futures: market data and order entry.
+
+Market data: ``protocol`` (the spot parser with the futures rules: ``pu``, aggTrade), ``sync``
+(the §2.4 book procedure) and ``feed`` (:class:`~engine.venues.binance_usdm.feed.BinanceUsdmFeed`).
+
+Order entry:
 
 ``orders`` builds requests and ``answers`` reads REST answers (pure protocol), ``errors`` maps
 USD-M's codes, ``user_stream`` parses the listen-key stream and ``listen_key`` keeps it, ``rest``

@@ -1,1 +1,5 @@
-"""Bybit v5: USDT perpetual (linear) order entry, its private stream, signing and error codes."""
+"""Bybit v5: public market data, and USDT perpetual (linear) order entry.
+
+Market data: ``protocol``, ``sync`` and ``feed`` (``BybitPublicFeed``). Order entry: the
+gateway, its private stream, signing and error codes.
+"""

@@ -20,6 +20,9 @@ USDM_INSTRUMENTS = {
     "ethusdt": Instrument(
         venue="binance-usdm", symbol="ETHUSDT", tick_size="0.01", lot_size="0.001"
     ),
+    "btcusd_perp": Instrument(
+        venue="binance-coinm", symbol="BTCUSD_PERP", tick_size="0.1", lot_size="1"
+    ),
 }
 
 USDM_SESSIONS = {
@@ -28,7 +31,9 @@ USDM_SESSIONS = {
     "btcusdt_20240808": ("btcusdt", ("20240808",)),
     "ethusdt_20240808": ("ethusdt", ("20240808",)),
 }
-"""Each capture session: its symbol and its day files, replayed concatenated."""
+"""Each USD-M capture session: its symbol and its day files, replayed concatenated."""
+COINM_SESSIONS = {"btcusd_perp_20240808": ("btcusd_perp", ("20240808", "20240809"))}
+"""The COIN-M capture session (same futures rules)."""
 
 _FUTURES_TICKS = {
     "SUSHIUSDT": "0.001",
@@ -61,10 +66,11 @@ def cryptofeed_instruments(name: str) -> list[Instrument]:
 
 
 def hftbacktest_lines(shared: Path, session: str) -> Iterator[tuple[int, bytes]]:
-    """(receive ns, raw JSON) of a USD-M capture: its day files in order, one session."""
-    symbol, days = USDM_SESSIONS[session]
+    """(receive ns, raw JSON) of a USD-M or COIN-M capture: its day files in order."""
+    folder = "usdm" if session in USDM_SESSIONS else "cm"
+    symbol, days = {**USDM_SESSIONS, **COINM_SESSIONS}[session]
     for day in days:
-        with gzip.open(shared / "hftbacktest" / "usdm" / f"{symbol}_{day}.gz", "rb") as f:
+        with gzip.open(shared / "hftbacktest" / folder / f"{symbol}_{day}.gz", "rb") as f:
             for line in f:
                 stamp, _, payload = line.rstrip(b"\n").partition(b" ")
                 yield int(stamp), payload

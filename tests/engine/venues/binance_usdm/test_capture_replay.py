@@ -23,6 +23,7 @@ from engine.venues.binance.sync import DeltaOutcome, SnapshotOutcome, SyncPhase
 from engine.venues.binance_usdm.protocol import BinanceUsdmParser
 from engine.venues.binance_usdm.sync import FuturesBookSync
 from tests.engine.venues.binance_usdm.captures import (
+    COINM_SESSIONS,
     USDM_INSTRUMENTS,
     USDM_SESSIONS,
     cryptofeed_instruments,
@@ -129,6 +130,26 @@ def test_hftbacktest_usdm_session_keeps_pu_continuity_and_matches_book_ticker(
     assert replay.snapshot_id is not None
     assert first_id <= replay.snapshot_id <= last_id
     assert (replay.ticker_matches, replay.ticker_checks) == (_TICKERS[session],) * 2
+
+
+def test_hftbacktest_coinm_session_keeps_pu_continuity(shared_data: Path):
+    """COIN-M BTCUSD_PERP across the day boundary: 0 gaps, never crossed, by the same rules."""
+    (session,) = COINM_SESSIONS
+    inst = USDM_INSTRUMENTS["btcusd_perp"]
+    parser = BinanceUsdmParser([inst], venue="binance-coinm")
+    replay = _Replay(inst, parser)
+    for recv_ns, payload in hftbacktest_lines(shared_data, session):
+        if payload.startswith(b'{"lastUpdateId"'):
+            assert replay.snapshot(payload, recv_ns) is SnapshotOutcome.LIVE
+            continue
+        event = parser.parse_frame(payload, recv_ns)
+        if isinstance(event, BookDelta):
+            replay.delta(event)
+    assert replay.sync.phase is SyncPhase.LIVE
+    assert replay.outcomes[DeltaOutcome.APPLIED] > 44_000
+    first_id, last_id = replay.first_diff_kept()
+    assert replay.snapshot_id is not None
+    assert first_id <= replay.snapshot_id <= last_id
 
 
 @pytest.mark.parametrize("name", ["BINANCE_FUTURES", "BINANCE_DELIVERY"])
