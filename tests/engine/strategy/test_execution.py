@@ -119,3 +119,27 @@ def test_twap_schedule_rises_evenly_to_the_total(total: int, duration_s: int, sl
     assert seen[-1] == total
     now["t"] = end - 1
     assert s.due_lots() == total
+
+
+async def test_twap_catches_up_after_the_schedule(desk: StrategyDesk):
+    """A buy capped at 500,000 misses while the ask is higher; in the catch-up time it takes all."""
+    desk.set_book(BIDS, [(500_100, 1000)])
+    params = TwapParams(
+        side="buy", total_lots=10, duration_s=2, slices=2, limit_ticks=500_000, catch_up_s=5
+    )
+    s = Twap("twap", params)
+    desk.runner.add(s)
+    desk.runner.start()
+    for _ in range(3):
+        await desk.settle()
+        tick(desk, SECOND)
+    assert s.filled_lots() == 0
+    assert s.report is None  # past the schedule, inside the catch-up time
+    desk.set_book(BIDS, ASKS)
+    await desk.settle()
+    tick(desk, SECOND // 10)
+    await desk.settle()
+    tick(desk, SECOND // 10)
+    assert s.report is not None
+    assert s.report.reason == "filled"
+    assert s.report.filled_lots == 10
