@@ -141,6 +141,8 @@ class PeerWorker:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def _command() -> list[str]:

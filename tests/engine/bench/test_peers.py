@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from engine.bench import peers
-from engine.bench.peers import PeerUnavailable, peer_worker
+from engine.bench.peers import PeerUnavailable, PeerWorker, peer_worker
 from engine.bench.peers_backtest import (
     HFTBACKTEST,
     NAUTILUS,
@@ -49,3 +51,37 @@ def test_capture_events_counts_depth_and_trade_messages(shared_data: Path):
     assert all(p.is_file() for p in SPOT_BTCUSDT)
     assert capture_events(SPOT_BTCUSDT) == 6495 + 19904
     assert capture_events(SPOT_BTCUSDT, max_events=100) == 100
+
+
+_ECHO = """
+import json, sys
+for line in sys.stdin:
+    request = json.loads(line)
+    if request["op"] == "die":
+        sys.exit(3)
+    if request["op"] == "fail":
+        print(json.dumps({"ok": False, "error": "ValueError: bad"}), flush=True)
+    else:
+        print(json.dumps({"ok": True, "echo": request["op"]}), flush=True)
+"""
+
+
+def _fake_worker() -> PeerWorker:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    return PeerWorker(process)
+
+
+def test_the_worker_protocol_answers_refusals_and_deaths():
+    """An answer comes back as a dict; an error answer or a dead worker is PeerUnavailable."""
+    worker = _fake_worker()
+    try:
+        assert worker.call({"op": "hello"}, timeout_s=30)["echo"] == "hello"
+        with pytest.raises(PeerUnavailable, match="ValueError: bad"):
+            worker.call({"op": "fail"}, timeout_s=30)
+        assert worker.call({"op": "again"}, timeout_s=30)["echo"] == "again"
+        with pytest.raises(PeerUnavailable, match="exited"):
+            worker.call({"op": "die"}, timeout_s=30)
+    finally:
+        worker.close()
