@@ -230,7 +230,7 @@ async def _rep(rig: _Rig, stream: list[bytes]) -> tuple[list[float], list[float]
 
 
 async def _measure(quick: bool) -> tuple[list[Result], str]:
-    count, reps, warm = (150, 3, 30) if quick else (500, 5, 100)
+    count, reps, warm = (150, 3, 30) if quick else (400, 5, 100)  # under 6000 weight a minute
     streams = [frames(count, 1001 + warm + rep * count) for rep in range(reps)]
     warm_up_book()
     warm_up_parser()
