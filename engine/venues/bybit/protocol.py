@@ -86,6 +86,15 @@ class _BookData(msgspec.Struct):
     seq: int = 0
 
 
+class _BookFrame(msgspec.Struct):
+    """An orderbook push decoded in one pass (the hot path); other frames go by the envelope."""
+
+    topic: str
+    type: str
+    ts: int
+    data: _BookData
+
+
 class _TradeItem(msgspec.Struct):
     time: int = msgspec.field(name="T")
     symbol: str = msgspec.field(name="s")
@@ -116,6 +125,7 @@ class BybitPublicParser:
         self._routes: dict[str, tuple[int, int]] = {}
         self._envelope = msgspec.json.Decoder(_Envelope)
         self._book = msgspec.json.Decoder(_BookData)
+        self._book_frame = msgspec.json.Decoder(_BookFrame)
         self._trades = msgspec.json.Decoder(list[_TradeItem])
 
     def _route(self, topic: str) -> tuple[int, int]:
@@ -151,6 +161,17 @@ class BybitPublicParser:
                 or prices and sizes off the grid.
         """
         data = raw if isinstance(raw, bytes) else raw.encode()
+        if data.find(b'"orderbook.', 0, 64) >= 0:  # a book push: one typed pass
+            try:
+                frame = self._book_frame.decode(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass  # the general path below says what is wrong
+            else:
+                kind, index = self._routes.get(frame.topic) or self._route(frame.topic)
+                if kind == _BOOK:
+                    return self._book_event(
+                        frame.topic, frame.type, frame.ts, frame.data, index, data, recv_ts
+                    )
         try:
             env = self._envelope.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -178,6 +199,18 @@ class BybitPublicParser:
             book = self._book.decode(env.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise MalformedMessage(self.venue, topic, str(exc), data) from None
+        return self._book_event(topic, env.type, env.ts, book, index, data, recv_ts)
+
+    def _book_event(
+        self,
+        topic: str,
+        kind: str,
+        ts: int,
+        book: _BookData,
+        index: int,
+        data: bytes,
+        recv_ts: int,
+    ) -> BookSnapshot | BookDelta:
         inst = self.instruments[index]
         if book.symbol != inst.symbol:
             raise MalformedMessage(self.venue, topic, f"symbol {book.symbol!r} on this topic", data)
@@ -186,7 +219,7 @@ class BybitPublicParser:
         grids = self._grids[index]
         bid_px, bid_sz = parse_levels(bytes(book.bids), grids, "bid", self.venue, topic)
         ask_px, ask_sz = parse_levels(bytes(book.asks), grids, "ask", self.venue, topic)
-        if env.type == "snapshot":
+        if kind == "snapshot":
             return BookSnapshot(
                 instrument=inst.instrument_id,
                 update_id=book.update_id,
@@ -194,11 +227,11 @@ class BybitPublicParser:
                 bid_sz=bid_sz,
                 ask_px=ask_px,
                 ask_sz=ask_sz,
-                exch_ts=env.ts * _MS,
+                exch_ts=ts * _MS,
                 recv_ts=recv_ts,
             )
-        if env.type != "delta":
-            raise MalformedMessage(self.venue, topic, f"book push of type {env.type!r}", data)
+        if kind != "delta":
+            raise MalformedMessage(self.venue, topic, f"book push of type {kind!r}", data)
         return BookDelta(
             instrument=inst.instrument_id,
             first_id=book.update_id,
@@ -208,7 +241,7 @@ class BybitPublicParser:
             bid_sz=bid_sz,
             ask_px=ask_px,
             ask_sz=ask_sz,
-            exch_ts=env.ts * _MS,
+            exch_ts=ts * _MS,
             recv_ts=recv_ts,
         )
 
