@@ -30,7 +30,10 @@ VenueOpt = Annotated[
     typer.Option("--venue", help="binance, binance-usdm, binance-coinm, okx, kraken, ..."),
 ]
 SymbolOpt = Annotated[
-    list[str] | None, typer.Option("--symbol", help="Only this symbol (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--symbol", help="Only this symbol, or SYMBOL:TICK:LOT with its own grid (repeatable)."
+    ),
 ]
 TickOpt = Annotated[str | None, typer.Option("--tick", help="Price step, exact decimal text.")]
 LotOpt = Annotated[str | None, typer.Option("--lot", help="Size step, exact decimal text.")]

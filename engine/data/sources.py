@@ -53,6 +53,18 @@ def _checked(step: str, what: str) -> str:
     return step
 
 
+def parse_symbol(spec: str) -> tuple[str, str | None, str | None]:
+    """``SYMBOL`` or ``SYMBOL:TICK:LOT`` (a grid of its own) as (symbol, tick, lot).
+
+    Raises:
+        DataToolError: a step is not a positive decimal.
+    """
+    if spec.count(":") >= 2:
+        symbol, tick, lot = spec.rsplit(":", 2)
+        return symbol, _checked(tick, "tick"), _checked(lot, "lot")
+    return spec, None, None
+
+
 def capture_instruments(
     venue: str,
     records: Sequence[CaptureRecord],
@@ -63,6 +75,9 @@ def capture_instruments(
 ) -> CaptureInstruments:
     """The instruments to replay or import a capture with.
 
+    ``symbols`` are ``SYMBOL`` or ``SYMBOL:TICK:LOT``; a symbol's own grid wins over ``tick`` and
+    ``lot``, which win over the grid inferred from the capture (Binance).
+
     Raises:
         DataToolError: a venue that needs them has no symbols or grid given, a symbol asked for
             is not in the capture, or a step is not a positive decimal.
@@ -71,14 +86,27 @@ def capture_instruments(
         tick = _checked(tick, "tick")
     if lot is not None:
         lot = _checked(lot, "lot")
-    wanted = [s.upper() if is_binance(venue) else s for s in symbols]
+    specs = [parse_symbol(s) for s in symbols]
+    if is_binance(venue):
+        specs = [(s.upper(), t, lo) for s, t, lo in specs]
+    own = {s: (t or tick, lo or lot) for s, t, lo in specs}
+    wanted = [s for s, _, _ in specs]
     if entry(venue).needs_grid:
-        if not wanted or tick is None or lot is None:
-            raise DataToolError(f"venue {venue} needs --symbol, --tick and --lot")
+        if not wanted or any(t is None or lo is None for t, lo in own.values()):
+            raise DataToolError(
+                f"venue {venue} needs --symbol and a grid: --tick and --lot, "
+                "or --symbol SYMBOL:TICK:LOT"
+            )
         return CaptureInstruments(
             venue=venue,
             instruments=[
-                Instrument(venue=venue, symbol=s, tick_size=tick, lot_size=lot, instrument_id=n)
+                Instrument(
+                    venue=venue,
+                    symbol=s,
+                    tick_size=own[s][0] or "",
+                    lot_size=own[s][1] or "",
+                    instrument_id=n,
+                )
                 for n, s in enumerate(wanted)
             ],
             inferred=[],
@@ -92,18 +120,22 @@ def capture_instruments(
             )
         found = {s: found[s] for s in wanted}
     if not found:
-        raise DataToolError("the capture has no depth or trade frames of any symbol")
+        raise DataToolError(
+            f"the capture has no {venue} depth or trade frames of any symbol "
+            "(another venue's capture needs --venue)"
+        )
     instruments: list[Instrument] = []
     inferred: list[str] = []
     for n, (symbol, scans) in enumerate(found.items()):
-        tick_size = tick or scans.price.step()
-        lot_size = lot or scans.size.step()
-        if tick is None:
+        given_tick, given_lot = own.get(symbol, (tick, lot))
+        tick_size = given_tick or scans.price.step()
+        lot_size = given_lot or scans.size.step()
+        if given_tick is None:
             inferred.append(
                 f"{venue}:{symbol} tick_size {tick_size} inferred from "
                 f"{scans.price.values} distinct prices"
             )
-        if lot is None:
+        if given_lot is None:
             inferred.append(
                 f"{venue}:{symbol} lot_size {lot_size} inferred from "
                 f"{scans.size.values} distinct sizes"

@@ -24,6 +24,7 @@ from engine.recorder.recorder import Recorder, RecorderStats, recorder_for
 from engine.recorder.tap import tap_feed
 from engine.sim.process import SimVenueProcess
 from engine.venues.binance.feed import BinanceSpotFeed
+from engine.venues.binance.protocol import warm_up
 
 if TYPE_CHECKING:
     from engine.core.config import EngineConfig
@@ -151,6 +152,8 @@ async def record(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     recorder = recorder_for(config, instruments, root=root, on_alert=_log_alert, loop=loop)
+    # the compiled readers load (or compile) before the clock starts, not inside the duration
+    await asyncio.to_thread(warm_up)
     try:
         listener = RecordingListener(recorder, books, clock)
         feed = feed_for(config, instruments, books, listener, ws_url, rest_url, clock)

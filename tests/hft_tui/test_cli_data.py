@@ -95,7 +95,7 @@ def test_bad_options_are_named(tmp_path):
         cli, ["data", "replay", "--source", "hftbacktest", "--venue", "okx", str(capture)]
     )
     assert result.exit_code == 1
-    assert "needs --symbol, --tick and --lot" in result.stderr
+    assert "needs --symbol and a grid" in result.stderr
 
 
 @pytest.mark.integration
@@ -106,7 +106,7 @@ def test_record_writes_the_local_venue_into_the_catalog(tmp_path):
     env["HFT__SIM__DEPTH_INTERVAL_MS"] = "20"
     catalog = tmp_path / "cat"
     done = subprocess.run(
-        [sys.executable, "-m", "hft_tui", "record", "--catalog", str(catalog), "--duration", "3"],
+        [sys.executable, "-m", "hft_tui", "record", "--catalog", str(catalog), "--duration", "6"],
         cwd=REPO,
         env=env,
         capture_output=True,

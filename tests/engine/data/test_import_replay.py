@@ -58,6 +58,19 @@ def test_given_grids_win_over_inference(tmp_path):
     assert report.inferred == []
 
 
+def test_a_symbol_can_carry_its_own_grid(tmp_path):
+    """--symbol SYMBOL:TICK:LOT gives one symbol its grid."""
+    path = write_capture(tmp_path / "c.gz", clean_lines())
+    report = import_capture(
+        "hftbacktest", [path], tmp_path / "cat", symbols=["btcusdt:0.05:0.0005"]
+    )
+    assert report.instruments[0] == {
+        "venue": "binance", "symbol": "BTCUSDT", "tick_size": "0.05", "lot_size": "0.0005"
+    }  # fmt: skip
+    with pytest.raises(DataToolError, match="--tick 'x'"):
+        import_capture("hftbacktest", [path], tmp_path / "cat", symbols=["BTCUSDT:x:1"])
+
+
 def test_a_grid_the_data_does_not_fit_is_named(tmp_path):
     """Prices off a given tick are reported as malformed, not rounded."""
     path = write_capture(tmp_path / "c.gz", clean_lines())
@@ -72,7 +85,7 @@ def test_unknown_symbols_and_venues_are_named(tmp_path):
         import_capture("hftbacktest", [path], tmp_path / "cat", symbols=["ETHUSDT"])
     with pytest.raises(UnknownVenue, match="no replayer for venue 'nowhere'"):
         import_capture("hftbacktest", [path], tmp_path / "cat", venue="nowhere")
-    with pytest.raises(DataToolError, match="needs --symbol, --tick and --lot"):
+    with pytest.raises(DataToolError, match="needs --symbol and a grid"):
         import_capture("hftbacktest", [path], tmp_path / "cat", venue="okx")
 
 

@@ -131,3 +131,35 @@ def test_the_tapped_parser_records_exact_bytes_then_parses():
         ("sim", OTHER_SYMBOL, 124, "", ack),
         ("sim", "BTCUSDT", 125, "/api/v3/depth?symbol=BTCUSDT", body),
     ]
+
+
+def test_a_slow_disk_costs_the_oldest_entries_not_the_producer(tmp_path, monkeypatch):
+    """While the writer is stuck in a write, the hot path keeps appending and drops the oldest."""
+    import threading
+
+    from engine.recorder.writer import CatalogWriter
+
+    gate = threading.Event()
+    entered = threading.Event()
+    real = CatalogWriter.write_trade
+
+    def slow_write(self, instrument, trade_):
+        entered.set()
+        gate.wait(30)
+        real(self, instrument, trade_)
+
+    monkeypatch.setattr(CatalogWriter, "write_trade", slow_write)
+    recorder = Recorder(tmp_path, [INST], queue_size=100)
+    recorder.start()
+    recorder.trade(trade(0))
+    assert entered.wait(30)  # the writer holds entry 0 and is stuck on the disk
+    for n in range(1, 1001):
+        recorder.trade(trade(n))
+    assert recorder.stats().queue_depth == 100
+    assert recorder.dropped == 900  # entries 1..900 went, oldest first
+    gate.set()
+    stats = recorder.stop()
+    assert stats.rows_written == 101
+    assert stats.dropped == 900
+    got = [e.trade_id for e in Catalog(tmp_path).events([INST], T0, T0 + schema.HOUR_NS)]
+    assert got == [0, *range(901, 1001)]
