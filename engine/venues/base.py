@@ -87,6 +87,10 @@ class FeedStats(msgspec.Struct, kw_only=True):
     """Connections opened after the first one."""
     snapshots: int = 0
     """REST book snapshots received and parsed."""
+    failures_in_row: int = 0
+    """Connections in a row that failed or did not stay up long enough to count as healthy."""
+    reconnects_throttled: int = 0
+    """Reconnect waits lengthened by the cap on attempts per minute."""
     link: LinkState = LinkState.DISCONNECTED
     """The connection's current state."""
 

@@ -1,13 +1,15 @@
 """One market-data WebSocket's life, the same for every venue: connect, read, notice, reconnect.
 
 :class:`StreamFeed` owns the connection loop of venues.md §9: DISCONNECTED -> CONNECTING ->
-SUBSCRIBING -> SYNCING -> LIVE, reconnects with exponential backoff and jitter (at once when the
-venue asked us to move), declares the link stale after ``stale_after_s`` without a frame, reads
-frames in one loop (no task per message) and hands each to the venue's parser, counts and logs a
-frame that does not parse (venue, stream, a short excerpt) and never stops for one. What differs
-per venue is left to the subclass: the URL, what to send once open (subscriptions), a keep-alive
-the venue wants from us (Bybit's ``{"op":"ping"}``), what each parsed event does to the books,
-and which book a malformed frame may have broken.
+SUBSCRIBING -> SYNCING -> LIVE, reconnects by its :class:`~engine.venues.reconnect.ReconnectPolicy`
+(exponential backoff and jitter, at once when the venue asked us to move, never more than the
+policy's attempts per minute, an alert through :attr:`StreamFeed.on_alert` after five failures in
+a row and when the link holds again), declares the link stale after ``stale_after_s`` without a
+frame, reads frames in one loop (no task per message) and hands each to the venue's parser,
+counts and logs a frame that does not parse (venue, stream, a short excerpt) and never stops for
+one. What differs per venue is left to the subclass: the URL, what to send once open
+(subscriptions), a keep-alive the venue wants from us (Bybit's ``{"op":"ping"}``), what each
+parsed event does to the books, and which book a malformed frame may have broken.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -25,6 +28,7 @@ from engine.errors import MalformedMessage
 from engine.ipc.protocol import LinkState
 from engine.venues.backoff import Backoff
 from engine.venues.base import FeedListener, FeedStats
+from engine.venues.reconnect import LinkAlert, ReconnectPolicy
 
 if TYPE_CHECKING:
     from engine.book.order_book import OrderBook
@@ -47,6 +51,8 @@ class StreamFeed:
         clock: receive timestamps and liveness; the machine's clocks by default.
         backoff: reconnect delays; 100 ms doubling to 30 s with jitter by default.
         stale_after_s: a link with no frame for this long is declared stale and reconnected.
+        reconnect: the reconnect policy (its own backoff wins over ``backoff``); by default
+            ``backoff`` capped at 12 attempts a minute, alerting after 5 failures in a row.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class StreamFeed:
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         stale_after_s: float = 60.0,
+        reconnect: ReconnectPolicy | None = None,
     ) -> None:
         self.instruments = list(instruments)
         self.books = books
@@ -67,7 +74,12 @@ class StreamFeed:
         self.stats = FeedStats()
         self.stale_after_s = stale_after_s
         self._clock = clock or LiveClock()
-        self._backoff = backoff or Backoff()
+        self.reconnect = reconnect or ReconnectPolicy(backoff or Backoff())
+        """When to connect again; may be replaced before :meth:`run` (the engine's config)."""
+        self.on_alert: Callable[[str, bool], None] | None = None
+        """Told ``(text, failing)`` when the link keeps failing (True) and when it holds again."""
+        self._opened = False
+        self._held = False
         self._ws: ClientConnection | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -124,13 +136,18 @@ class StreamFeed:
         await self._start_session()
         try:
             while not self._stopping:
+                self.reconnect.attempt(self._clock.monotonic_ns() / _NS)
                 healthy_for_s = await self._connection()
                 if self._stopping:
                     break
-                if self._reconnect_now:
-                    self._reconnect_now = False
+                self._report(self.reconnect.ended(healthy_for_s, opened=self._opened))
+                at_once, self._reconnect_now = self._reconnect_now, False
+                now_s = self._clock.monotonic_ns() / _NS
+                delay = self.reconnect.delay(now_s, healthy_for_s, at_once=at_once)
+                self.stats.failures_in_row = self.reconnect.failures_in_row
+                self.stats.reconnects_throttled = self.reconnect.throttled
+                if delay <= 0:
                     continue
-                delay = self._backoff.next_delay(healthy_for_s)
                 log.info("reconnecting", extra={"venue": self.venue, "delay_s": round(delay, 3)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped.wait(), timeout=delay)
@@ -159,6 +176,7 @@ class StreamFeed:
         """One connection from open to close; returns how long it was up, in seconds."""
         self._set_link(LinkState.CONNECTING)
         started = self._clock.monotonic_ns()
+        self._opened = self._held = False
         try:
             async with connect(
                 self.url,
@@ -172,6 +190,7 @@ class StreamFeed:
                 if self._stopping:
                     return 0.0
                 started = self._last_frame_ns = self._clock.monotonic_ns()
+                self._opened = True
                 if self._ever_connected:
                     self.stats.reconnects += 1
                 self._set_link(LinkState.SUBSCRIBING)
@@ -231,9 +250,16 @@ class StreamFeed:
     async def _watch(self, ws: ClientConnection) -> None:
         """Close a link that has been silent for ``stale_after_s`` (venues.md §9.3)."""
         limit_ns = int(self.stale_after_s * _NS)
+        opened_ns = self._clock.monotonic_ns()
+        healthy_ns = int(self.reconnect.healthy_after_s * _NS)
         while True:
-            await asyncio.sleep(min(1.0, self.stale_after_s / 4))
-            idle_ns = self._clock.monotonic_ns() - self._last_frame_ns
+            await asyncio.sleep(min(1.0, self.stale_after_s / 4, self.reconnect.healthy_after_s))
+            now_ns = self._clock.monotonic_ns()
+            if not self._held and now_ns - opened_ns >= healthy_ns:
+                self._held = True
+                self._report(self.reconnect.held())
+                self.stats.failures_in_row = 0
+            idle_ns = now_ns - self._last_frame_ns
             if idle_ns >= limit_ns:
                 log.warning(
                     "venue link stale; reconnecting",
@@ -243,6 +269,26 @@ class StreamFeed:
                 return
 
     # ---- shared reporting ------------------------------------------------------------------------
+
+    def _report(self, alert: LinkAlert) -> None:
+        """Log and pass on what the reconnect policy says about the link."""
+        if alert is LinkAlert.NONE:
+            return
+        failing = alert is LinkAlert.FAILING
+        if failing:
+            text = (
+                f"{self.venue} market data: {self.reconnect.failures_in_row} connection"
+                " failures in a row; still retrying"
+            )
+            log.error(
+                "link failing",
+                extra={"venue": self.venue, "failures": self.reconnect.failures_in_row},
+            )
+        else:
+            text = f"{self.venue} market data: connection holds again"
+            log.info("link recovered", extra={"venue": self.venue})
+        if self.on_alert is not None:
+            self.on_alert(text, failing)
 
     def _on_malformed(self, error: MalformedMessage) -> None:
         """Count and log a frame that did not parse, tell the engine, resync what it broke."""
