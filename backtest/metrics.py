@@ -29,7 +29,7 @@ from collections import deque
 from decimal import Decimal
 from typing import Any
 
-from backtest.runner import BacktestResult, BookedFill
+from backtest.runner import BacktestResult
 from engine.core.events import Side
 from engine.oms.order import OrderEventKind, OrderStatus
 
@@ -245,22 +245,3 @@ def compute(result: BacktestResult) -> dict[str, Any]:
         "halted": result.halted,
     }
     return metrics
-
-
-def profit_factor_note() -> str:
-    """How a profit factor of -1 reads: closed trades only won (no loss to divide by)."""
-    return "-1 means every closed trade won (no loss to divide by)"
-
-
-def fills_pnl(fills: list[BookedFill], marks: dict[int, int], unit: dict[int, Decimal]) -> Decimal:
-    """Gross PnL of a fill list marked at ``marks`` (mid_x2 per instrument), exact."""
-    total = Decimal(0)
-    position: dict[int, int] = {}
-    for booked in fills:
-        f = booked.fill
-        sign = 1 if f.side is Side.BUY else -1
-        total -= sign * f.price * f.size * unit[f.instrument]
-        position[f.instrument] = position.get(f.instrument, 0) + sign * f.size
-    for iid, lots in position.items():
-        total += Decimal(lots * marks[iid]) * unit[iid] / 2
-    return total

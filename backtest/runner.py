@@ -17,6 +17,7 @@ pipeline and cancels every open order; the run goes on with the strategy refused
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import msgspec
 
+from backtest.capture import iso
 from backtest.config import BacktestConfig
 from backtest.errors import BacktestSetupError, DataRangeError
 from backtest.gateway import BacktestGateway
@@ -338,11 +340,16 @@ def prepare(config: BacktestConfig, source: Source) -> tuple[BacktestRun, Replay
         BacktestSetupError: the symbol or a parameter is refused.
     """
     start, end = check_range(source, config)
-    first, _ = source.span()
     config = msgspec_replace(config, start, end)
-    run = BacktestRun(config, source.instruments, first)
+    events = source.events(end, config.time)
+    head = next(events, None)
+    if head is None:
+        raise DataRangeError(f"the data ({source.name}) has no event before {iso(end)}", [])
+    # The clock starts at the first event, so the same events give the same run whatever
+    # else the source holds.
+    run = BacktestRun(config, source.instruments, head[0])
     feed = run.latency if config.feed_latency_us or config.latency_model != "constant" else None
-    replay = Replay(run, source.events(end, config.time), feed)
+    replay = Replay(run, itertools.chain([head], events), feed)
     return run, replay
 
 

@@ -119,7 +119,12 @@ def _config(
     from backtest.config import BacktestConfig, parse_params
 
     try:
-        doc: dict[str, Any] = dict(parse_params(list(sets or [])))
+        doc: dict[str, Any] = {}
+        for pair in sets or []:
+            key, sep, text = pair.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"--set {pair!r} is not key=value")
+            doc[key.strip()] = text.strip()  # typed by the config's own fields below
         doc.update(
             strategy=strategy,
             params=parse_params(list(params or [])),
@@ -129,7 +134,7 @@ def _config(
             time=time,
             on_corrupt=on_corrupt,
         )
-        return msgspec.convert(doc, BacktestConfig)
+        return msgspec.convert(doc, BacktestConfig, strict=False)
     except (ValueError, msgspec.ValidationError) as exc:
         raise _fail(str(exc)) from None
 
