@@ -37,6 +37,7 @@ __all__ = [
     "OK",
     "SIGNATURES",
     "KernelGrid",
+    "book_sides",
     "depth_frame",
     "futures_depth_frame",
     "kernel_grid",
@@ -459,6 +460,38 @@ def levels_only(
     return px[:count], sz[:count], OK
 
 
+@numba.njit(cache=True, nogil=True)
+def book_sides(
+    bids: bytes,
+    asks: bytes,
+    out: npt.NDArray[np.int64],
+    off: int,
+    grid: KernelGrid,
+) -> tuple[int, int, int, int]:  # pragma: no cover - compiled
+    """Two level lists (a push's bids and asks) into ``out`` from ``off``.
+
+    The layout is :func:`depth_frame`'s: four regions of ``room`` slots from ``off``.
+
+    Returns:
+        (status, bid count, ask count, room).
+    """
+    room = max(_level_room(bids), _level_room(asks))
+    if off + 4 * room > out.shape[0]:
+        return NEED_SPACE, 0, 0, room
+    n_bids, i = _read_levels(
+        bids, _skip_ws(bids, 0), out[off : off + room], out[off + room : off + 2 * room], grid
+    )
+    if n_bids < 0 or _skip_ws(bids, i) != len(bids):
+        return DECLINED, 0, 0, room
+    a0 = off + 2 * room
+    n_asks, i = _read_levels(
+        asks, _skip_ws(asks, 0), out[a0 : a0 + room], out[a0 + room : a0 + 2 * room], grid
+    )
+    if n_asks < 0 or _skip_ws(asks, i) != len(asks):
+        return DECLINED, 0, 0, room
+    return OK, n_bids, n_asks, room
+
+
 _BYTES = types.Bytes(types.uint8, 1, "C", readonly=True)
 _GRID = types.UniTuple(types.int64, 4)  # type: ignore[no-untyped-call]
 
@@ -473,5 +506,6 @@ SIGNATURES: dict[str, tuple[types.Type, ...]] = {
     ),
     "trade_frame": (_BYTES, _BYTES, _GRID),
     "levels_only": (_BYTES, _GRID),
+    "book_sides": (_BYTES, _BYTES, types.Array(types.int64, 1, "C"), types.int64, _GRID),
 }
 """The one argument-type signature each reader is compiled for; nothing else is accepted."""

@@ -105,6 +105,18 @@ _futures_depth_frame: Callable[[bytes, bytes, Int64Array, int, KernelGrid], Futu
 )
 _trade_frame: Callable[[bytes, bytes, KernelGrid], TradeRead] = _decline_trade
 _levels_only: Callable[[bytes, KernelGrid], LevelsRead] = _decline_levels
+SidesRead = tuple[int, int, int, int]
+"""What ``book_sides`` returns: (status, bid count, ask count, room)."""
+
+
+def _decline_sides(
+    bids: bytes, asks: bytes, out: Int64Array, off: int, grid: KernelGrid
+) -> SidesRead:
+    """Stand-in for the compiled ``book_sides``: declines, so the general path parses."""
+    return DECLINED, 0, 0, 0
+
+
+_book_sides: Callable[[bytes, bytes, Int64Array, int, KernelGrid], SidesRead] = _decline_sides
 
 
 def use_compiled_readers() -> None:
@@ -113,15 +125,16 @@ def use_compiled_readers() -> None:
     Raises:
         engine.jit.KernelLoadError: the readers could not be compiled or loaded.
     """
-    global _depth_frame, _futures_depth_frame, _trade_frame, _levels_only
+    global _depth_frame, _futures_depth_frame, _trade_frame, _levels_only, _book_sides
     jit.load_kernels(READERS)
     from engine.venues.binance import kernels  # imports numba: only once compiled
 
-    _depth_frame, _futures_depth_frame, _trade_frame, _levels_only = (
+    _depth_frame, _futures_depth_frame, _trade_frame, _levels_only, _book_sides = (
         kernels.depth_frame,
         kernels.futures_depth_frame,
         kernels.trade_frame,
         kernels.levels_only,
+        kernels.book_sides,
     )
 
 
@@ -199,6 +212,51 @@ def parse_levels(
 
 
 _LEVELS = msgspec.json.Decoder(list[tuple[str, str]])
+
+
+class LevelArena:
+    """Level arrays of parsed pushes, handed out front to back and never reused.
+
+    A full arena is replaced by a fresh one; the old one lives as long as events point into it.
+    """
+
+    __slots__ = ("buf", "used")
+
+    def __init__(self) -> None:
+        self.buf: Int64Array = np.empty(_ARENA_SLOTS, dtype=np.int64)
+        self.used = 0
+
+
+def parse_sides(
+    bids: bytes, asks: bytes, grids: Grids, arena: LevelArena, venue: str, stream: str
+) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
+    """A push's two ``[["price","size"],...]`` lists as (bid px, bid sz, ask px, ask sz).
+
+    One compiled call reads both into ``arena``; what it declines goes the general way
+    (:func:`parse_levels`), which either converts it or says exactly what is wrong.
+
+    Raises:
+        MalformedMessage: naming the side and the offending text.
+    """
+    buf, off = arena.buf, arena.used
+    status, n_bids, n_asks, room = _book_sides(bids, asks, buf, off, grids.kernel)
+    if status == NEED_SPACE:
+        buf, off = np.empty(max(_ARENA_SLOTS, 4 * room), dtype=np.int64), 0
+        arena.buf = buf
+        status, n_bids, n_asks, room = _book_sides(bids, asks, buf, off, grids.kernel)
+    if status != OK:
+        bid_px, bid_sz = parse_levels(bids, grids, "bid", venue, stream)
+        ask_px, ask_sz = parse_levels(asks, grids, "ask", venue, stream)
+        return bid_px, bid_sz, ask_px, ask_sz
+    arena.used = off + 4 * room
+    a0 = off + 2 * room
+    return (
+        buf[off : off + n_bids],
+        buf[off + room : off + room + n_bids],
+        buf[a0 : a0 + n_asks],
+        buf[a0 + room : a0 + room + n_asks],
+    )
+
 
 # ---- frames --------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import msgspec
 from engine.core.events import BookDelta, BookSnapshot, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
-from engine.venues.binance.protocol import Grids, decimal_steps, parse_levels
+from engine.venues.binance.protocol import Grids, LevelArena, decimal_steps, parse_sides
 from engine.venues.bybit.private import OpAnswer, ping_frame, subscribe_frame
 
 __all__ = [
@@ -126,6 +126,7 @@ class BybitPublicParser:
         self._envelope = msgspec.json.Decoder(_Envelope)
         self._book = msgspec.json.Decoder(_BookData)
         self._book_frame = msgspec.json.Decoder(_BookFrame)
+        self._arena = LevelArena()
         self._trades = msgspec.json.Decoder(list[_TradeItem])
 
     def _route(self, topic: str) -> tuple[int, int]:
@@ -216,9 +217,9 @@ class BybitPublicParser:
             raise MalformedMessage(self.venue, topic, f"symbol {book.symbol!r} on this topic", data)
         if book.update_id <= 0:
             raise MalformedMessage(self.venue, topic, f"update id u={book.update_id}", data)
-        grids = self._grids[index]
-        bid_px, bid_sz = parse_levels(bytes(book.bids), grids, "bid", self.venue, topic)
-        ask_px, ask_sz = parse_levels(bytes(book.asks), grids, "ask", self.venue, topic)
+        bid_px, bid_sz, ask_px, ask_sz = parse_sides(
+            bytes(book.bids), bytes(book.asks), self._grids[index], self._arena, self.venue, topic
+        )
         if kind == "snapshot":
             return BookSnapshot(
                 instrument=inst.instrument_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from engine.core.events import BookDelta, BookSnapshot, Side
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
+from engine.venues.binance import protocol
 from engine.venues.bybit.protocol import BybitPublicParser, OpAnswer
 
 BTC = Instrument(venue="bybit-linear", symbol="BTCUSDT", tick_size="0.10", lot_size="0.001")
@@ -21,6 +23,18 @@ def push(kind: str, *, ts_first: bool = False, **data: Any) -> bytes:
     body.update(data)
     head = {"ts": 1786310818129, "type": kind} if ts_first else {"type": kind, "ts": 1786310818129}
     return json.dumps({"topic": "orderbook.50.BTCUSDT", **head, "data": body}).encode()
+
+
+@pytest.fixture(autouse=True, scope="module", params=["general", "compiled"])
+def readers(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs on the general path alone, then with the compiled level reader."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "compiled":
+            protocol.use_compiled_readers()
+        else:
+            patch.setattr(protocol, "_book_sides", protocol._decline_sides)
+            patch.setattr(protocol, "_levels_only", protocol._decline_levels)
+        yield str(request.param)
 
 
 @pytest.fixture
