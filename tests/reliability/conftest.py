@@ -103,11 +103,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the fault table (and write it as JSON when asked)."""
     if not ROWS:
         return
+    target = os.environ.get(REPORT_ENV)
+    if target:  # hft-tui reliability-report prints the table itself
+        write_rows(Path(target), ROWS)
+        return
     terminalreporter.section("reliability: faults injected")
     terminalreporter.write_line(render_table(ROWS))
-    target = os.environ.get(REPORT_ENV)
-    if target:
-        write_rows(Path(target), ROWS)
 
 
 # ---- waiting ---------------------------------------------------------------------------------
