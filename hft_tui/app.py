@@ -6,10 +6,11 @@ seconds), reads the engine with a :class:`~hft_tui.state_reader.StateReader` at 
 The next read is scheduled only after the screen has drawn the last one, so reads never overlap
 and a slow terminal skips states instead of queueing them.
 
-Modes are the workstation's screens (trade, orders, positions, risk, strategies, alerts, health),
-switched by the keys in :data:`~hft_tui.keys.MODE_KEYS` whenever no dialog is open. ``ctrl+k`` is
-a priority binding: it halts trading from every screen and every dialog. Order requests from the
-screens go out through a :class:`~hft_tui.commands.CommandSender`. Screens own everything else.
+Modes are the workstation's screens (trade, orders, positions, risk, strategies, alerts, health,
+backtest), switched by the keys in :data:`~hft_tui.keys.MODE_KEYS` whenever no dialog is open.
+``ctrl+k`` is a priority binding: it halts trading from every screen and every dialog. Order
+requests from the screens go out through a :class:`~hft_tui.commands.CommandSender`. Screens own
+everything else.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from hft_tui.messages import (
     StateRefreshed,
 )
 from hft_tui.screens.alerts import AlertsScreen
+from hft_tui.screens.backtest import BacktestScreen
 from hft_tui.screens.base import DeskScreen
 from hft_tui.screens.confirm import ConfirmScreen
 from hft_tui.screens.engine_lost import EngineLostScreen
@@ -83,7 +85,7 @@ class TradingApp(App[None]):
     | `ctrl+r` | re-enable trading after a halt, after a y/n confirmation |
     | `?` | the keys of this screen and every mode |
     | `q` | quit (the caller stops an engine this UI started) |
-    | `t` `o` `p` `r` `y` `a` `h` | trade, orders, positions, risk, strategies, alerts, health |
+    | `t` `o` `p` `r` `y` `a` `h` `w` | the modes: trade ... health, backtest (`?` names them) |
     """
 
     def __init__(self, session: EngineSession, settings: UiSettings, clock: Clock) -> None:
@@ -107,6 +109,7 @@ class TradingApp(App[None]):
             "strategies": partial(StrategiesScreen, token_env),
             "alerts": AlertsScreen,
             "health": partial(HealthScreen, token_env),
+            "backtest": partial(BacktestScreen, settings.backtest_data),
         }
         for mode in MODE_KEYS:
             self.add_mode(mode.mode, screens[mode.mode])

@@ -60,7 +60,11 @@ def _run_app(session: EngineSession, config: EngineConfig) -> None:
     from engine.core.clock import LiveClock
     from hft_tui.app import TradingApp, UiSettings
 
-    settings = UiSettings(refresh_hz=config.ui.refresh_hz, token_env=config.control.token_env)
+    settings = UiSettings(
+        refresh_hz=config.ui.refresh_hz,
+        token_env=config.control.token_env,
+        backtest_data=os.environ.get("HFT_BACKTEST_DATA", ""),
+    )
     app = TradingApp(session, settings, LiveClock())
     try:
         app.run()

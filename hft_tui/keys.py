@@ -35,6 +35,7 @@ MODE_KEYS = (
     ModeKey("y", "strategies", "Strategies", "state, callback times and parameters (edit them)"),
     ModeKey("a", "alerts", "Alerts", "alerts from the engine, newest first"),
     ModeKey("h", "health", "Health", "venue link, rates, rings, heartbeat, rate limits"),
+    ModeKey("w", "backtest", "Backtest", "backtests in worker processes: runs, figures, equity"),
 )
 """The modes in key-bar order; ``trade`` is the default."""
 

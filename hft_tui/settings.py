@@ -44,3 +44,5 @@ class UiSettings(msgspec.Struct, frozen=True):
     """The order ticket's sizes (keys 1-3), exact base-currency text on the lot grid."""
     token_env: str = "HFT_CONTROL_TOKEN"  # noqa: S105 - a variable name
     """The environment variable holding the control token (needed to change risk limits)."""
+    backtest_data: str = ""
+    """What the backtest form's data field starts with (``HFT_BACKTEST_DATA`` on the CLI)."""

@@ -38,6 +38,16 @@ class PnlChart(Widget):
     curve: reactive[PnlCurve] = reactive(PnlCurve, always_update=False)
     """The points to draw; an equal curve draws nothing new."""
 
+    def __init__(
+        self,
+        *,
+        empty: str = " the chart starts with the second trading page read",
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.empty = empty
+        """What shows before there are two points."""
+
     def render(self) -> Text:
         """Axis, area and times, as much as fits."""
         axis = self.get_component_rich_style("pnl--axis", partial=True)
@@ -45,7 +55,7 @@ class PnlChart(Widget):
         points = self.curve.points
         out = Text(no_wrap=True, overflow="crop")
         if len(points) < 2 or width < 4 or height < 2:
-            out.append(" the chart starts with the second trading page read", axis)
+            out.append(self.empty, axis)
             return out
         rows, zero, top, bottom = chart_cells(resample(self.curve, width), height)
         profit = self.get_component_rich_style("pnl--profit", partial=True)

@@ -30,14 +30,15 @@ def test_a_run_of_one_group_becomes_one_hint():
 
 
 def test_every_mode_has_its_own_key():
-    """Seven modes, seven different keys, trade first."""
+    """Eight modes, eight different keys, trade first."""
     assert MODE_KEYS[0].mode == "trade"
-    assert len({m.key for m in MODE_KEYS}) == len(MODE_KEYS) == 7
+    assert len({m.key for m in MODE_KEYS}) == len(MODE_KEYS) == 8
 
 
 def test_no_screen_binds_a_mode_key():
     """A screen's own binding would win over the app's mode key and hide that mode there."""
     from hft_tui.screens.alerts import AlertsScreen
+    from hft_tui.screens.backtest import BacktestScreen
     from hft_tui.screens.health import HealthScreen
     from hft_tui.screens.orders import OrdersScreen
     from hft_tui.screens.positions import PositionsScreen
@@ -48,7 +49,7 @@ def test_no_screen_binds_a_mode_key():
     modes = {m.key for m in MODE_KEYS}
     screens = (
         TradeScreen, OrdersScreen, PositionsScreen, RiskScreen, StrategiesScreen, AlertsScreen,
-        HealthScreen,
+        HealthScreen, BacktestScreen,
     )  # fmt: skip
     for screen in screens:
         for binding in screen.BINDINGS:

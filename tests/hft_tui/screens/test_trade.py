@@ -182,7 +182,7 @@ async def test_the_key_bar_names_the_ticket_keys_and_the_modes(app):
         await _ready(pilot)
         keys = key_bar_text(_trade(pilot))
         assert keys.startswith(" b/B buy bid/ask s/S sell ask/bid m/M mkt x/X cancel/all │")
-        assert keys.rstrip().endswith("t Trade o p r y a h ?")
+        assert keys.rstrip().endswith("t Trade o p r y a h w ?")
 
 
 async def test_a_preset_off_the_lot_grid_is_refused_here(publisher, session, sim_clock):
