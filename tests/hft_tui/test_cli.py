@@ -66,6 +66,15 @@ def test_attach_without_a_running_engine_lists_what_runs():
     assert "running instances" in out.stderr
 
 
+def test_attach_to_a_wrong_name_lists_the_engine_that_runs(publisher, instance):
+    """With one engine running, attaching to another name names the one that runs."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    out = _run("attach", "--instance", name)
+    assert out.returncode == 1
+    assert f"engine {name!r} is not running" in out.stderr
+    assert instance in out.stderr.split("running instances:")[1]
+
+
 @pytest.mark.integration
 def test_no_ui_runs_headless_with_json_logs_and_answers_kill(tmp_path):
     """--no-ui runs the engine in the foreground with JSON log lines; `kill` halts it."""
