@@ -281,8 +281,8 @@ class BybitPublicParser:
 
 def _trade_id(text: str) -> int:
     """A numeric id as is; a UUID (derivatives) as its low 63 bits; anything else hashed."""
-    if text.isdigit() and len(text) <= 18:
-        return int(text)
+    if text.isascii() and text.isdigit():
+        return int(text) & _INT63  # spot ids: 19 digits, under 2**63
     try:
         return int(text.replace("-", ""), 16) & _INT63
     except ValueError:

@@ -65,7 +65,14 @@ def test_public_trades_keep_the_taker_side_and_an_integer_id(parser: BybitPublic
             "ts": 1,
             "data": [
                 {"T": 5, "s": "BTCUSDT", "S": "Sell", "v": "0.004", "p": "65114.20", "i": "a9-1f"},
-                {"T": 6, "s": "BTCUSDT", "S": "Buy", "v": "0.010", "p": "65114.30", "i": "42"},
+                {
+                    "T": 6,
+                    "s": "BTCUSDT",
+                    "S": "Buy",
+                    "v": "0.010",
+                    "p": "65114.30",
+                    "i": "2280000001739247417",
+                },
             ],
         }
     ).encode()
@@ -75,7 +82,7 @@ def test_public_trades_keep_the_taker_side_and_an_integer_id(parser: BybitPublic
         (Side.SELL, 651142, 4),
         (Side.BUY, 651143, 10),
     ]
-    assert trades[1].trade_id == 42
+    assert trades[1].trade_id == 2280000001739247417
     again = parser.parse_frame(frame, 2)
     assert isinstance(again, list)
     assert again[0].trade_id == trades[0].trade_id == 0xA91F
