@@ -112,6 +112,8 @@ class PublicStreamVenue:
         self.sockets: dict[web.WebSocketResponse, SimSocket] = {}
         self._malformed = 0
         self._wall_offset_ms = 0
+        self.paused = False
+        """While True the markets stand still and nothing is sent unasked (for comparisons)."""
 
     @property
     def url(self) -> str:
@@ -230,6 +232,8 @@ class PublicStreamVenue:
         dt_ns = self.interval_ms * _NS_PER_MS
         while True:
             await asyncio.sleep(self.interval_ms / 1000)
+            if self.paused:
+                continue
             frames: dict[tuple[str, str], list[str]] = {}
             for symbol, book in self.books.items():
                 for channel, out in self.step(book, book.market.advance(dt_ns)).items():
@@ -237,7 +241,7 @@ class PublicStreamVenue:
             broken, self._malformed = self._malformed, 0
             for sock in self.sockets.values():
                 for _ in range(broken):
-                    sock.send(self.broken_frame())
+                    self.deliver(sock, "", "", [self.broken_frame()])
                 for key in sorted(sock.subs):
                     sent = frames.get(key)
                     if sent:
