@@ -9,6 +9,8 @@ the lots filled on the venue orders it replaced, and the replace in flight.
 How reports are passed on (every one of them is, except the cancel half of our own replace):
 
 - a fill, an ack, a cancel, an expiry: as they came; duplicates included, the OMS dedups;
+  except the stream's NEW of a venue order a later replace already took away (the REST answers
+  outran the stream): that one is dropped, since the OMS only knows the order's current venue id;
 - the stream's NEW for the replacement order, while our replace is in flight: as REPLACED (the
   REST answer that follows is then passed as an ACCEPTED of the new venue order, a duplicate);
 - the stream's CANCELED of the venue order our replace took away: held back, because it is the
@@ -249,8 +251,19 @@ class WorkingOrders:
             return True
         return working.replacing is not None and venue_id == working.venue_order_id
 
-    def _on_ack(self, working: WorkingOrder, update: OrderUpdate, *, stream: bool) -> OrderUpdate:
+    def _on_ack(
+        self, working: WorkingOrder, update: OrderUpdate, *, stream: bool
+    ) -> OrderUpdate | None:
         venue_id = update.venue_order_id
+        if stream and venue_id and venue_id in working.replaced_ids:
+            # the stream's NEW of a venue order that a later replace already took away: the
+            # REST answers told the OMS about it and more since; passed on it would read as a
+            # second ack of the order working now
+            log.debug(
+                "late ack of a replaced venue order dropped",
+                extra={"client_order_id": working.client_order_id, "venue_order_id": venue_id},
+            )
+            return None
         replacing = working.replacing
         if (
             stream

@@ -115,6 +115,27 @@ def test_the_streams_new_before_the_rest_answer_is_the_replace():
     assert [u.kind for u in table.end_replace(working, outcome)] == [K.ACCEPTED]  # type: ignore[union-attr]
 
 
+def test_the_streams_late_new_of_an_order_replaced_again_is_dropped():
+    """Two replaces answered over REST before the stream's NEW of the first replacement."""
+    table = placed()
+    working = table.get("d-1")
+    assert working is not None
+    for old, new in (("1", "2"), ("2", "3")):
+        table.begin_replace(working, REPLACE)
+        outcome = ReplaceOutcome(
+            events=[update(K.REPLACED, new, size=600, price=990)],
+            canceled_order_id=old,
+            new_order_id=new,
+        )
+        assert [u.kind for u in table.end_replace(working, outcome)] == [K.REPLACED]  # type: ignore[union-attr]
+    late = table.on_events(
+        [update(K.ACCEPTED, "2", size=600, price=990), update(K.ACCEPTED, "3", size=600)],
+        stream=True,
+    )
+    assert [(u.kind, u.venue_order_id) for u in late] == [(K.ACCEPTED, "3")]  # type: ignore[union-attr]
+    assert working.venue_order_id == "3"
+
+
 def test_stream_reports_of_a_replacement_count_the_lots_filled_before():
     """The replacement's own fill counts are lifted by what its predecessors filled."""
     table = placed()
