@@ -5,7 +5,8 @@ sync rules; only what a live book accepted is written (a snapshot row each time 
 a delta row per diff applied, every trade), exactly as the recorder writes live data. A venue
 with its own replayer is imported from the books it rebuilds: a snapshot row when a book first
 goes live (and after any resync), then a delta row per update holding the levels that changed
-(absolute sizes, 0 for a level gone), numbered by the update's ``seq``. Tardis CSV maps onto the
+(absolute sizes, 0 for a level gone), numbered by the update's ``seq`` with ``prev_id`` the
+previous row's (the replayer has checked the venue's own continuity rule). Tardis CSV maps onto the
 catalog directly (:mod:`engine.data.tardis`).
 """
 
@@ -175,9 +176,9 @@ def _import_rebuilt(
 ) -> None:
     """Rows from the books a venue's own replayer rebuilds (and the trades it parsed)."""
     previous: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+    last_seq: dict[str, int] = {}
     resyncs = 0
     trades: list[Trade] = getattr(rep, "trades", [])
-    taken = 0
     by_id = {i.instrument_id: i for i in instruments}
     for update in capture_updates(rep, records):
         total = sum(rep.stats.resyncs.values())
@@ -189,6 +190,8 @@ def _import_rebuilt(
         now = (_levels(bids), _levels(asks))
         before = previous.get(inst.symbol)
         previous[inst.symbol] = now
+        prev_seq = last_seq.get(inst.symbol, -1)
+        last_seq[inst.symbol] = update.seq
         if before is None:
             snap = snapshot_of(book, inst, update.exch_ts, update.recv_ts)
             sink.row(inst, msgspec.structs.replace(snap, update_id=update.seq))
@@ -201,7 +204,7 @@ def _import_rebuilt(
                 instrument=inst.instrument_id,
                 first_id=update.seq,
                 last_id=update.seq,
-                prev_id=-1,
+                prev_id=prev_seq,
                 bid_px=bid_px,
                 bid_sz=bid_sz,
                 ask_px=ask_px,
@@ -210,7 +213,7 @@ def _import_rebuilt(
                 recv_ts=update.recv_ts,
             ),
         )
-    for trade in trades[taken:]:
+    for trade in trades:
         owner = by_id.get(trade.instrument)
         if owner is not None:
             sink.row(owner, trade)

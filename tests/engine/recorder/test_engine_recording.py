@@ -53,7 +53,7 @@ async def test_the_engine_records_the_local_venue_into_the_catalog(tmp_path):
         assert status["running"]
     finally:
         engine.request_stop()
-        await asyncio.wait_for(task, 30)
+        await asyncio.wait_for(task, 60)
         await venue.stop()
     stats = engine.recorder.stats()
     assert stats.dropped == 0
