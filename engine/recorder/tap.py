@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.venues.binance.feed import BinanceDepthFeed
-from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown
+from engine.venues.binance.protocol import BinanceSpotParser
 
 if TYPE_CHECKING:
-    from engine.core.events import BookDelta, BookSnapshot, Trade
+    from engine.core.events import BookSnapshot
     from engine.core.instruments import Instrument
 
 log = logging.getLogger("engine.recorder")
@@ -60,10 +60,8 @@ class TappedParser(BinanceSpotParser):
         self._depth_path = depth_path
         self._symbols = {i.symbol.lower().encode(): i.symbol for i in instruments}
 
-    def parse_frame(
-        self, raw: bytes | str, recv_ts: int
-    ) -> BookDelta | Trade | ServerShutdown | None:
-        """Record the frame, then parse it."""
+    def parse_frame(self, raw: bytes | str, recv_ts: int) -> Any:  # noqa: ANN401
+        """Record the frame, then parse it; returns whatever the parser returns for it."""
         data = raw if type(raw) is bytes else raw.encode() if isinstance(raw, str) else bytes(raw)
         stream = b""
         if data.startswith(_PREFIX):
