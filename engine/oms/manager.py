@@ -69,6 +69,8 @@ _ACKED = frozenset(
     }
 )
 """States that already imply the venue's ack: a second ACCEPTED there is a duplicate."""
+_IMPLY_ACK = frozenset({OrderUpdateKind.CANCELED, OrderUpdateKind.EXPIRED})
+"""Reports that prove the venue took an order: on one still waiting for its ack, ack it first."""
 
 
 class OrderManager:
@@ -376,6 +378,7 @@ class OrderManager:
 
     def _apply_update(self, order: Order, update: OrderUpdate) -> None:
         ts = update.exch_ts or update.recv_ts or self.clock.time_ns()
+        _ack_implied_by(order, update, ts)
         result = order.apply(
             _KIND[update.kind],
             ts,
@@ -696,6 +699,7 @@ class OrderManager:
         elif isinstance(message, records.Update):
             order = self.orders.get(message.update.client_order_id)
             if order is not None and not self._is_duplicate(order, message.update):
+                _ack_implied_by(order, message.update, ts)
                 order.apply(
                     _KIND[message.update.kind],
                     ts,
@@ -767,6 +771,17 @@ class OrderManager:
         if self._on_alert is not None:
             self._on_alert(alert)
         return alert
+
+
+def _ack_implied_by(order: Order, update: OrderUpdate, ts: int) -> None:
+    """A cancel or expiry of an order still waiting for its ack: the venue had it; ack it first.
+
+    The REST answer and the user stream race: the stream's CANCELED (or the answer's EXPIRED for
+    an IOC) can come before the ACCEPTED that would have led to it. Without the implied ack the
+    final report was an impossible transition and the late ACCEPTED then reopened the order.
+    """
+    if order.status is OrderStatus.SUBMITTED and update.kind in _IMPLY_ACK:
+        order.apply(OrderEventKind.ACCEPTED, ts, venue_order_id=update.venue_order_id)
 
 
 def _working_part(order: Order) -> SubmitOrder:
