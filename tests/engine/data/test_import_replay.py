@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from backtest.catalog import Catalog
@@ -159,3 +161,32 @@ def test_a_plugged_in_venue_imports_from_its_rebuilt_books(shared_data, tmp_path
     assert report.book_rows > 50
     direct = direct_lines("cryptofeed", paths, "okx", top=25, **grid)
     assert list(catalog_lines(tmp_path / "cat", "okx", 25)) == direct
+
+
+@pytest.mark.shared_data
+def test_tardis_snapshots_and_quotes_become_snapshot_rows(shared_data, tmp_path):
+    """book_snapshot_N rows keep N levels a side; quotes keep the top of the book."""
+    tardis = shared_data / "nautilus_trader" / "tardis"
+    report = import_capture(
+        "tardis", [tardis / "binance-futures_book_snapshot_5_BTCUSDT.csv"], tmp_path / "s"
+    )
+    assert report.book_rows == 10
+    inst = _inst(report)
+    (first, *_) = Catalog(tmp_path / "s").events([inst], 0, 1 << 62)
+    assert isinstance(first, BookSnapshot)
+    assert len(first.bid_px) == len(first.ask_px) == 5
+    assert first.bid_px[0] < first.ask_px[0]
+    report = import_capture("tardis", [tardis / "quotes.csv"], tmp_path / "q", venue="binance-usdm")
+    assert report.book_rows == 9_999
+    assert report.instruments[0]["venue"] == "binance-usdm"
+
+
+@pytest.mark.shared_data
+def test_cryptofeed_v3_records_come_in_time_order(shared_data):
+    """The zstd JSON-lines capture is sorted across its connections; frames are strings."""
+    records = list(
+        read_capture("cryptofeed", [shared_data / "cryptofeed-v3" / "COINBASE.jsonl.zst"])
+    )
+    assert all(a.recv_ns <= b.recv_ns for a, b in itertools.pairwise(records))
+    assert any(r.stream.startswith("https://") for r in records)  # the REST products answer
+    assert sum(b'"l2_data"' in r.payload[:80] for r in records) > 700
