@@ -178,7 +178,7 @@ class BacktestRun:
             self.strategy = build_strategy("bt", section, instruments)
         except ValueError as exc:  # ParamsError names the field, value and range
             raise BacktestSetupError(str(exc)) from exc
-        self.strategies.add(self.strategy)
+        self.context = self.strategies.add(self.strategy)
         self.latency = latency_model(config)
         fees = {
             venue: FeeSchedule(rates.maker, rates.taker)
@@ -196,6 +196,7 @@ class BacktestRun:
         self._hk_every = config.housekeeping_ms * MS
         self._next_hk = first_ns + self._hk_every
         self._dirty: set[int] = set()
+        self._marks: dict[int, int] = {}
         self.book_events = 0
         self.trade_events = 0
 
@@ -273,22 +274,30 @@ class BacktestRun:
                 self._next_sample = now_ns
             self._mark()
             self.equity.append(self._sample(self._next_sample))
+            self.context.forget_closed()  # its order table stays the size of its open orders
             self._next_sample += self._sample_every
             if now_ns >= self._next_sample:  # a quiet stretch: one sample per gap, on the grid
                 self._next_sample = now_ns - (now_ns - self._next_sample) % self._sample_every
                 self._next_sample += self._sample_every
 
-    def _mark(self) -> None:
+    def _mark(self) -> bool:
+        """Mark the changed books to mid; True when a mark moved."""
         dirty = self._dirty
+        marks = self._marks
+        moved = False
         while dirty:
             iid = dirty.pop()
             mid_x2 = self.books[iid].mid_x2()
-            if mid_x2 is not None:
+            if mid_x2 is not None and mid_x2 != marks.get(iid):
+                marks[iid] = mid_x2
                 self.portfolio.mark(iid, mid_x2)
+                moved = True
+        return moved
 
     def _housekeeping(self) -> None:
-        if self._dirty:
-            self._mark()
+        # Fills update the PnL the checks read as they are booked (the OMS does); between fills
+        # only a moved mark can change it, so an unchanged mid costs no PnL recount.
+        if self._dirty and self._mark():
             self.risk.on_pnl()
             self.oms.check_loss_limits()
         self.strategies.run_timers()

@@ -33,6 +33,7 @@ SUBJECTS: dict[str, str] = {
     "tick-to-order": "engine.bench.tick_to_order",
     "scale": "engine.bench.scale",
     "memory": "engine.bench.memory",
+    "backtest": "engine.bench.backtest",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 
