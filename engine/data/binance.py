@@ -110,12 +110,15 @@ class BinanceReplay:
         self._by_symbol = {b.instrument.symbol: b for b in self._books}
         self.stats = ReplayStats()
         self.trades: list[Trade] = []
-        """Every trade parsed, in order."""
+        """Every trade parsed, in order, while :attr:`keep_trades` is set."""
         self.rows: list[Row] = []
         """Catalog rows of what was applied since the last :meth:`take_rows`."""
         self.problems: list[Problem] = []
+        """Everything wrong found so far, in the order found."""
         self.keep_rows = True
+        """Gather :attr:`rows` (import); validation turns it off."""
         self.keep_trades = False
+        """Keep every trade in :attr:`trades` too (the rows already carry them)."""
 
     def take_rows(self) -> list[Row]:
         """The rows gathered since the last call."""
