@@ -163,3 +163,27 @@ def test_a_slow_disk_costs_the_oldest_entries_not_the_producer(tmp_path, monkeyp
     assert stats.dropped == 900
     got = [e.trade_id for e in Catalog(tmp_path).events([INST], T0, T0 + schema.HOUR_NS)]
     assert got == [0, *range(901, 1001)]
+
+
+async def test_alerts_reach_the_event_loop_from_the_writer_thread(tmp_path):
+    """With a loop given, alerts are handed to it (the engine's OMS runs there)."""
+    import asyncio
+    import threading
+
+    root = tmp_path / "catalog"
+    root.write_text("not a folder")
+    seen = []
+    recorder = Recorder(
+        root,
+        [INST],
+        on_alert=lambda level, message: seen.append((threading.current_thread().name, message)),
+        loop=asyncio.get_running_loop(),
+        retry_after_s=0.0,
+    )
+    recorder.trade(trade(1))
+    recorder.start()
+    await asyncio.to_thread(recorder.stop)
+    await asyncio.sleep(0)
+    assert seen
+    assert {name for name, _ in seen} == {threading.current_thread().name}
+    assert "recorder cannot write" in seen[0][1]
