@@ -59,8 +59,9 @@ class DeskScreen(Screen[None]):
     REMOTE_EVERY_S: ClassVar[float] = 0.0
     """Seconds between control-plane reads while on show; 0 for a screen that reads none."""
 
-    frame: reactive[Frame | None] = reactive(None)
-    """The latest frame from the engine; the screen draws nothing older."""
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
+    """The latest frame from the engine; the screen draws nothing older. Setting it repaints only
+    the widgets whose part changed (a repaint of the screen itself would redraw every cell)."""
 
     _size = MIN_SIZE
     _fetch_due = True

@@ -70,3 +70,27 @@ def test_the_configured_refresh_rate_is_capped():
     assert msgspec.convert({"refresh_hz": 60.0}, UiSection).refresh_hz == 60.0
     with pytest.raises(msgspec.ValidationError, match="<= 60"):
         msgspec.convert({"refresh_hz": 61.0}, UiSection)
+
+
+async def test_a_new_frame_redraws_only_the_widgets_that_changed(app, publisher, monkeypatch):
+    """New book versions repaint the ladder's region, never the whole screen."""
+    from textual._compositor import Compositor
+
+    full: list[int] = []
+    real_full = Compositor.render_full_update
+
+    def counted(self, *args, **kwargs):
+        full.append(1)
+        return real_full(self, *args, **kwargs)
+
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: "65000.00" in "\n".join(ladder_lines(pilot)), "the book")
+        await pilot.pause(0.2)
+        monkeypatch.setattr(Compositor, "render_full_update", counted)
+        for n in range(2, 7):
+            publisher.publish_book(book_view(best_bid=6_400_000 + n, update_count=n))
+            price = f"64000.0{n}"
+            await wait_until(
+                pilot, lambda p=price: p in "\n".join(ladder_lines(pilot)), f"book {n}"
+            )
+    assert full == []
