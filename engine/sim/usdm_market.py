@@ -14,6 +14,9 @@ Faults armed on the venue apply here as on spot: a gap leaves update ids out of 
 and the ids it skipped still count as sent, so the diff after them carries a ``pu`` the client
 never saw (how a lost futures diff shows); duplicated and reordered diffs, malformed and
 oversized frames ahead of real ones, disconnects, stale, slow and rate-limited snapshots.
+
+``@bookTicker`` goes out after each round of diffs when the top changed, with ``u`` the model's
+id, which is the ``u`` of every diff sent in that round: a client can check its book against it.
 """
 
 from __future__ import annotations
@@ -136,6 +139,8 @@ class _Market:
         lower = self.symbol.lower()
         self.trade_stream = f"{lower}@trade"
         self.agg_stream = f"{lower}@aggTrade"
+        self.ticker_stream = f"{lower}@bookTicker"
+        self.last_top: tuple[Level, Level] | None = None
         names = {f"{lower}@depth@{n}ms": n for n in {depth_interval_ms, 100, 500}}
         names[f"{lower}@depth"] = 250
         names[f"{lower}@depth@0ms"] = max(1, int(tick_s * 1000))  # every market step
@@ -198,12 +203,14 @@ class UsdmMarketStreams:
                     batch.due += batch.interval_s
                     if batch.due <= now:  # fell behind: keep the cadence from now on
                         batch.due = now + batch.interval_s
+            self._publish_top(market, event_ms)
 
     def flush_all(self, event_ms: int) -> None:
         """Publish every pending diff now (pause, step)."""
         for market in self._markets.values():
             for batch in market.batches.values():
                 self._flush(market, batch, event_ms)
+            self._publish_top(market, event_ms)
 
     def skip_update_ids(self, symbol: str, missing: int) -> None:
         """Leave the next ``missing`` ids of ``symbol`` out of every futures depth stream."""
@@ -261,6 +268,35 @@ class UsdmMarketStreams:
             ).decode()
             self.hub.broadcast(market.agg_stream, data, self._garbage(market, data, event_ms))
 
+    def _publish_top(self, market: _Market, event_ms: int) -> None:
+        """A ``bookTicker`` when the top changed, at the model's id (where the diffs sent end)."""
+        if not self.hub.subscribers(market.ticker_stream):
+            return
+        model = market.model
+        bids, asks = model.bids(1), model.asks(1)
+        if not bids or not asks:
+            return
+        top = (bids[0], asks[0])
+        if top == market.last_top:
+            return
+        market.last_top = top
+        (bid, bid_size), (ask, ask_size) = top
+        text = market.text
+        data = _encode(
+            {
+                "e": "bookTicker",
+                "u": model.update_id,
+                "s": market.symbol,
+                "b": text.price(bid),
+                "B": text.size(bid_size),
+                "a": text.price(ask),
+                "A": text.size(ask_size),
+                "T": event_ms,
+                "E": event_ms,
+            }
+        ).decode()
+        self.hub.broadcast(market.ticker_stream, data)
+
     def _flush(self, market: _Market, batch: _Batch, event_ms: int) -> None:
         changes = batch.take()
         if not changes:
@@ -287,7 +323,8 @@ class UsdmMarketStreams:
         market = self._markets.get(symbol.upper())
         if market is None:
             return False
-        return stream in market.batches or stream in (market.trade_stream, market.agg_stream)
+        streams = (market.trade_stream, market.agg_stream, market.ticker_stream)
+        return stream in market.batches or stream in streams
 
     # ---- REST ------------------------------------------------------------------------------------
 

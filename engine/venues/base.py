@@ -87,6 +87,8 @@ class FeedStats(msgspec.Struct, kw_only=True):
     """Connections opened after the first one."""
     snapshots: int = 0
     """REST book snapshots received and parsed."""
+    top_checks: int = 0
+    """Times the venue's own top of book (bookTicker) at the book's update id was compared."""
     failures_in_row: int = 0
     """Connections in a row that failed or did not stay up long enough to count as healthy."""
     reconnects_throttled: int = 0

@@ -24,7 +24,13 @@ from engine.core.events import BookDelta, Trade
 from engine.errors import CrossedBook, MalformedMessage, SequenceGap, SnapshotError
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.backoff import Backoff
-from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown, stream_names, warm_up
+from engine.venues.binance.protocol import (
+    BinanceSpotParser,
+    BookTop,
+    ServerShutdown,
+    stream_names,
+    warm_up,
+)
 from engine.venues.binance.sync import DeltaOutcome, SnapshotOutcome, SpotBookSync, SyncPhase
 from engine.venues.stream_feed import StreamFeed
 
@@ -58,6 +64,8 @@ class BinanceDepthFeed(StreamFeed):
         clock: receive timestamps and liveness; the machine's clocks by default.
         backoff: reconnect delays; 100 ms doubling to 30 s with jitter by default.
         stale_after_s: a link with no frame for this long is declared stale and reconnected.
+        book_ticker: also subscribe ``<symbol>@bookTicker`` and rebuild a book whose top
+            disagrees with the venue's at the same update id (futures: their ids coincide).
     """
 
     depth_path = "/api/v3/depth"
@@ -81,6 +89,7 @@ class BinanceDepthFeed(StreamFeed):
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         stale_after_s: float = 60.0,
+        book_ticker: bool = False,
     ) -> None:
         super().__init__(
             instruments,
@@ -100,11 +109,13 @@ class BinanceDepthFeed(StreamFeed):
             for i in self.instruments
         }
         #: the subscription registry: every (re)connect subscribes to exactly these
-        self.streams = self._stream_names(depth_interval_ms)
+        pairs = self._stream_names(depth_interval_ms)
         self._depth_stream_of = {
             name: inst.instrument_id
-            for inst, name in zip(self.instruments, self.streams[::2], strict=True)
+            for inst, name in zip(self.instruments, pairs[::2], strict=True)
         }
+        tickers = [f"{i.symbol.lower()}@bookTicker" for i in self.instruments]
+        self.streams = pairs + tickers if book_ticker else pairs
         self._snapshot_tasks: dict[int, asyncio.Task[None]] = {}
         self._rest_open_at = 0.0  # loop time before which no REST request may go out
         self._session: aiohttp.ClientSession | None = None
@@ -152,6 +163,8 @@ class BinanceDepthFeed(StreamFeed):
             self._on_delta(event)
         elif type(event) is Trade:
             self.listener.on_trade(event)
+        elif type(event) is BookTop:
+            self._on_top(event)
         elif type(event) is ServerShutdown:
             log.info("venue announced shutdown; reconnecting", extra={"venue": self.venue})
             return True
@@ -219,6 +232,24 @@ class BinanceDepthFeed(StreamFeed):
             self.listener.on_book(iid, sync.book, delta.exch_ts, delta.recv_ts)
         elif outcome is DeltaOutcome.WENT_LIVE:
             self._went_live(iid, delta.exch_ts, delta.recv_ts)
+
+    def _on_top(self, top: BookTop) -> None:
+        """A bookTicker: at the book's own update id its top must be the book's."""
+        iid = top.instrument
+        sync = self._syncs[iid]
+        agrees = sync.top_agrees(top)
+        if agrees is None:
+            return
+        self.stats.top_checks += 1
+        if agrees:
+            return
+        self.stats.gaps += 1
+        log.warning(
+            "book ticker disagrees with the book; resyncing",
+            extra={**self._where(iid), "update_id": top.update_id},
+        )
+        sync.reset()
+        self._resync(iid, ResyncReason.GAP)
 
     def _on_malformed_stream(self, stream: str) -> None:
         iid = self._depth_stream_of.get(stream)

@@ -268,8 +268,25 @@ class ServerShutdown(msgspec.Struct, frozen=True, kw_only=True):
     """When the announcement arrived, ns."""
 
 
+class BookTop(msgspec.Struct, frozen=True, kw_only=True):
+    """A futures ``bookTicker``: the venue's best bid and ask as of book update ``update_id``.
+
+    Where it carries the ``u`` of the last diff applied, the book's top must equal it, an
+    independent check of the rebuilt book (venues.md §9.5).
+    """
+
+    instrument: int
+    update_id: int
+    bid_px: int
+    bid_sz: int
+    ask_px: int
+    ask_sz: int
+    exch_ts: int
+    recv_ts: int
+
+
 # what a stream carries (plain ints: compared on every frame)
-_DEPTH, _TRADE, _IGNORED, _SHUTDOWN, _AGG_TRADE = 1, 2, 3, 4, 5
+_DEPTH, _TRADE, _IGNORED, _SHUTDOWN, _AGG_TRADE, _BOOK_TICKER = 1, 2, 3, 4, 5, 6
 
 
 class _Envelope(msgspec.Struct):
@@ -327,6 +344,22 @@ class _AggTradeFrame(msgspec.Struct):
     data: _AggTradeEvent
 
 
+class _BookTickerEvent(msgspec.Struct):
+    event: str = msgspec.field(name="e")
+    update_id: int = msgspec.field(name="u")
+    symbol: str = msgspec.field(name="s")
+    bid: str = msgspec.field(name="b")
+    bid_size: str = msgspec.field(name="B")
+    ask: str = msgspec.field(name="a")
+    ask_size: str = msgspec.field(name="A")
+    event_time: int = msgspec.field(default=0, name="E")
+
+
+class _BookTickerFrame(msgspec.Struct):
+    stream: str
+    data: _BookTickerEvent
+
+
 class _DepthSnapshot(msgspec.Struct):
     last_update_id: int = msgspec.field(name="lastUpdateId")
     bids: msgspec.Raw
@@ -355,7 +388,7 @@ def stream_names(instruments: list[Instrument], depth_interval_ms: int = 100) ->
     return names
 
 
-_F = TypeVar("_F", _DepthFrame, _TradeFrame, _AggTradeFrame)
+_F = TypeVar("_F", _DepthFrame, _TradeFrame, _AggTradeFrame, _BookTickerFrame)
 """A frame type the general path decodes."""
 
 
@@ -366,7 +399,7 @@ class BinanceSpotParser:
     class with :attr:`futures` set: depth diffs must carry ``pu`` (it becomes
     :attr:`~engine.core.events.BookDelta.prev_id`), ``aggTrade`` streams are read as trades
     (``a`` is the trade id) and the zero-price, zero-size trade prints futures send for trade
-    ids spent without a fill are dropped.
+    ids spent without a fill are dropped, and ``bookTicker`` becomes :class:`BookTop`.
 
     Args:
         instruments: the instruments whose streams are parsed; other streams are ignored.
@@ -388,6 +421,7 @@ class BinanceSpotParser:
         self._depth = msgspec.json.Decoder(_DepthFrame)
         self._trade = msgspec.json.Decoder(_TradeFrame)
         self._agg_trade = msgspec.json.Decoder(_AggTradeFrame)
+        self._book_ticker = msgspec.json.Decoder(_BookTickerFrame)
         self._snapshot = msgspec.json.Decoder(_DepthSnapshot)
         #: level arrays of parsed diffs are views into this, handed out front to back and never
         #: reused; a full arena is replaced by a fresh one (the old one lives while events do)
@@ -411,6 +445,8 @@ class BinanceSpotParser:
             route = (_TRADE, index)
         elif channel == "aggTrade" and self.futures:
             route = (_AGG_TRADE, index)
+        elif channel == "bookTicker" and self.futures:
+            route = (_BOOK_TICKER, index)
         else:
             route = _NO_ROUTE
         if len(self._routes) < 4096:
@@ -419,7 +455,7 @@ class BinanceSpotParser:
 
     def parse_frame(
         self, raw: bytes | str, recv_ts: int
-    ) -> BookDelta | Trade | ServerShutdown | None:
+    ) -> BookDelta | Trade | BookTop | ServerShutdown | None:
         """Parse one combined-stream frame.
 
         Args:
@@ -427,8 +463,9 @@ class BinanceSpotParser:
             recv_ts: local receive time, ns.
 
         Returns:
-            A book diff or trade for one of our instruments, :class:`ServerShutdown`, or None for
-            subscription acknowledgements and streams we do not consume (bookTicker, kline ...).
+            A book diff or trade for one of our instruments, a futures :class:`BookTop`,
+            :class:`ServerShutdown`, or None for subscription acknowledgements and streams we do
+            not consume (spot bookTicker, kline ...).
 
         Raises:
             MalformedMessage: the frame is not JSON, has the wrong shape, belongs to a depth or
@@ -442,9 +479,17 @@ class BinanceSpotParser:
                 return self._parse_depth(data, stream, route[1], recv_ts)
             if route[0] == _TRADE:
                 return self._parse_trade(data, stream, route[1], recv_ts)
-            if route[0] == _AGG_TRADE:
-                return self._parse_trade_general(data, stream, route[1], recv_ts, agg=True)
+            if route[0] != _IGNORED and route[0] != _SHUTDOWN:
+                return self._parse_futures_only(route[0], data, stream, route[1], recv_ts)
         return self._parse_other(data, recv_ts)
+
+    def _parse_futures_only(
+        self, kind: int, data: bytes, stream: bytes, index: int, recv_ts: int
+    ) -> Trade | BookTop | None:
+        """``aggTrade`` and ``bookTicker``, the streams only futures parsers route."""
+        if kind == _AGG_TRADE:
+            return self._parse_trade_general(data, stream, index, recv_ts, agg=True)
+        return self._parse_book_ticker(data, stream, index, recv_ts)
 
     def _fail(self, data: bytes, message: str, stream: str | None = None) -> MalformedMessage:
         if stream is None:
@@ -452,7 +497,9 @@ class BinanceSpotParser:
             stream = found.group(1).decode("utf-8", "replace") if found else "unknown"
         return MalformedMessage(self.venue, stream, message, data)
 
-    def _parse_other(self, data: bytes, recv_ts: int) -> ServerShutdown | BookDelta | Trade | None:
+    def _parse_other(
+        self, data: bytes, recv_ts: int
+    ) -> ServerShutdown | BookDelta | Trade | BookTop | None:
         try:
             env = self._envelope.decode(data)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -471,9 +518,9 @@ class BinanceSpotParser:
             canonical = msgspec.json.encode({"stream": env.stream, "data": env.data})
             if kind == _DEPTH:
                 return self._parse_depth(canonical, stream, index, recv_ts)
-            if kind == _AGG_TRADE:
-                return self._parse_trade_general(canonical, stream, index, recv_ts, agg=True)
-            return self._parse_trade(canonical, stream, index, recv_ts)
+            if kind == _TRADE:
+                return self._parse_trade(canonical, stream, index, recv_ts)
+            return self._parse_futures_only(kind, canonical, stream, index, recv_ts)
         if env.event == "serverShutdown":
             return ServerShutdown(recv_ts=recv_ts)
         if not isinstance(env.code, msgspec.UnsetType):
@@ -623,6 +670,23 @@ class BinanceSpotParser:
             size=size,
             aggressor=Side.SELL if trade.buyer_is_maker else Side.BUY,
             exch_ts=trade.trade_time * _MS,
+            recv_ts=recv_ts,
+        )
+
+    def _parse_book_ticker(self, data: bytes, stream: bytes, index: int, recv_ts: int) -> BookTop:
+        name = stream.decode()
+        tick = self._decode(self._book_ticker, data, name).data
+        inst = self.instruments[index]
+        self._check_event(name, data, name, tick.event, "bookTicker", tick.symbol, inst)
+        grids = self._grids[index]
+        return BookTop(
+            instrument=inst.instrument_id,
+            update_id=tick.update_id,
+            bid_px=decimal_steps(tick.bid, grids.price, self.venue, name, "bid"),
+            bid_sz=decimal_steps(tick.bid_size, grids.size, self.venue, name, "bid"),
+            ask_px=decimal_steps(tick.ask, grids.price, self.venue, name, "ask"),
+            ask_sz=decimal_steps(tick.ask_size, grids.size, self.venue, name, "ask"),
+            exch_ts=tick.event_time * _MS,
             recv_ts=recv_ts,
         )
 

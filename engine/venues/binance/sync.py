@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from engine.book.order_book import OrderBook
     from engine.core.events import BookDelta, BookSnapshot
     from engine.core.instruments import Instrument
+    from engine.venues.binance.protocol import BookTop
 
 
 class SyncPhase(enum.Enum):
@@ -196,6 +197,20 @@ class SpotBookSync:
                 buffer.clear()  # the stream skipped: nothing before the skip can be used
         buffer.append(delta)
         return DeltaOutcome.BUFFERED
+
+    def top_agrees(self, top: BookTop) -> bool | None:
+        """Whether the venue's best bid and ask at the book's own update id equal the book's.
+
+        None when there is nothing to compare (the book is not live, or the ticker is at
+        another id); False means the book missed an update and must be rebuilt.
+        """
+        if self.phase is not SyncPhase.LIVE or top.update_id != self.update_id:
+            return None
+        book = self.book
+        return book.best_bid() == (top.bid_px, top.bid_sz) and book.best_ask() == (
+            top.ask_px,
+            top.ask_sz,
+        )
 
     # ---- the venue's rules (spot here; futures override them) ---------------------------------
 

@@ -44,6 +44,8 @@ class BinanceUsdmFeed(BinanceDepthFeed):
         clock: receive timestamps and liveness; the machine's clocks by default.
         backoff: reconnect delays; 100 ms doubling to 30 s with jitter by default.
         stale_after_s: a link silent this long is reconnected (the venue pings every 3 min).
+        book_ticker: also read ``@bookTicker`` (on ``/public`` too) and rebuild a book whose
+            top disagrees with it at the same ``u`` (venues.md §9.5).
     """
 
     depth_path = "/fapi/v1/depth"
@@ -64,6 +66,7 @@ class BinanceUsdmFeed(BinanceDepthFeed):
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         stale_after_s: float = 60.0,
+        book_ticker: bool = True,
     ) -> None:
         super().__init__(
             instruments,
@@ -77,6 +80,7 @@ class BinanceUsdmFeed(BinanceDepthFeed):
             clock=clock,
             backoff=backoff,
             stale_after_s=stale_after_s,
+            book_ticker=book_ticker,
         )
 
     def _stream_names(self, depth_interval_ms: int) -> list[str]:

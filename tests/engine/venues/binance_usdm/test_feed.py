@@ -101,11 +101,12 @@ async def running(venue: SimVenue) -> AsyncIterator[Running]:
 
 
 async def test_books_go_live_on_pu_diffs_and_equal_the_venue(running: Running):
-    """Snapshots from /fapi/v1/depth, pu-continuous diffs: both books equal the venue's."""
+    """Snapshots from /fapi/v1/depth, pu-continuous diffs, bookTickers agree: books equal."""
     await running.wait_live()
+    await until(lambda: running.feed.stats.top_checks >= 3, "bookTickers at the book's own u")
     await running.assert_books_equal_the_venue()
     stats = running.feed.stats
-    assert (stats.gaps, stats.resyncs, stats.malformed) == (0, 0, 0)
+    assert (stats.gaps, stats.resyncs, stats.malformed) == (0, 0, 0)  # every top agreed
     assert stats.snapshots == len(INSTRUMENTS)
     assert stats.link is LinkState.LIVE
     assert running.feed.url.startswith(f"{running.venue.ws_url}/public/stream?streams=")

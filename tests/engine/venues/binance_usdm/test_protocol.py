@@ -13,6 +13,7 @@ from engine.core.events import BookDelta, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.venues.binance import protocol
+from engine.venues.binance.protocol import BookTop
 from engine.venues.binance_usdm.protocol import (
     BinanceUsdmParser,
     depth_limit,
@@ -135,11 +136,37 @@ def test_zero_price_zero_size_print_is_dropped():
     assert parser.parse_frame(zero, 1) is None
 
 
-def test_book_ticker_and_kline_are_counted_and_ignored():
+def test_book_ticker_becomes_the_venues_top_of_book():
+    """A futures bookTicker is read as the top at its u, in ticks and lots."""
+    ticker = frame(
+        "btcusdt@bookTicker",
+        e="bookTicker",
+        u=4984028370881,
+        s="BTCUSDT",
+        b="63943.90",
+        B="46.371",
+        a="63944.00",
+        A="0.095",
+        T=1,
+        E=2,
+    )
+    top = BinanceUsdmParser([BTC]).parse_frame(ticker, 3)
+    assert top == BookTop(
+        instrument=0,
+        update_id=4984028370881,
+        bid_px=639439,
+        bid_sz=46371,
+        ask_px=639440,
+        ask_sz=95,
+        exch_ts=2_000_000,
+        recv_ts=3,
+    )
+
+
+def test_kline_and_mark_price_are_counted_and_ignored():
     """Streams the parser does not consume are counted."""
     parser = BinanceUsdmParser([BTC])
-    ticker = frame("btcusdt@bookTicker", e="bookTicker", u=1, s="BTCUSDT", b="1.0", B="1")
-    assert parser.parse_frame(ticker, 1) is None
+    assert parser.parse_frame(frame("btcusdt@markPrice", e="markPriceUpdate"), 1) is None
     assert parser.parse_frame(frame("btcusdt@kline_1m", e="kline"), 1) is None
     assert parser.unknown == 2
 
