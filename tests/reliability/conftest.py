@@ -34,6 +34,7 @@ ROWS: list[FaultRow] = []
 
 instance = _integration.instance
 engine_env = _integration.engine_env
+engine_config = _integration.engine_config
 TIMEOUT_S = 20.0
 SYMBOL = "BTCUSDT"
 
