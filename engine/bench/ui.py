@@ -10,6 +10,9 @@
 * ``throughput_no_ui`` / ``throughput_ui_20hz``: book updates per second of the engine side on
   the same replay with no UI, and with the UI attached and reading at 20 Hz; ``ui_cost`` is the
   difference in percent of the no-UI rate (the goal: under 5%). Runs alternate, no-UI first.
+  ``ui_cpu`` is the CPU the UI process used meanwhile, in percent of one core: on a machine with
+  a core to spare for the UI it is what the UI costs; where the cores are all busy the engine
+  side loses about that share, and ``ui_cost`` shows it.
 
 The engine side is a child process doing what the engine does per depth frame: parse it
 (:class:`~engine.venues.binance.protocol.BinanceSpotParser`), apply it through
@@ -31,7 +34,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -209,7 +212,18 @@ def _timed_app(instance: str) -> Any:  # noqa: ANN401 - a TradingApp subclass bu
     return TimedApp()
 
 
-async def _engine_rep(seconds: float, frames: int | None, with_ui: bool) -> tuple[float, list[int]]:
+class EngineRep(NamedTuple):
+    """One run of the engine side."""
+
+    rate: float
+    """Book updates per second."""
+    frame_ns: list[int]
+    """The UI's frame times (empty without a UI)."""
+    ui_cpu: float
+    """CPU seconds this process (the UI) used per second of the run."""
+
+
+async def _engine_rep(seconds: float, frames: int | None, with_ui: bool) -> EngineRep:
     """One run of the engine side; its update rate, and the UI's frame times when attached."""
     instance = f"benchui{uuid.uuid4().hex[:8]}"
     child = await asyncio.create_subprocess_exec(
@@ -234,7 +248,9 @@ async def _engine_rep(seconds: float, frames: int | None, with_ui: bool) -> tupl
             app.frame_ns.clear()
         child.stdin.write(b"go\n")
         await child.stdin.drain()
+        cpu_start, wall_start = time.process_time(), time.monotonic()
         result = json.loads(await asyncio.wait_for(child.stdout.readline(), seconds + 60))
+        ui_cpu = (time.process_time() - cpu_start) / (time.monotonic() - wall_start)
         frame_ns: list[int] = []
         if app is not None and task is not None:
             frame_ns = list(app.frame_ns)
@@ -247,7 +263,7 @@ async def _engine_rep(seconds: float, frames: int | None, with_ui: bool) -> tupl
         if child.returncode is None:
             child.kill()
             await child.wait()
-    return result["updates"] / result["seconds"], frame_ns
+    return EngineRep(result["updates"] / result["seconds"], frame_ns, ui_cpu)
 
 
 def _start_rep() -> float:
@@ -281,15 +297,16 @@ def run(quick: bool) -> SubjectRun:
     ui: list[float] = []
     frame_ns: list[int] = []
     frame_p99: list[float] = []
+    ui_cpu: list[float] = []
     for _ in range(pairs):
-        rate, _none = asyncio.run(_engine_rep(seconds, frames, with_ui=False))
-        no_ui.append(rate)
-        rate, times = asyncio.run(_engine_rep(seconds, frames, with_ui=True))
-        ui.append(rate)
-        if not times:
+        no_ui.append(asyncio.run(_engine_rep(seconds, frames, with_ui=False)).rate)
+        rep = asyncio.run(_engine_rep(seconds, frames, with_ui=True))
+        ui.append(rep.rate)
+        if not rep.frame_ns:
             raise UiBenchError("the UI drew no frame while the engine side ran")
-        frame_ns += times
-        frame_p99.append(_p99_ms(times))
+        frame_ns += rep.frame_ns
+        frame_p99.append(_p99_ms(rep.frame_ns))
+        ui_cpu.append(100.0 * rep.ui_cpu)
     cost = [100.0 * (a - b) / a for a, b in zip(no_ui, ui, strict=True)]
     source = spot_session(frames).source
     results: list[Result] = [
@@ -298,6 +315,7 @@ def run(quick: bool) -> SubjectRun:
         summarize(SUBJECT, OURS, "throughput_no_ui", "updates/s", no_ui),
         summarize(SUBJECT, OURS, "throughput_ui_20hz", "updates/s", ui),
         summarize(SUBJECT, OURS, "ui_cost", "%", cost),
+        summarize(SUBJECT, OURS, "ui_cpu", "% of a core", ui_cpu),
     ]
     return SubjectRun(
         subject=SUBJECT,
