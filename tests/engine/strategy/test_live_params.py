@@ -7,12 +7,14 @@ there. The engine's side is real: a runner with the reference market maker on th
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from engine.control.strategies import RunnerControl
 from engine.risk.redis_store import RedisStore
@@ -21,7 +23,7 @@ from engine.strategy.live_params import ParamsSync, params_fields
 from engine.strategy.market_maker import MarketMaker, MarketMakerParams
 from engine.venues.backoff import Backoff
 from tests.engine.risk.test_live_limits import REDIS_URL, Backend, _redis_answers, stop_store
-from tests.engine.risk.test_store import wait_until
+from tests.engine.risk.test_store import PrivateRedis, wait_until
 from tests.engine.strategy.conftest import StrategyDesk
 
 
@@ -197,4 +199,71 @@ async def test_redis_unreachable_keeps_the_parameters_and_waits_to_write(
         assert sync.status()["unwritten"] == ["mm"]
     finally:
         await sync.stop(flush_timeout_s=0.1)
+        await stop_store(store)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[PrivateRedis]:
+    """A private redis-server this test may stop and restart."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server binary not found; cannot run a private server to restart")
+    server = PrivateRedis(binary, f"pw-{uuid.uuid4().hex}")
+    yield server
+    server.stop()
+
+
+@pytest.mark.redis
+async def test_redis_lost_mid_run_keeps_the_parameters_and_catches_up(
+    redis_server: PrivateRedis, desk: StrategyDesk, mm: Seen
+) -> None:
+    """Redis stops: the parameters stay, a change waits; Redis back empty: it is written again."""
+    redis_server.start()
+    await redis_server.ready()
+    store = RedisStore(
+        redis_server.url,
+        "restart",
+        redis_server.password,
+        poll_interval_s=0.2,
+        backoff=Backoff(base_s=0.05, cap_s=0.3),
+    )
+    await store.start()
+    sync = ParamsSync(store, desk.runner, retry_interval_s=0.1)
+
+    async def hash_now() -> dict[str, str]:
+        client = aioredis.Redis.from_url(
+            redis_server.url, password=redis_server.password, decode_responses=True
+        )
+        try:
+            return await client.hgetall("hft:restart:params:mm")
+        finally:
+            await client.aclose()
+
+    try:
+        await sync.start()
+        assert await hash_now() == params_fields(mm.params)
+        redis_server.stop()
+        await wait_until(lambda: not store.healthy)
+        RunnerControl(desk.runner, sync=sync).set_strategy_params(
+            "mm", {"half_spread_ticks": 44}, "operator"
+        )
+        assert mm.params.half_spread_ticks == 44
+        await wait_until(lambda: sync.status()["unwritten"] == ["mm"])
+
+        redis_server.start()  # no persistence: it comes back empty
+        await redis_server.ready()
+        await wait_until(lambda: store.healthy and not sync.status()["unwritten"], bound_s=10)
+        await sync.write_pending()
+        assert (await hash_now())["half_spread_ticks"] == "44"
+        client = aioredis.Redis.from_url(
+            redis_server.url, password=redis_server.password, decode_responses=True
+        )
+        try:
+            await client.hset("hft:restart:params:mm", "half_spread_ticks", "45")
+        finally:
+            await client.aclose()
+        await wait_until(lambda: mm.params.half_spread_ticks == 45)
+        assert mm.changes == [(10, 44), (44, 45)]
+    finally:
+        await sync.stop()
         await stop_store(store)
