@@ -63,7 +63,7 @@ class ExecutionReport(msgspec.Struct, frozen=True, kw_only=True):
     avg_price_ticks: float | None
     """Average fill price; None when nothing filled."""
     arrival_mid_ticks: float | None
-    """The mid when it started (None if the book was empty then)."""
+    """The mid when it started, or at the first two-sided book after (None if there was none)."""
     slippage_ticks: float | None
     """Average price against the arrival mid, positive when worse (paid more, sold lower)."""
     children: int
@@ -135,8 +135,6 @@ class ExecutionAlgo(Strategy[P]):
     def on_start(self) -> None:
         """Note the arrival mid and start the schedule."""
         self.started_ns = self.ctx.clock.monotonic_ns()
-        mid_x2 = self.ctx.book(self.params.instrument).mid_x2()
-        self.arrival_mid = None if mid_x2 is None else Fraction(mid_x2, 2)
         self.ctx.set_timer("schedule", min(CHECK_NS, self.params.duration_s * SECOND_NS))
         self._work()
 
@@ -144,6 +142,10 @@ class ExecutionAlgo(Strategy[P]):
         if self.report is not None:
             return
         p = self.params
+        if self.arrival_mid is None:
+            book = self.ctx.book(p.instrument)
+            mid_x2 = None if book.is_crossed() else book.mid_x2()
+            self.arrival_mid = None if mid_x2 is None else Fraction(mid_x2, 2)
         elapsed = self.elapsed_ns()
         filled = self.filled_lots()
         if filled >= p.total_lots:

@@ -143,3 +143,17 @@ async def test_twap_catches_up_after_the_schedule(desk: StrategyDesk):
     assert s.report is not None
     assert s.report.reason == "filled"
     assert s.report.filled_lots == 10
+
+
+async def test_arrival_mid_is_the_first_two_sided_book(desk: StrategyDesk):
+    """Started on an empty book: the arrival mid is the first book's, and then it trades."""
+    s = Twap("twap", TwapParams(side="buy", total_lots=4, duration_s=4, slices=1))
+    desk.runner.add(s)
+    desk.runner.start()
+    assert s.arrival_mid is None
+    desk.set_book(BIDS, ASKS)
+    await desk.settle()
+    tick(desk, SECOND)
+    assert s.report is not None
+    assert s.report.arrival_mid_ticks == 499_500.0
+    assert s.report.filled_lots == 4
