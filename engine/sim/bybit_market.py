@@ -155,6 +155,26 @@ class BybitMarketStreams:
             if book.symbol == symbol:
                 book.lost += missing
 
+    def snapshot_now(self, symbol: str) -> int:
+        """Push a fresh snapshot of every ``symbol`` book topic mid-stream; how many were sent.
+
+        Bybit may do so after a server-side problem; deltas go on from the new ``u``.
+        """
+        sent = 0
+        for (category, _), book in self._books.items():
+            if book.symbol != symbol:
+                continue
+            model = self._models[symbol]
+            book.bids, book.asks = dict(model.bids(book.depth)), dict(model.asks(book.depth))
+            book.u += 1
+            frame = self._snapshot(book)
+            for client in self.clients:
+                if client.category == category and book.name in client.topics:
+                    client.push(frame)
+                    sent += 1
+        log.info("pushed snapshots mid-stream", extra={"symbol": symbol, "sent": sent})
+        return sent
+
     def drop_connections(self) -> int:
         """Cut every public socket without a close frame; returns how many."""
         clients = tuple(self.clients)

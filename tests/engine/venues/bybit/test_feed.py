@@ -128,6 +128,21 @@ async def test_lost_delta_is_a_gap_and_the_topic_is_resubscribed(venue: SimVenue
         await run.close()
 
 
+async def test_a_snapshot_mid_stream_replaces_the_book_without_a_resync(venue: SimVenue):
+    """A fresh snapshot while live replaces the book: no gap, no resync, still equal."""
+    run = Running(venue, "linear")
+    try:
+        await run.wait_live()
+        assert venue.bybit_market.snapshot_now("BTCUSDT") == 1
+        await until(lambda: run.feed.sync_of(0).snapshots == 2, "the second snapshot")
+        await run.wait_live()
+        await run.assert_books_equal_the_venue()
+        stats = run.feed.stats
+        assert (stats.gaps, stats.resyncs, stats.snapshots) == (0, 0, 3)
+    finally:
+        await run.close()
+
+
 async def test_duplicates_malformed_frames_and_disconnects_are_survived(
     venue: SimVenue, caplog: pytest.LogCaptureFixture
 ):
