@@ -51,6 +51,7 @@ from engine.ipc.protocol import (
     pack,
 )
 from engine.ipc.publisher import EnginePublisher
+from engine.market_feeds import apply_reconnect_rules
 from engine.oms.baseline import InventoryBaseline
 from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import FsyncPolicy, Journal
@@ -222,6 +223,7 @@ class Engine:
             self.publisher.announce(self.control.url)
             ws_url, rest_url = await self._venue()
             self.feed = make_feed(self, ws_url, rest_url)
+            apply_reconnect_rules(self, self.feed)
             self._start_recorder()
             await self._start_gateway(ws_url, rest_url)
             log.info(

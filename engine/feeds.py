@@ -6,12 +6,15 @@
 configured host); ``bybit-linear`` is Bybit v5's public linear stream
 (:class:`~engine.venues.bybit.feed.BybitPublicFeed`, ``<host>/v5/public/linear``). The local
 venue serves all of them from one market, so every venue's feed runs against it too.
+``okx``, ``kraken``, ``coinbase`` and ``hyperliquid`` (market data only) come from
+:func:`~engine.market_feeds.market_data_feed`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.market_feeds import market_data_feed
 from engine.venues.binance.feed import BinanceSpotFeed
 from engine.venues.binance_usdm.feed import BinanceUsdmFeed
 from engine.venues.bybit.feed import BybitPublicFeed
@@ -41,6 +44,9 @@ def make_feed(engine: Engine, ws_url: str, rest_url: str) -> Feed:
     """
     cfg = engine.config
     venue = cfg.venue
+    market_only = market_data_feed(engine, ws_url, rest_url)  # OKX, Kraken, Coinbase, Hyperliquid
+    if market_only is not None:
+        return market_only
     ws_url = ws_url or MARKET_WS.get(venue.name, "")
     rest_url = rest_url or SNAPSHOT_REST.get(venue.name, "")
     if venue.name == "bybit-linear":

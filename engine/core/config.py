@@ -27,6 +27,8 @@ ENV_PREFIX = "HFT__"
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+MARKET_DATA_ONLY = frozenset({"okx", "kraken", "coinbase", "hyperliquid"})
+"""Venues with a market-data feed and no order gateway: paper mode only."""
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 InstanceName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
@@ -51,10 +53,20 @@ class EngineSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Where market data comes from."""
 
-    name: Literal["sim", "binance", "binance-usdm", "bybit-linear"] = "sim"
+    name: Literal[
+        "sim",
+        "binance",
+        "binance-usdm",
+        "bybit-linear",
+        "okx",
+        "kraken",
+        "coinbase",
+        "hyperliquid",
+    ] = "sim"
     """``sim`` starts the built-in local venue on loopback; ``binance`` is Binance spot;
     ``binance-usdm`` is Binance USD-M futures; ``bybit-linear`` is Bybit v5 linear (USDT
-    perpetuals)."""
+    perpetuals). ``okx``, ``kraken``, ``coinbase`` and ``hyperliquid`` are market data only
+    (no order gateway): the engine runs them in ``paper`` mode."""
     ws_url: str = ""
     """WebSocket base URL; empty with ``sim`` means the local venue's own address."""
     rest_url: str = ""
@@ -72,6 +84,9 @@ class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Name of the environment variable holding the venue API secret (never the secret)."""
     recv_window_ms: Annotated[int, msgspec.Meta(ge=1, le=60_000)] = 5000
     """How long after its timestamp the venue may still accept a signed request."""
+    max_reconnects_per_minute: Annotated[int, msgspec.Meta(ge=1, le=600)] = 12
+    """Most market-data connection attempts in any minute, whatever the backoff says, so a
+    flapping link cannot get the account or IP banned."""
 
 
 class InstrumentSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -79,7 +94,7 @@ class InstrumentSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
 
     venue: str
     """Venue name, matching ``venue.name``."""
-    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,20}$")]
+    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9/-]{1,19}$")]
     """The venue's symbol, upper case."""
     tick_size: str
     """Price step as exact decimal text."""
@@ -256,7 +271,7 @@ class StrategySection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     )
     """A reference strategy (one of ``REFERENCE_KINDS``), or ``file:Class``: the class ``Class``
     in ``file.py`` of one of the ``[strategy] paths`` directories."""
-    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,20}$")]
+    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9/-]{1,19}$")]
     """The instrument it trades, one of ``[[instruments]]``."""
     params: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
     """Its parameters, checked against the strategy's own ranges before it starts."""
@@ -316,6 +331,11 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
                     f"strategy {name!r} trades {strategy.symbol}, which is not an instrument"
                     f" - at `$.strategies.{name}.symbol`"
                 )
+        if self.venue.name in MARKET_DATA_ONLY and self.engine.mode != "paper":
+            raise ValueError(
+                f"venue {self.venue.name!r} has market data only (no order gateway); "
+                'set engine.mode = "paper" - at `$.engine.mode`'
+            )
         for inst in self.instruments:
             if inst.venue != self.venue.name:
                 raise ValueError(
