@@ -45,6 +45,8 @@ def status_document(engine: Engine) -> dict[str, Any]:
             "gaps": stats.gaps if stats else 0,
             "resyncs": stats.resyncs if stats else 0,
             "reconnects": stats.reconnects if stats else 0,
+            "failures_in_row": stats.failures_in_row if stats else 0,
+            "reconnects_throttled": stats.reconnects_throttled if stats else 0,
             "unknown": stats.unknown if stats else 0,
             "malformed": engine.malformed,
         },

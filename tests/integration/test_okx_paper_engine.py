@@ -92,6 +92,10 @@ async def test_paper_orders_fill_on_okx_books_through_gaps_and_drops(
     await until(lambda: engine.book_states.get(0) == "live", "the book live after the drop")
     assert venue.connections == 2
     assert not engine.books[0].is_crossed()
+    after = (await asyncio.to_thread(get_status, url))["venue"]
+    assert after["gaps"] == 1
+    assert after["reconnects"] == 1
+    assert after["reconnects_throttled"] == 0
 
 
 def test_okx_in_live_mode_is_refused(tmp_path: Path):
