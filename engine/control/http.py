@@ -183,7 +183,7 @@ class ControlPlane:
         try:
             limits = msgspec.json.decode(await request.read(), type=RiskLimits)
             self._engine.set_risk_limits(limits, f"http {request.remote or '?'}")
-        except (msgspec.DecodeError, LimitsError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, LimitsError) as exc:
             return web.json_response(
                 {"error": f"limits not changed: {exc}", "limits": self._engine.risk_limits()},
                 status=400,

@@ -63,7 +63,7 @@ def add_order_routes(
             if not isinstance(doc, dict):
                 raise OrderRequestError("order request: the body must be a JSON object")
             placed = engine.place_order(doc, f"http {request.remote or '?'}")
-        except (msgspec.DecodeError, OrderRequestError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, OrderRequestError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         status = 422 if placed["status"] == "rejected" else 201
         return web.json_response(placed, status=status)

@@ -168,7 +168,7 @@ def add_strategy_routes(  # noqa: C901 - one small handler per route, closed ove
         name = request.match_info["name"]
         try:
             changes = msgspec.json.decode(await request.read())
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             return _json({"error": f"parameters not changed: {exc}"}, status=400)
         if not isinstance(changes, dict):
             return _json({"error": "parameters not changed: the body must be a JSON object"}, 400)
