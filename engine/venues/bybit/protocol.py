@@ -165,7 +165,7 @@ class BybitPublicParser:
         if data.find(b'"orderbook.', 0, 64) >= 0:  # a book push: one typed pass
             try:
                 frame = self._book_frame.decode(data)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, UnicodeDecodeError):
                 pass  # the general path below says what is wrong
             else:
                 kind, index = self._routes.get(frame.topic) or self._route(frame.topic)
@@ -175,7 +175,7 @@ class BybitPublicParser:
                     )
         try:
             env = self._envelope.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(self.venue, _topic_of(data), str(exc), data) from None
         if env.topic:
             kind, index = self._routes.get(env.topic) or self._route(env.topic)
@@ -198,7 +198,7 @@ class BybitPublicParser:
         assert not isinstance(env.data, msgspec.UnsetType)
         try:
             book = self._book.decode(env.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(self.venue, topic, str(exc), data) from None
         return self._book_event(topic, env.type, env.ts, book, index, data, recv_ts)
 
@@ -251,7 +251,7 @@ class BybitPublicParser:
         assert not isinstance(env.data, msgspec.UnsetType)
         try:
             items = self._trades.decode(env.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(self.venue, topic, str(exc), data) from None
         inst = self.instruments[index]
         grids = self._grids[index]
