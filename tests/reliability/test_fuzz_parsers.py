@@ -23,6 +23,7 @@ from engine.venues.binance_usdm.protocol import BinanceUsdmParser
 from engine.venues.binance_usdm.user_stream import UsdmStreamParser
 from engine.venues.bybit.orders import BybitMarket
 from engine.venues.bybit.private import PrivateParser
+from engine.venues.bybit.protocol import BybitPublicParser
 from engine.venues.coinbase.protocol import CoinbaseParser
 from engine.venues.hyperliquid.protocol import HyperliquidParser
 from engine.venues.kraken.protocol import KrakenParser
@@ -75,6 +76,13 @@ USDM_SEEDS = [
         l=1,
         m=True,
     ),
+]
+BYBIT = Instrument(venue="bybit-linear", symbol="BTCUSDT", tick_size="0.10", lot_size="0.001")
+BYBIT_SEEDS = [
+    b'{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"cts":1,"data":{"s":"BTCUSDT",'
+    b'"b":[["65000.1","0.010"]],"a":[["65000.2","0.020"]],"u":7,"seq":9}}',
+    b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1,"s":"BTCUSDT",'
+    b'"S":"Buy","v":"0.001","p":"65000.1","i":"abc","BT":false}]}',
 ]
 KRAKEN_V2 = Instrument(
     venue="kraken", symbol="BTC/USD", tick_size="0.1", lot_size="0.00000001", instrument_id=0
@@ -178,6 +186,7 @@ OKX_SEEDS = [
 PUBLIC = {
     "binance spot": (lambda: BinanceSpotParser([BTC], "binance").parse_frame, SPOT_SEEDS),
     "binance usdm": (lambda: BinanceUsdmParser([USDM], "binance-usdm").parse_frame, USDM_SEEDS),
+    "bybit linear": (lambda: BybitPublicParser([BYBIT]).parse_frame, BYBIT_SEEDS),
     "coinbase": (lambda: CoinbaseParser([coinbase.BTC]).parse, COINBASE_SEEDS),
     "hyperliquid": (lambda: HyperliquidParser([hyperliquid.BTC]).parse, HYPERLIQUID_SEEDS),
     "kraken": (lambda: KrakenParser([KRAKEN_V2]).parse, KRAKEN_SEEDS),

@@ -247,6 +247,18 @@ def test_request_bodies_over_the_limit_are_refused(running):
     assert code == 413
 
 
+def test_bodies_that_are_not_utf8_are_refused_as_bad_requests(running):
+    """Invalid UTF-8 inside a JSON string: 400 naming the problem, never a 500."""
+    for method, path, body in (
+        ("POST", "/orders", b'{"symbol":"\x80BTCUSDT","side":"buy","size":"0.001"}'),
+        ("PUT", "/risk/limits", b'{"max_drawdown":"\x801000"}'),
+        ("PUT", "/strategies/mm/params", b'{"half_spread_ticks":"\x80"}'),
+    ):
+        code, answer = _request(running.url + path, method, body, TOKEN)
+        assert code == 400, (path, code, answer)
+        assert b"utf-8" in answer.lower(), answer
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
