@@ -143,6 +143,12 @@ class Replay:
             done += 1
         return done
 
+    def close(self) -> None:
+        """Abandon an unfinished replay: the run is finished where it stands (nothing drained)."""
+        if not self.done:
+            self.done = True
+            self.target.finish()
+
     def _until(self, ts: int) -> None:
         """Everything the venue and the feed have due at or before ``ts``, in time order."""
         target = self.target
@@ -225,6 +231,7 @@ class ReplayControl:
         Everything between is replayed at full speed (the run's results stay exact).
         """
         if ts_ns < self.replay.now_ns:
+            self.replay.close()
             self.replay = self._factory()
         self.replay.run(until_ns=ts_ns)
         self._anchor = None
