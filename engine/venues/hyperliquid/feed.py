@@ -101,6 +101,8 @@ class HyperliquidFeed(StreamFeed):
         """``l2Book`` messages that were crossed, thrown away."""
         self.pings = 0
         """Pings sent."""
+        self.refused = 0
+        """Requests the venue answered on its ``error`` channel (an unknown coin)."""
 
     @property
     def url(self) -> str:
@@ -140,7 +142,14 @@ class HyperliquidFeed(StreamFeed):
             self.pings += 1
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
+        errors = self._parser.ignored["error"]
         items = self._parser.parse(raw, recv_ts)
+        if not items and self._parser.ignored["error"] != errors:
+            self.refused += 1
+            log.warning(
+                "request refused by the venue",
+                extra={"venue": self.venue, "frame": raw[:200].decode("utf-8", "replace")},
+            )
         return items or None
 
     def _on_unknown(self) -> None:

@@ -53,6 +53,21 @@ PUBLIC_WS = "wss://ws.kraken.com/v2"
 """Kraken's public v2 stream."""
 
 
+class _Answer(msgspec.Struct, frozen=True):
+    success: bool = True
+
+
+_ANSWER = msgspec.json.Decoder(_Answer)
+
+
+def _refused(raw: bytes) -> bool:
+    """Whether a control frame is an answer with ``"success": false``."""
+    try:
+        return not _ANSWER.decode(raw).success
+    except msgspec.DecodeError:
+        return False
+
+
 class KrakenFeed(StreamFeed):
     """Keeps ``books`` in sync with the Kraken v2 public stream.
 
@@ -112,6 +127,8 @@ class KrakenFeed(StreamFeed):
         """Books thrown away because the venue's checksum disagreed."""
         self.pings = 0
         """Pings sent."""
+        self.refused = 0
+        """Requests the venue answered with ``"success":false`` (an unknown pair, a bad depth)."""
 
     @property
     def url(self) -> str:
@@ -171,6 +188,12 @@ class KrakenFeed(StreamFeed):
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
         items = self._parser.parse(raw, recv_ts)
+        if not items and b'"success"' in raw and _refused(raw):
+            self.refused += 1
+            log.warning(
+                "request refused by the venue",
+                extra={"venue": self.venue, "frame": raw[:200].decode("utf-8", "replace")},
+            )
         return items or None
 
     def _on_unknown(self) -> None:

@@ -212,3 +212,20 @@ async def test_pings_go_out_and_pongs_are_counted():
     finally:
         await feed.close()
         await venue.stop()
+
+
+async def test_a_coin_the_venue_refuses_is_counted(venue: HyperliquidStreamVenue):
+    """An unlisted coin: both its subscriptions are refused and counted; the others go live."""
+    odd = Instrument(
+        venue="hyperliquid", symbol="XYZ", tick_size="1", lot_size="1", instrument_id=2
+    )
+    books = {i.instrument_id: OrderBook(i.symbol) for i in [*INSTRUMENTS, odd]}
+    feed = HyperliquidFeed([*INSTRUMENTS, odd], books, Recorder(), ws_url=venue.url)
+    task = asyncio.create_task(feed.run())
+    try:
+        await until(lambda: feed.refused == 2, "l2Book and trades refused for XYZ")
+        await until(lambda: feed.sync_of(0).phase is BookPhase.LIVE, "BTC live")
+        assert feed.sync_of(2).phase is BookPhase.SYNCING
+    finally:
+        await feed.stop()
+        await asyncio.wait_for(task, 5.0)

@@ -170,3 +170,27 @@ async def test_a_quiet_link_is_pinged_and_heartbeats_are_counted():
     finally:
         await feed.close()
         await quiet.stop()
+
+
+async def test_a_pair_the_venue_refuses_is_logged_and_the_others_go_live(
+    venue: KrakenStreamVenue, caplog: pytest.LogCaptureFixture
+):
+    """An unlisted pair: its subscription is refused and logged; the listed pairs still sync."""
+    odd = Instrument(
+        venue="kraken", symbol="XYZ/USD", tick_size="0.1", lot_size="0.1", instrument_id=2
+    )
+    books = {i.instrument_id: OrderBook(i.symbol) for i in [*INSTRUMENTS, odd]}
+    listener = Recorder()
+    feed = KrakenFeed([*INSTRUMENTS, odd], books, listener, ws_url=venue.url)
+    task = asyncio.create_task(feed.run())
+    try:
+        with caplog.at_level("WARNING", logger="engine.venues.kraken"):
+            await until(lambda: feed.refused == 2, "book and trade refused for XYZ/USD")
+        await until(lambda: feed.sync_of(0).phase is BookPhase.LIVE, "BTC/USD live")
+        await until(lambda: feed.sync_of(1).phase is BookPhase.LIVE, "ETH/USD live")
+        assert feed.sync_of(2).phase is BookPhase.SYNCING
+        assert LinkState.LIVE not in listener.links  # not every book is live
+        assert any("refused" in r.getMessage() for r in caplog.records)
+    finally:
+        await feed.stop()
+        await asyncio.wait_for(task, 5.0)
