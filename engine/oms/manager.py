@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -546,11 +546,28 @@ class OrderManager:
         self.link_ok[venue] = False
         self.alert(AlertLevel.WARNING, "reconcile", f"{venue}: reconciliation failed: {reason}")
 
-    def reconcile_orders(self, venue: str, theirs: list[VenueOrder]) -> tuple[int, int]:
+    def acknowledged(self, venue: str) -> set[str]:
+        """Client ids of the open orders on ``venue`` the venue has acknowledged, as of now."""
+        return {
+            o.client_order_id
+            for o in self._open.values()
+            if o.venue == venue and o.status is not OrderStatus.SUBMITTED
+        }
+
+    def reconcile_orders(
+        self, venue: str, theirs: list[VenueOrder], acked: Collection[str] | None = None
+    ) -> tuple[int, int]:
         """Make our open orders on ``venue`` match the venue's list (the venue is the truth).
 
         Orders the venue holds that we do not are adopted; orders we hold open that the venue does
         not are closed. Both are journaled and alerted. The link is healthy again afterwards.
+
+        Args:
+            venue: the venue the list came from.
+            theirs: its open orders.
+            acked: :meth:`acknowledged` taken just before the list was asked for; only those
+                orders are closed when missing, as a later ack may not be in the list yet.
+                None: every open order that is not still in flight.
 
         Returns:
             ``(adopted, closed)``.
@@ -589,6 +606,8 @@ class OrderManager:
                 continue
             if order.status is OrderStatus.SUBMITTED and not order.venue_order_id:
                 continue  # still in flight: the venue's answer decides
+            if acked is not None and order.client_order_id not in acked:
+                continue  # acknowledged after the list was taken: the list cannot show it
             reason = "not open at the venue (reconciliation)"
             self._record(records.Closed(venue, order.client_order_id, reason), now)
             self._close(order, reason, now)

@@ -73,6 +73,10 @@ class Reconciler:
         while True:
             try:
                 missed = await self._missed_fills(gateway)
+                # Only orders acknowledged before the venue's list was taken can be missing from
+                # it; one acknowledged while the list (or the positions after it) was on its way
+                # is open at the venue but not in the list.
+                acked = self.oms.acknowledged(gateway.venue)
                 theirs = await gateway.open_orders()
                 positions = await gateway.positions()
                 break
@@ -82,7 +86,7 @@ class Reconciler:
                 delay = min(delay * 2, 30.0)
         for fill in missed:
             self.oms.on_fill(fill)  # one already booked changes nothing
-        adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs)
+        adopted, closed = self.oms.reconcile_orders(gateway.venue, theirs, acked)
         # Spot balances are cut to whole lots and base-asset commissions rounded to lots, so an
         # inventory position may differ by one lot of dust without anything being wrong.
         dust = {p.instrument: 1 for p in positions if p.inventory}

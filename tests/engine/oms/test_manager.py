@@ -551,3 +551,17 @@ async def test_the_open_index_follows_every_way_an_order_ends(desk: Desk):
     assert desk.oms.open_orders() == []
     assert list(desk.oms.recent_closed)[-1] is resting
     assert [o for o in desk.oms.orders.values() if o.is_open] == desk.oms.open_orders()
+
+
+async def test_an_order_acknowledged_while_the_venue_list_travelled_is_kept(desk: Desk):
+    """The venue's list was taken before this order's ack came: its absence proves nothing."""
+    older = desk.oms.submit(desk.order(Side.BUY, 10, 498_000))
+    await desk.settle()
+    acked = desk.oms.acknowledged("sim")  # the list is asked for now ...
+    newer = desk.oms.submit(desk.order(Side.BUY, 10, 497_000))
+    await desk.settle()  # ... and this order is acknowledged before it arrives
+    assert acked == {older.client_order_id}
+    assert newer.status is OrderStatus.ACCEPTED
+    assert desk.oms.reconcile_orders("sim", [], acked) == (0, 1)
+    assert older.status is OrderStatus.CANCELED  # acknowledged before: really gone
+    assert newer.status is OrderStatus.ACCEPTED
