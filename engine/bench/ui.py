@@ -271,13 +271,14 @@ def _start_rep() -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HFT__")}
     env["HFT__ENGINE__INSTANCE"] = instance
     env["HFT__CONTROL__PORT"] = "0"
-    env["HFT__ENGINE__STATE_DIR"] = str(Path(tempfile.gettempdir()) / f"hft-bench-ui-{os.getuid()}")
     started = time.time_ns()
     code = f"from engine.bench.ui_start import main; main({started}, {instance!r})"
-    out = subprocess.run(  # noqa: S603 - this interpreter, our own code
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="hft-bench-ui-") as state:
+        env["HFT__ENGINE__STATE_DIR"] = state  # a fresh engine: no journal, breaker or ids
+        out = subprocess.run(  # noqa: S603 - this interpreter, our own code
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
     if out.returncode != 0:
         raise UiBenchError(f"start_to_first_book run failed: {out.stderr.strip()[-400:]}")
     seconds: float = msgspec.json.decode(out.stdout.strip().splitlines()[-1])["seconds"]
