@@ -21,6 +21,7 @@ from engine.errors import ConfigError
 from hft_tui import cli_soak
 from hft_tui.cli_backtest import backtest_cli
 from hft_tui.cli_data import register as register_data_commands
+from hft_tui.cli_instruments import register as register_instrument_commands
 
 if TYPE_CHECKING:
     from hft_tui.app import EngineSession
@@ -248,6 +249,7 @@ cli.command(
 
 
 register_data_commands(cli)
+register_instrument_commands(cli)
 
 
 def main() -> None:
