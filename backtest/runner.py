@@ -56,10 +56,14 @@ BUDGET_NS = 1_000_000_000
 
 
 class _RunIds(ClientOrderIds):
-    """Client order ids that live only as long as the run (nothing on disk)."""
+    """Client order ids that live only as long as the run: counted from 1, nothing on disk."""
 
     def __init__(self) -> None:
-        super().__init__(INSTANCE, Path("/nonexistent/hft-tui-backtest-ids.json"), block=1 << 62)
+        super().__init__(INSTANCE, Path("backtest-ids.json"), block=1 << 62)
+
+    def _load(self) -> int:
+        """A run starts from nothing."""
+        return 0
 
     def _save(self, reserved: int) -> None:
         """Nothing to persist."""

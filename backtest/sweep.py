@@ -114,8 +114,12 @@ class SweepJob:
 
 def run_point(job: SweepJob) -> dict[str, Any]:
     """Run one point (in a worker): its metrics document."""
+    previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # per-order OMS warnings would flood the worker's stderr
-    result = run_backtest(job.config, open_source(job.source))
+    try:
+        result = run_backtest(job.config, open_source(job.source))
+    finally:
+        logging.disable(previous)  # a thread worker shares the caller's logging
     return compute(result)
 
 
