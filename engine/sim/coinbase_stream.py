@@ -15,6 +15,7 @@ Advanced Trade needs (venues.md §5.1):
   ``sequence_num`` (0, 1, 2, ...).
 
 Faults: :meth:`CoinbaseStreamVenue.inject_gap` (every socket skips one ``sequence_num``),
+:meth:`CoinbaseStreamVenue.inject_crossed` (an update crosses one product's book),
 ``inject_malformed`` (a broken frame, which used a number: the client sees the jump after it)
 and ``drop_connections``.
 """
@@ -76,6 +77,11 @@ class CoinbaseStreamVenue(PublicStreamVenue):
         self._gaps = 0
         self._gapped: set[int] = set()
         """Sockets whose next frame skips a number."""
+
+    def inject_crossed(self, product: str) -> None:
+        """The next update of ``product`` carries a bid one tick above the best ask."""
+        book = self.books[product]
+        book.faults["crossed"] = book.faults.get("crossed", 0) + 1
 
     def inject_gap(self) -> None:
         """Every socket's next frame skips one ``sequence_num``."""
@@ -174,6 +180,10 @@ class CoinbaseStreamVenue(PublicStreamVenue):
             )
             for (side, price), size in changed.items()
         ]
+        asks = book.market.asks(1)
+        if asks and book.take_fault("crossed"):
+            bad = book.price.to_text(asks[0][0] + 1)
+            updates.append(_update("bid", bad, book.size.to_text(1), stamp))
         frames: dict[str, list[str]] = {}
         if updates:
             event = (

@@ -164,3 +164,18 @@ async def test_a_dropped_connection_reconnects_and_resyncs(
     assert venue.connections == 2
     assert running.feed.stats.gaps == 0
     await running.assert_in_sync()
+
+
+async def test_a_crossed_book_resubscribes_only_that_product(
+    running: Running, venue: CoinbaseStreamVenue
+):
+    """An update crossing ETH-USD: that book alone is resubscribed and rebuilt; BTC-USD goes on."""
+    for inst in INSTRUMENTS:
+        await running.wait_live(inst.instrument_id)
+    venue.inject_crossed("ETH-USD")
+    await until(lambda: running.listener.reasons(1) == [ResyncReason.CROSSED], "the crossed book")
+    await running.wait_live(1)
+    assert running.listener.reasons(0) == []
+    assert running.listener.crossed_seen == 0
+    unsubscribed = [json.loads(r) for r in venue.requests if '"unsubscribe"' in r]
+    assert [u["product_ids"] for u in unsubscribed] == [["ETH-USD"]]
