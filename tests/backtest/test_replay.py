@@ -101,3 +101,15 @@ def test_replay_control_paces_by_the_wall_clock_and_pauses_steps_and_seeks():
     control.resume()
     while not control.replay.done:
         control.advance()
+
+
+def test_fees_follow_the_venue_schedule_when_one_is_given():
+    """``venue_fees`` replaces the default rates for that venue's instruments (a rebate here)."""
+    source = ListSource(market(80))
+    plain = run_backtest(_config(maker_fee="0.0001"), source)
+    rebate = run_backtest(
+        _config(maker_fee="0.0001", venue_fees={"sim": {"maker": "-0.0001", "taker": "0.0003"}}),
+        source,
+    )
+    assert plain.fills
+    assert [b.fill.fee for b in rebate.fills] == [-b.fill.fee for b in plain.fills]
