@@ -63,7 +63,8 @@ def _compiled() -> None:
 def import_command(
     paths: PathsArg,
     source: Annotated[
-        str, typer.Option("--from", help="Capture format: hftbacktest, cryptofeed or tardis.")
+        str,
+        typer.Option("--from", help="Capture format: hftbacktest, cryptofeed, tardis or bybit."),
     ],
     catalog: Annotated[Path, typer.Option("--catalog", help="Catalog folder to write into.")],
     venue: VenueOpt = None,
@@ -120,7 +121,8 @@ def validate_command(
 def replay_command(
     paths: PathsArg,
     source: Annotated[
-        str, typer.Option("--source", help="hftbacktest, cryptofeed or catalog (a folder).")
+        str,
+        typer.Option("--source", help="hftbacktest, cryptofeed, bybit or catalog (a folder)."),
     ],
     venue: Annotated[str, typer.Option("--venue", help="Whose books to rebuild.")],
     top: Annotated[int, typer.Option("--top", min=1, help="Levels per side printed.")] = 10,
@@ -140,7 +142,7 @@ def replay_command(
             if len(paths) != 1 or not paths[0].is_dir():
                 raise _fail("--source catalog takes one catalog folder")
             lines = catalog_lines(paths[0], venue, top, symbols=symbol or ())
-        elif source in ("hftbacktest", "cryptofeed"):
+        elif source in ("hftbacktest", "cryptofeed", "bybit"):
             missing = [str(p) for p in paths if not p.is_file()]
             if missing:
                 raise _fail(f"no such capture file: {', '.join(missing)}")
@@ -151,7 +153,7 @@ def replay_command(
                 typer.echo(f"note: {note}", err=True)
             lines = capture_lines(replayer(venue, found.instruments), records, top)
         else:
-            raise _fail(f"--source {source!r} is not hftbacktest, cryptofeed or catalog")
+            raise _fail(f"--source {source!r} is not hftbacktest, cryptofeed, bybit or catalog")
         for line in lines:
             out.write(line + b"\n")
         out.flush()

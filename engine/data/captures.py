@@ -9,7 +9,11 @@ table), and the payload's exact bytes. Formats (../shared/data/README.md):
 - ``cryptofeed`` v1: ``*.http.N.0`` (``<url> -> <ts>: <body>``) and ``*.ws.N.0`` (line 1 the
   connect, ``<url> <- <ts>: ...`` sent frames, ``<ts>: <json>`` received frames), merged by time.
 - ``cryptofeed`` v3: zstd JSON lines (``{"t": "http"|"recv"|..., "ts", "data"}``), grouped by
-  connection, so sorted by ``ts`` here.
+  connection, so sorted by ``ts`` here; a received frame's stream is the address its connection
+  went to (``wss://stream.bybit.com/v5/public/linear``), else the connection's name.
+- ``bybit``: Bybit's historical order-book download (``*.data``, or the ``*.data.zip`` it comes
+  in): one v5 WebSocket message a line and no receive time, so the message's ``ts`` (ms) stands
+  for it; the stream is ``bybit:<topic>``.
 - ``tardis``: CSV (``trades``, ``quotes``, ``incremental_book_L2``, ``book_snapshot_N``); each row
   is one record whose stream is ``tardis:<table>`` and whose payload is the row's line.
 
@@ -22,6 +26,8 @@ import gzip
 import heapq
 import io
 import json
+import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,8 +35,9 @@ from typing import NamedTuple
 
 from engine.errors import EngineError
 
-FORMATS = ("hftbacktest", "cryptofeed", "tardis")
-"""Import sources (``cryptofeed`` covers v1 text pairs and v3 zstd files)."""
+FORMATS = ("hftbacktest", "cryptofeed", "tardis", "bybit")
+"""Import sources (``cryptofeed`` covers v1 text pairs and v3 zstd files; ``bybit`` is Bybit's
+historical order-book download)."""
 
 SNAPSHOT_STREAM = "rest:depth"
 """Stream of an hftbacktest REST depth snapshot line (the capture does not say its URL)."""
@@ -146,6 +153,7 @@ def _cryptofeed_v3(path: Path) -> list[CaptureRecord]:
     import zstandard
 
     records: list[CaptureRecord] = []
+    addresses: dict[str, str] = {}  # connection -> the address it connected to
     with path.open("rb") as raw:
         text = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8")
         for number, line in enumerate(text, 1):
@@ -154,9 +162,12 @@ def _cryptofeed_v3(path: Path) -> list[CaptureRecord]:
             try:
                 doc = json.loads(line)
                 kind = doc.get("t")
+                if kind == "connect":
+                    addresses[str(doc.get("conn", ""))] = str(doc.get("addr", ""))
                 if kind not in ("http", "recv"):
                     continue
-                stream = doc["url"] if kind == "http" else str(doc.get("conn", ""))
+                conn = str(doc.get("conn", ""))
+                stream = doc["url"] if kind == "http" else addresses.get(conn) or conn
                 data = doc["data"]
                 payload = data.encode() if isinstance(data, str) else json.dumps(data).encode()
                 records.append(CaptureRecord(seconds_to_ns(repr(doc["ts"])), stream, payload))
@@ -253,6 +264,44 @@ def read_tardis(paths: Iterable[Path]) -> Iterator[CaptureRecord]:
     yield from heapq.merge(*(_tardis_file(Path(p)) for p in paths), key=lambda r: r[0])
 
 
+_BYBIT_TS = re.compile(rb'"ts"\s*:\s*(\d{1,16})')
+_BYBIT_TOPIC = re.compile(rb'"topic"\s*:\s*"([^"\\]{1,100})"')
+
+
+def _bybit_lines(path: Path) -> Iterator[bytes]:
+    if path.name.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for name in sorted(archive.namelist()):
+                    if not name.endswith("/"):
+                        yield from archive.read(name).splitlines()
+        except zipfile.BadZipFile as exc:
+            raise CaptureError(path, 0, f"not a readable zip file: {exc}") from None
+        return
+    yield from path.read_bytes().splitlines()
+
+
+def read_bybit_history(paths: Iterable[Path]) -> Iterator[CaptureRecord]:
+    """Bybit historical order-book files (``*.data`` or ``*.data.zip``), file after file.
+
+    Each line is one v5 message; its ``ts`` (ms) is taken as the receive time.
+
+    Raises:
+        CaptureError: a line names no ``topic`` or ``ts``.
+    """
+    for path in (Path(p) for p in paths):
+        for number, line in enumerate(_bybit_lines(path), 1):
+            line = line.strip()
+            if not line:
+                continue
+            stamp = _BYBIT_TS.search(line)
+            topic = _BYBIT_TOPIC.search(line, 0, 200)
+            if stamp is None or topic is None:
+                raise CaptureError(path, number, "expected a Bybit v5 message with topic and ts")
+            stream = "bybit:" + topic.group(1).decode("utf-8", "replace")
+            yield CaptureRecord(int(stamp.group(1)) * 1_000_000, stream, line)
+
+
 def read_capture(source: str, paths: Iterable[Path]) -> Iterator[CaptureRecord]:
     """The records of ``paths`` in the format ``source`` (one of :data:`FORMATS`).
 
@@ -266,4 +315,6 @@ def read_capture(source: str, paths: Iterable[Path]) -> Iterator[CaptureRecord]:
         return read_cryptofeed(paths)
     if source == "tardis":
         return read_tardis(paths)
+    if source == "bybit":
+        return read_bybit_history(paths)
     raise ValueError(f"capture format {source!r} is not one of {', '.join(FORMATS)}")

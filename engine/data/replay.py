@@ -73,12 +73,19 @@ class LineMaker:
 def capture_updates(
     replayer: Replayer, records: Iterable[CaptureRecord]
 ) -> Iterator[AppliedUpdate]:
-    """Every update the replayer applies over the records (REST bodies only to Binance's)."""
+    """Every update the replayer applies over the records (REST bodies only to Binance's).
+
+    A replayer with ``accepts_stream(stream)`` (Bybit: one category's socket) gets only the
+    records of the streams it accepts.
+    """
     if isinstance(replayer, BinanceReplay):
         yield from replayer.feed_records(records)
         return
+    accepts = getattr(replayer, "accepts_stream", None)  # a venue of several sockets
     for rec in records:
         if rec.stream.startswith(("http://", "https://")):
+            continue
+        if accepts is not None and not accepts(rec.stream):
             continue
         yield from replayer.feed(rec.recv_ns, rec.payload)
 

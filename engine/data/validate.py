@@ -308,6 +308,8 @@ def detect_source(path: Path) -> str:
         return "tardis"
     if name.endswith(".zst") or ".http." in name or ".ws." in name:
         return "cryptofeed"
+    if name.endswith((".data", ".data.zip")):
+        return "bybit"
     return "hftbacktest"
 
 
