@@ -43,7 +43,6 @@ def fresh_process(monkeypatch):
     monkeypatch.setattr(order_book, "_move_onto_ladder", None)
     monkeypatch.setattr(order_book, "_live", weakref.WeakSet())
     monkeypatch.setattr(protocol, "_depth_frame", protocol._decline_depth)
-    monkeypatch.setattr(protocol, "_trade_frame", protocol._decline_trade)
     monkeypatch.setattr(protocol, "_levels_only", protocol._decline_levels)
     monkeypatch.setattr(jit, "_deferred", False)
     monkeypatch.setattr(jit, "_active", False)
@@ -263,7 +262,6 @@ def test_both_parser_paths_give_identical_events_for_captured_frames(shared_data
     protocol.use_compiled_readers()
     compiled = [_plain(event) for event in _events(BinanceSpotParser([inst]), lines)]
     monkeypatch.setattr(protocol, "_depth_frame", protocol._decline_depth)
-    monkeypatch.setattr(protocol, "_trade_frame", protocol._decline_trade)
     monkeypatch.setattr(protocol, "_levels_only", protocol._decline_levels)
     general = [_plain(event) for event in _events(BinanceSpotParser([inst]), lines)]
     assert general == compiled

@@ -42,7 +42,6 @@ __all__ = [
     "futures_depth_frame",
     "kernel_grid",
     "levels_only",
-    "trade_frame",
 ]
 
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
@@ -50,7 +49,6 @@ _QUOTE, _COMMA, _COLON, _LBRACKET, _RBRACKET, _LBRACE, _RBRACE = 34, 44, 58, 91,
 _DEPTH_UPDATE = b"depthUpdate"
 _STREAM = b"stream"
 _DATA = b"data"
-_TRADE = b"trade"
 _TRUE = b"true"
 _FALSE = b"false"
 _NULL = b"null"
@@ -110,49 +108,41 @@ def _read_int(buf: bytes, i: int) -> tuple[int, int]:  # pragma: no cover - comp
 
 
 @register_jitable(nogil=True)
-def _read_digits(buf: bytes, i: int, keep: int) -> tuple[int, int, int, bool]:  # pragma: no cover
-    """Digits at ``i``, the first ``keep`` of them into an integer; the rest must be zeros.
-
-    Returns:
-        (value, digits kept, next i, every further digit was zero).
-    """
-    n = len(buf)
-    value = 0
-    kept = 0
-    zeros = True
-    while i < n and 48 <= buf[i] <= 57:
-        if kept < keep:
-            value = value * 10 + (buf[i] - 48)
-            kept += 1
-        elif buf[i] != 48:
-            zeros = False
-        i += 1
-    return value, kept, i, zeros
-
-
-@register_jitable(nogil=True)
 def _read_number(
     buf: bytes, i: int, decimals: int, unit: int
 ) -> tuple[int, int]:  # pragma: no cover
     """``"digits[.digits]"`` at ``i`` as steps of ``unit * 10**-decimals``: (steps, next i).
 
     Steps are -1 when the text is not a plain decimal, has more than 18 significant digits, or
-    is off the grid.
+    is off the grid. One flat loop per part of the number, no helper calls: this runs twice per
+    level and is most of a depth frame's time.
     """
     n = len(buf)
     if i >= n or buf[i] != _QUOTE:
         return -1, i
-    start = i + 1
-    whole, whole_digits, i, _ = _read_digits(buf, start, 19)
-    if whole_digits == 0 or whole_digits > 18:
+    i += 1
+    start = i
+    whole = 0
+    while i < n and 48 <= buf[i] <= 57:
+        whole = whole * 10 + (buf[i] - 48)
+        i += 1
+    if i == start or i - start + decimals > 18:  # no digits, or too many to fit int64 steps
         return -1, i
-    frac, kept, zeros = 0, 0, True
+    frac = 0
+    kept = 0
     if i < n and buf[i] == 46:
-        point = i + 1
-        frac, kept, i, zeros = _read_digits(buf, point, decimals)
+        i += 1
+        point = i
+        while i < n and 48 <= buf[i] <= 57:
+            if kept < decimals:
+                frac = frac * 10 + (buf[i] - 48)
+                kept += 1
+            elif buf[i] != 48:  # a digit finer than the grid's decimals
+                return -1, i
+            i += 1
         if i == point:
             return -1, i
-    if not zeros or whole_digits + decimals > 18 or i >= n or buf[i] != _QUOTE:
+    if i >= n or buf[i] != _QUOTE:
         return -1, i
     steps = whole * _POW10[decimals] + frac * _POW10[decimals - kept]
     if unit != 1:
@@ -395,57 +385,6 @@ def futures_depth_frame(
     return status, event_time, first_id, last_id, prev_id, n_bids, n_asks, room
 
 
-_TRADE_FIELDS = 127  # e s t p q T m (E and M are read as unknown scalars)
-
-
-@numba.njit(cache=True, nogil=True)
-def trade_frame(  # noqa: C901 - one flat switch over the event's keys, in one compiled loop
-    buf: bytes, symbol: bytes, grid: KernelGrid
-) -> tuple[int, int, int, int, int, int]:  # pragma: no cover - compiled
-    """A whole ``{"stream":..,"data":{trade}}`` frame: (status, t, p, q, T, m)."""
-    px_decimals, px_unit, sz_decimals, sz_unit = grid
-    trade_id = price = size = trade_time = maker = -1
-    seen = 0
-    i = _data_start(buf)
-    state = 0 if i >= 0 else -1
-    while state == 0:
-        key, i = _member_key(buf, i)
-        bit = 0
-        if key == 101:  # e
-            s0, s1, i = _read_string(buf, i)
-            bit = 1 if _equals(buf, s0, s1, _TRADE) else 0
-        elif key == 115:  # s
-            s0, s1, i = _read_string(buf, i)
-            bit = 2 if _equals(buf, s0, s1, symbol) else 0
-        elif key == 116:  # t
-            trade_id, i = _read_int(buf, i)
-            bit = 4 if trade_id >= 0 else 0
-        elif key == 112:  # p
-            price, i = _read_number(buf, i, px_decimals, px_unit)
-            bit = 8 if price > 0 else 0
-        elif key == 113:  # q
-            size, i = _read_number(buf, i, sz_decimals, sz_unit)
-            bit = 16 if size > 0 else 0
-        elif key == 84:  # T
-            trade_time, i = _read_int(buf, i)
-            bit = 32 if trade_time >= 0 else 0
-        elif key == 109:  # m
-            if _equals(buf, i, i + 4, _TRUE):
-                maker, i, bit = 1, i + 4, 64
-            elif _equals(buf, i, i + 5, _FALSE):
-                maker, i, bit = 0, i + 5, 64
-        elif key >= 0:
-            i = _skip_scalar(buf, i)
-            bit = 128 if i >= 0 else 0
-        if bit == 0 or seen & bit & _TRADE_FIELDS:
-            break  # unreadable, unexpected or repeated
-        seen |= bit
-        state, i = _member_end(buf, i)
-    if state == 1 and (seen & _TRADE_FIELDS) == _TRADE_FIELDS and _frame_ends(buf, i):
-        return OK, trade_id, price, size, trade_time, maker
-    return DECLINED, 0, 0, 0, 0, 0
-
-
 @numba.njit(cache=True, nogil=True)
 def levels_only(
     buf: bytes, grid: KernelGrid
@@ -504,7 +443,6 @@ SIGNATURES: dict[str, tuple[types.Type, ...]] = {
         types.int64,
         _GRID,
     ),
-    "trade_frame": (_BYTES, _BYTES, _GRID),
     "levels_only": (_BYTES, _GRID),
     "book_sides": (_BYTES, _BYTES, types.Array(types.int64, 1, "C"), types.int64, _GRID),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,12 @@ from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.venues.binance import protocol
 from engine.venues.binance.protocol import BinanceSpotParser, ServerShutdown, stream_names
-from tests.engine.venues.binance.captures import CRYPTOFEED_INSTRUMENTS, cryptofeed_session
+from tests.engine.venues.binance.captures import (
+    CRYPTOFEED_INSTRUMENTS,
+    SPOT_INSTRUMENTS,
+    cryptofeed_session,
+    hftbacktest_lines,
+)
 
 BTC = Instrument(
     venue="binance", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001", instrument_id=0
@@ -42,7 +48,6 @@ def readers(request: pytest.FixtureRequest) -> Iterator[str]:
         else:
             patch.setattr(protocol, "_depth_frame", protocol._decline_depth)
             patch.setattr(protocol, "_futures_depth_frame", protocol._decline_futures_depth)
-            patch.setattr(protocol, "_trade_frame", protocol._decline_trade)
             patch.setattr(protocol, "_levels_only", protocol._decline_levels)
             assert not protocol.compiled_readers()
         yield str(request.param)
@@ -395,3 +400,65 @@ def test_captured_frames_and_snapshots_convert_exactly(shared_data: Path):
             assert sz.tolist() == [steps(q, inst.lot_size) for _, q in levels]
             checked += len(levels)
     assert checked > 1000
+
+
+@pytest.mark.shared_data
+def test_captured_spot_diffs_and_trades_equal_an_independent_decimal_conversion(
+    shared_data: Path,
+):
+    """The first 20,000 captured BTCUSDT frames: every level, trade price and size exact."""
+    inst = SPOT_INSTRUMENTS["btcusdt"]
+    parser = BinanceSpotParser([inst])
+    diffs = trades = 0
+    for _, raw in itertools.islice(hftbacktest_lines(shared_data, "btcusdt"), 20_000):
+        data = msgspec.json.decode(raw).get("data")
+        if data is None:
+            continue  # a REST snapshot body
+        event = parser.parse_frame(raw, 7)
+        if data.get("e") == "depthUpdate":
+            assert isinstance(event, BookDelta)
+            assert (event.first_id, event.last_id, event.exch_ts) == (
+                data["U"],
+                data["u"],
+                data["E"] * 1_000_000,
+            )
+            for px, sz, levels in (
+                (event.bid_px, event.bid_sz, data["b"]),
+                (event.ask_px, event.ask_sz, data["a"]),
+            ):
+                assert px.tolist() == [steps(p, inst.tick_size) for p, _ in levels]
+                assert sz.tolist() == [steps(q, inst.lot_size) for _, q in levels]
+            diffs += 1
+        elif data.get("e") == "trade":
+            assert event == Trade(
+                instrument=inst.instrument_id,
+                trade_id=data["t"],
+                price=steps(data["p"], inst.tick_size),
+                size=steps(data["q"], inst.lot_size),
+                aggressor=Side.SELL if data["m"] else Side.BUY,
+                exch_ts=data["T"] * 1_000_000,
+                recv_ts=7,
+            )
+            trades += 1
+    assert diffs > 1000
+    assert trades > 1000
+
+
+def test_trade_texts_off_the_grid_are_refused_every_time(parser: BinanceSpotParser):
+    """The conversion memo keeps only successes: a bad price raises on each frame it is in."""
+    good = combined("btcusdt@trade", trade_data(p="61837.63000000"))
+    bad = combined("btcusdt@trade", trade_data(p="61837.63500000"))
+    for _ in range(2):
+        assert isinstance(parser.parse_frame(good, 0), Trade)
+        with pytest.raises(MalformedMessage, match=r"61837\.635"):
+            parser.parse_frame(bad, 0)
+
+
+def test_conversion_memo_stays_bounded():
+    """The memo starts again empty once it holds its most texts; results stay exact."""
+    grid = BTC.price_grid()
+    memo: dict[str, int] = {}
+    for cents in range(protocol._MEMO_ENTRIES + 10):
+        text = f"{cents // 100}.{cents % 100:02d}"
+        assert protocol.memo_steps(text, grid, memo, "binance", "s", "trade") == cents
+        assert len(memo) <= protocol._MEMO_ENTRIES

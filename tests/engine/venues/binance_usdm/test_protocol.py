@@ -32,7 +32,6 @@ def readers(request: pytest.FixtureRequest) -> Iterator[str]:
         else:
             patch.setattr(protocol, "_depth_frame", protocol._decline_depth)
             patch.setattr(protocol, "_futures_depth_frame", protocol._decline_futures_depth)
-            patch.setattr(protocol, "_trade_frame", protocol._decline_trade)
             patch.setattr(protocol, "_levels_only", protocol._decline_levels)
         yield str(request.param)
 
