@@ -179,3 +179,18 @@ async def test_a_crossed_book_resubscribes_only_that_product(
     assert running.listener.crossed_seen == 0
     unsubscribed = [json.loads(r) for r in venue.requests if '"unsubscribe"' in r]
     assert [u["product_ids"] for u in unsubscribed] == [["ETH-USD"]]
+
+
+async def test_stopped_heartbeats_make_the_link_stale(venue: CoinbaseStreamVenue):
+    """The venue goes silent (heartbeats too): after stale_after_s the feed reconnects."""
+    feed = Running(venue)
+    feed.feed.stale_after_s = 0.3
+    try:
+        await feed.wait_live(0)
+        venue.paused = True
+        await until(lambda: feed.feed.stats.reconnects == 1, "the stale link replaced")
+        venue.paused = False
+        await feed.wait_live(0)
+        assert venue.connections == 2
+    finally:
+        await feed.close()

@@ -194,3 +194,17 @@ async def test_a_pair_the_venue_refuses_is_logged_and_the_others_go_live(
     finally:
         await feed.stop()
         await asyncio.wait_for(task, 5.0)
+
+
+async def test_a_stalled_venue_is_declared_stale_and_reconnected(venue: KrakenStreamVenue):
+    """No frame at all (not even heartbeats) for stale_after_s: the feed reconnects and resyncs."""
+    feed = Running(venue, stale_after_s=0.3, ping_after_s=30.0)
+    try:
+        await feed.wait_verified(0)
+        venue.paused = True
+        await until(lambda: feed.feed.stats.reconnects == 1, "the stale link replaced")
+        venue.paused = False
+        await feed.wait_verified(0)
+        assert ResyncReason.RECONNECT in feed.listener.reasons(0)
+    finally:
+        await feed.close()
