@@ -853,6 +853,8 @@ class Engine:
             stats=gateway.stats if gateway is not None else None,
             link_healthy=gateway is not None and self.oms.link_healthy(gateway.venue),
             requests=self._ui_requests,
+            owners=self.strategies.owner,
+            queue=gateway.queue_ahead() if isinstance(gateway, PaperGateway) else None,
         )
 
     @property

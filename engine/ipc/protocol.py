@@ -274,6 +274,12 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """When the order was sent (or refused)."""
     request: int = 0
     """The UI's request number of a SUBMIT command that placed it; 0 for any other order."""
+    venue: str = ""
+    """The venue the order was sent to."""
+    strategy: str = ""
+    """The strategy that sent it; empty for an order from the UI or the control plane."""
+    queue_ahead: int = -1
+    """Public lots ahead of it in its level's queue, when the gateway knows (paper); -1 unknown."""
 
 
 class PositionRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):

@@ -6,7 +6,7 @@ the lot grid, money as exact decimals; no float is ever produced.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -162,19 +162,22 @@ def trading_view(
     stats: GatewayStats | None,
     link_healthy: bool,
     requests: Mapping[str, int] | None = None,
+    owners: Callable[[str], str] | None = None,
+    queue: Mapping[str, int] | None = None,
 ) -> TradingView:
     """The trading page: orders, positions, PnL, alerts and the order link, bounded in size.
 
     Every open order comes first (up to :data:`MAX_ORDER_ROWS`), then the most recently closed
     ones fill the rest. ``requests`` maps client order ids to the UI request numbers that placed
-    them.
+    them; ``owners`` names the strategy that sent an order (empty for none); ``queue`` holds the
+    public lots ahead of each resting order, when the gateway estimates them.
     """
     rows = list(open_orders[:MAX_ORDER_ROWS])
     room = MAX_ORDER_ROWS - len(rows)
     if room:
         rows += list(recent_closed)[-room:]
     return TradingView(
-        orders=[_order_row(o, requests or {}) for o in rows],
+        orders=[_order_row(o, requests or {}, owners, queue or {}) for o in rows],
         open_orders=len(open_orders),
         positions=[
             PositionRow(
@@ -209,7 +212,12 @@ def trading_view(
     )
 
 
-def _order_row(order: Order, requests: Mapping[str, int]) -> OrderRow:
+def _order_row(
+    order: Order,
+    requests: Mapping[str, int],
+    owners: Callable[[str], str] | None,
+    queue: Mapping[str, int],
+) -> OrderRow:
     last = order.history[-1].ts_ns if order.history else 0
     return OrderRow(
         venue_order_id=order.venue_order_id,
@@ -226,4 +234,7 @@ def _order_row(order: Order, requests: Mapping[str, int]) -> OrderRow:
         status=str(order.status),
         reason=order.reason[:_MAX_TEXT],
         ts_ns=last,
+        venue=order.venue,
+        strategy=owners(order.client_order_id) if owners is not None else "",
+        queue_ahead=queue.get(order.client_order_id, -1),
     )

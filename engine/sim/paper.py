@@ -125,6 +125,18 @@ class PaperGateway:
             for v in core.open_orders()
         ]
 
+    def queue_ahead(self) -> dict[str, int]:
+        """Public lots ahead of each of our resting limit orders in its level's queue, by client id.
+
+        The cores' own estimate (the configured queue model), as of the last market event.
+        """
+        return {
+            v.client_order_id: v.ahead
+            for core in self.exchange.cores.values()
+            for v in core.open_orders()
+            if v.price
+        }
+
     async def positions(self) -> list[VenuePosition]:
         """The cores' net positions, built from their own fills."""
         await self._settled()

@@ -229,6 +229,11 @@ class StrategyRunner:
         """The strategies added, in the order they were added."""
         return list(self._slots)
 
+    def owner(self, client_order_id: str) -> str:
+        """The name of the strategy that sent the order; empty for an order none of them sent."""
+        slot = self._owner.get(client_order_id)
+        return slot.strategy.name if slot is not None else ""
+
     def strategy(self, name: str) -> Strategy[Any]:
         """The strategy of that name.
 

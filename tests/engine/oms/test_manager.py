@@ -565,3 +565,15 @@ async def test_an_order_acknowledged_while_the_venue_list_travelled_is_kept(desk
     assert desk.oms.reconcile_orders("sim", [], acked) == (0, 1)
     assert older.status is OrderStatus.CANCELED  # acknowledged before: really gone
     assert newer.status is OrderStatus.ACCEPTED
+
+
+async def test_the_paper_gateway_reports_the_queue_ahead_of_each_resting_order(desk: Desk):
+    """A bid joining 1000 lots has 1000 ahead; a 300-lot trade at its price leaves 700."""
+    order = desk.oms.submit(desk.order(Side.BUY, 400, 499_000))
+    market = desk.oms.submit(desk.order(Side.BUY, 10))
+    await desk.settle()
+    assert desk.gateway.queue_ahead() == {order.client_order_id: 1000}
+    desk.trade(499_000, 300, Side.SELL)
+    await desk.settle()
+    assert desk.gateway.queue_ahead()[order.client_order_id] == 700
+    assert market.client_order_id not in desk.gateway.queue_ahead()

@@ -127,6 +127,27 @@ def test_trading_view_keeps_open_orders_first_and_stays_bounded():
     assert decode_trading(encoded) == view
 
 
+def test_trading_view_names_venue_strategy_and_queue_per_order():
+    """Each row carries its venue, the strategy that sent it and the queue ahead when known."""
+    orders = [_order(n, done=False) for n in range(3)]
+    view = trading_view(
+        orders,
+        [],
+        Portfolio([BTC], SimClock()).snapshot(),
+        [],
+        daily_loss_limit="2000",
+        gateway="PaperGateway",
+        stats=None,
+        link_healthy=True,
+        owners=lambda cid: "mm" if cid == "c-1" else "",
+        queue={"c-0": 1500},
+    )
+    assert [r.venue for r in view.orders] == ["sim", "sim", "sim"]
+    assert [r.strategy for r in view.orders] == ["", "mm", ""]
+    assert [r.queue_ahead for r in view.orders] == [1500, -1, -1]
+    assert decode_trading(encode_view(view)) == view
+
+
 def test_portfolio_doc_prints_money_exactly():
     """Fees of a fill appear as exact quote text."""
     portfolio = Portfolio([BTC], SimClock())

@@ -125,6 +125,17 @@ async def test_fills_go_to_the_strategy_that_sent_the_order(desk: StrategyDesk):
     assert (b.fills, b.ctx.position(0).net_lots) == (0, 0)
 
 
+async def test_the_runner_names_the_strategy_that_sent_an_order(desk: StrategyDesk):
+    """Each order maps to its own strategy; an id no strategy sent maps to nothing."""
+    a = Recorder("a", desk)
+    desk.runner.add(a)
+    desk.runner.start("a")
+    desk.set_book(BIDS, ASKS)
+    (cid,) = desk.oms.orders
+    assert desk.runner.owner(cid) == "a"
+    assert desk.runner.owner("t-999") == ""
+
+
 async def test_timers_fire_on_the_clock(desk: StrategyDesk):
     """A timer set for 1 s fires once per second of clock time and stops when canceled."""
     rec = Recorder("rec", desk)
