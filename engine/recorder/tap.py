@@ -3,21 +3,28 @@
 The Binance feeds (spot, the local venue, USD-M) hand every frame they read, and every depth
 snapshot body they fetch, to their parser. :class:`TappedParser` is that parser with
 one more step in front: it passes the bytes on to a :data:`RawSink` (the recorder's queue), then
-parses them as before. :func:`tap_feed` puts it into a feed; feeds it does not know are left as
-they are (and recorded as events only).
+parses them as before. Every other feed on the shared stream loop
+(:class:`~engine.venues.stream_feed.StreamFeed`: Bybit, OKX, Kraken, Coinbase, Hyperliquid) has
+all its frames taken by a :class:`FrameTap` set as the feed's ``on_raw``, before they are parsed.
+:func:`tap_feed` picks the one a feed takes; other feeds are left as they are (and recorded as
+events only).
 
-Raw rows are partitioned by the symbol of their stream (``btcusdt@depth`` -> ``BTCUSDT``);
-frames of no single known symbol (acknowledgements, other streams) go under ``_all``.
+Raw rows are partitioned by symbol: a Binance frame's stream (``btcusdt@depth`` -> ``BTCUSDT``),
+another venue's frame by the first symbol its head names; frames of no single known symbol
+(acknowledgements, heartbeats, other streams) go under ``_all``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.venues.binance.feed import BinanceDepthFeed
 from engine.venues.binance.protocol import BinanceSpotParser
+from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
     from engine.core.events import BookSnapshot
@@ -78,8 +85,49 @@ class TappedParser(BinanceSpotParser):
         return super().parse_snapshot(body, instrument, recv_ts)
 
 
+class FrameTap:
+    """Every frame a :class:`~engine.venues.stream_feed.StreamFeed` reads, to ``sink``.
+
+    The frame's symbol is the first instrument symbol the frame's head names as a value
+    (``"BTC-USDT"``, or a topic's last part: ``orderbook.50.BTCUSDT"``); frames naming none go
+    under :data:`OTHER_SYMBOL`. One compiled search over the head, longest symbol first.
+    """
+
+    __slots__ = ("_names", "_pattern", "_sink", "_venue", "stream")
+
+    HEAD = 512
+    """Bytes of a frame searched for its symbol (every venue names it near the start)."""
+
+    def __init__(self, venue: str, instruments: list[Instrument], sink: RawSink) -> None:
+        self._venue = venue
+        self._sink = sink
+        symbols = sorted({i.symbol for i in instruments}, key=len, reverse=True)
+        self._names = {s.encode(): s for s in symbols}
+        alternatives = b"|".join(re.escape(s.encode()) for s in symbols) or b"(?!)"
+        self._pattern = re.compile(b'[".](' + alternatives + b')"')
+        self.stream = venue
+        """The stream every raw row of this feed names (the feed's socket)."""
+
+    def __call__(self, recv_ts: int, raw: bytes) -> None:
+        """Hand one frame on with its symbol."""
+        data = raw if type(raw) is bytes else bytes(raw)
+        found = self._pattern.search(data, 0, self.HEAD)
+        symbol = self._names[found.group(1)] if found is not None else OTHER_SYMBOL
+        self._sink(self._venue, symbol, recv_ts, self.stream, data)
+
+
 def tap_feed(feed: object, sink: RawSink) -> bool:
-    """Record ``feed``'s raw frames into ``sink``; False when it is a feed this cannot tap."""
+    """Record ``feed``'s raw frames into ``sink``; False when it is a feed this cannot tap.
+
+    Binance feeds get :class:`TappedParser` (their REST snapshot bodies are recorded too);
+    every other feed on the shared stream loop gets a :class:`FrameTap` as its ``on_raw``.
+    """
+    if isinstance(feed, StreamFeed) and not isinstance(feed, BinanceDepthFeed):
+        tap = FrameTap(feed.venue, feed.instruments, sink)
+        with contextlib.suppress(NotImplementedError):
+            tap.stream = feed.url
+        feed.on_raw = tap
+        return True
     if isinstance(feed, BinanceDepthFeed):
         feed._parser = TappedParser(
             feed.instruments,

@@ -78,6 +78,8 @@ class StreamFeed:
         """When to connect again; may be replaced before :meth:`run` (the engine's config)."""
         self.on_alert: Callable[[str, bool], None] | None = None
         """Told ``(text, failing)`` when the link keeps failing (True) and when it holds again."""
+        self.on_raw: Callable[[int, bytes], None] | None = None
+        """Told ``(recv_ts, exact bytes)`` of every frame read, before it is parsed (recorder)."""
         self._opened = False
         self._held = False
         self._ws: ClientConnection | None = None
@@ -232,6 +234,8 @@ class StreamFeed:
             recv_ts = clock.time_ns()
             self._last_frame_ns = clock.monotonic_ns()
             stats.frames += 1
+            if self.on_raw is not None:
+                self.on_raw(recv_ts, raw)
             try:
                 event = parse(raw, recv_ts)
             except MalformedMessage as exc:
