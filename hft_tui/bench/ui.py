@@ -1,7 +1,7 @@
 """The ``ui`` benchmark: how fast the workstation starts, how long its frames take, what it costs.
 
 * ``start_to_first_book``: seconds from starting a fresh interpreter (as ``hft-tui`` does) to the
-  first frame drawn with a live book: the child (:mod:`engine.bench.ui_start`) spawns an engine on
+  first frame drawn with a live book: the child (:mod:`hft_tui.bench.ui_start`) spawns an engine on
   the built-in local venue, loads the UI meanwhile, attaches, and reports once the trade screen
   has drawn the book (headless, 80x24). The issue's goal is under 3 s.
 * ``frame_p99``: milliseconds from handing a frame to the trade screen until Textual has drawn
@@ -227,7 +227,7 @@ async def _engine_rep(seconds: float, frames: int | None, with_ui: bool) -> Engi
     """One run of the engine side; its update rate, and the UI's frame times when attached."""
     instance = f"benchui{uuid.uuid4().hex[:8]}"
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.bench.ui", instance, str(seconds), str(frames or 0),
+        sys.executable, "-m", "hft_tui.bench.ui", instance, str(seconds), str(frames or 0),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )  # fmt: skip
     assert child.stdin is not None
@@ -272,7 +272,7 @@ def _start_rep() -> float:
     env["HFT__ENGINE__INSTANCE"] = instance
     env["HFT__CONTROL__PORT"] = "0"
     started = time.time_ns()
-    code = f"from engine.bench.ui_start import main; main({started}, {instance!r})"
+    code = f"from hft_tui.bench.ui_start import main; main({started}, {instance!r})"
     with tempfile.TemporaryDirectory(prefix="hft-bench-ui-") as state:
         env["HFT__ENGINE__STATE_DIR"] = state  # a fresh engine: no journal, breaker or ids
         out = subprocess.run(  # noqa: S603 - this interpreter, our own code

@@ -1,7 +1,7 @@
 """The child of the ``ui`` bench's ``start_to_first_book``: ``hft-tui``'s start, timed to the book.
 
-Run as ``python -c "from engine.bench.ui_start import main; main(STARTED_NS, INSTANCE)"`` by
-:mod:`engine.bench.ui`, with ``STARTED_NS`` the wall time just before the interpreter started. It
+Run as ``python -c "from hft_tui.bench.ui_start import main; main(STARTED_NS, INSTANCE)"`` by
+:mod:`hft_tui.bench.ui`, with ``STARTED_NS`` the wall time just before the interpreter started. It
 does what ``hft-tui`` does, in its order (spawn the engine, load the UI meanwhile, wait for the
 engine, run the app), headless at 80x24, and prints ``{"seconds": ...}`` once the trade screen
 has drawn the first frame with a live book. Nothing heavy is imported before the engine is

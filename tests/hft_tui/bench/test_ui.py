@@ -6,14 +6,14 @@ import uuid
 
 from engine.bench import SUBJECTS, runner
 from engine.bench.captures import spot_session
-from engine.bench.ui import _p99_ms, _Replay
 from engine.ipc.publisher import EnginePublisher
+from hft_tui.bench.ui import _p99_ms, _Replay
 from hft_tui.bridge import EngineBridge
 
 
 def test_ui_is_a_registered_subject():
     """`hft-tui bench ui` finds the module's run."""
-    assert SUBJECTS["ui"] == "engine.bench.ui"
+    assert SUBJECTS["ui"] == "hft_tui.bench.ui"
     assert callable(runner("ui"))
 
 
