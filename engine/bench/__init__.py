@@ -29,7 +29,7 @@ SUBJECTS: dict[str, str] = {
     "matching": "engine.bench.matching",
     "gateway": "engine.bench.gateway",
     "strategy": "engine.bench.strategy",
-    "ui": "engine.bench.ui",
+    "ui": "hft_tui.bench.ui",  # the UI measures itself; the engine never imports it
     "tick-to-order": "engine.bench.tick_to_order",
     "scale": "engine.bench.scale",
     "memory": "engine.bench.memory",
