@@ -87,6 +87,9 @@ class VenueSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     max_reconnects_per_minute: Annotated[int, msgspec.Meta(ge=1, le=600)] = 12
     """Most market-data connection attempts in any minute, whatever the backoff says, so a
     flapping link cannot get the account or IP banned."""
+    check_instruments: bool = True
+    """At start, compare the instruments' tick, lot and min notional with the venue's own list
+    (cached under the state dir) and raise a critical alert for any that differ (not ``sim``)."""
 
 
 class InstrumentSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
