@@ -122,51 +122,62 @@ def _valid(px: Buffer, sz: Buffer) -> bool:  # pragma: no cover - compiled
 
 
 @register_jitable(nogil=True)
-def _set_level(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: no cover
-    """Set one level's absolute size; 0 deletes, deleting an absent level does nothing."""
-    slot = key - buf[_block(side) + BASE]
-    if 0 <= slot < buf[WINDOW]:
-        _set_in_window(buf, side, slot, size)
-    else:
-        _set_in_overflow(buf, side, key, size)
+def _set_levels(
+    buf: Buffer, side: int, prices: Buffer, sizes: Buffer, as_keys: bool
+) -> None:  # pragma: no cover - compiled
+    """Set absolute sizes in order; 0 deletes, deleting an absent level does nothing.
 
-
-@register_jitable(nogil=True)
-def _set_in_window(buf: Buffer, side: int, slot: int, size: int) -> None:  # pragma: no cover
+    ``prices`` hold keys already when ``as_keys``. Window levels are set here, inline, indexing
+    ``buf`` itself: a helper call or a view per level costs a reference-count round trip,
+    several times the work of setting the level. Levels outside the window go to the overflow.
+    """
     blk = _block(side)
-    ladder = _ladder(buf, side)
-    old = ladder[slot]
-    if size == 0:
+    window = buf[WINDOW]
+    at = HEADER + side * window  # the side's ladder starts here
+    for i in range(len(prices)):
+        key = prices[i] if as_keys else _key(prices[i], side)
+        size = sizes[i]
+        slot = key - buf[blk + BASE]
+        if slot < 0 or slot >= window:
+            _set_in_overflow(buf, side, key, size)
+            continue
+        old = buf[at + slot]
+        if size == 0:
+            if old == 0:
+                continue
+            buf[at + slot] = 0
+            buf[blk + COUNT] -= 1
+            if slot == buf[blk + BEST]:
+                if buf[blk + COUNT] == 0:
+                    buf[blk + BEST] = -1
+                else:
+                    nxt = slot + 1
+                    while buf[at + nxt] == 0:
+                        nxt += 1
+                    buf[blk + BEST] = nxt
+            continue
         if old == 0:
-            return
-        ladder[slot] = 0
-        buf[blk + COUNT] -= 1
-        if slot == buf[blk + BEST]:
-            if buf[blk + COUNT] == 0:
-                buf[blk + BEST] = -1
-            else:
-                nxt = slot + 1
-                while ladder[nxt] == 0:
-                    nxt += 1
-                buf[blk + BEST] = nxt
-        return
-    if old == 0:
-        buf[blk + COUNT] += 1
-        best = buf[blk + BEST]
-        if best < 0 or slot < best:
-            buf[blk + BEST] = slot
-    ladder[slot] = size
+            buf[blk + COUNT] += 1
+            best = buf[blk + BEST]
+            if best < 0 or slot < best:
+                buf[blk + BEST] = slot
+        buf[at + slot] = size
 
 
 @register_jitable(nogil=True)
-def _probe(keys: Buffer, key: int) -> tuple[int, int]:  # pragma: no cover - compiled
-    """(slot holding ``key`` or -1, slot where ``key`` would go: first deleted or empty)."""
-    mask = len(keys) - 1
+def _probe(
+    keys: Buffer, start: int, capacity: int, key: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """(slot holding ``key`` or -1, slot where ``key`` would go: first deleted or empty).
+
+    The table is ``keys[start : start + capacity]``; slots count from ``start``.
+    """
+    mask = capacity - 1
     mixed = key * _HASH
     slot = (mixed ^ (mixed >> 29)) & mask
     free = -1
     while True:
-        found = keys[slot]
+        found = keys[start + slot]
         if found == key:
             return slot, slot
         if found == EMPTY:
@@ -178,22 +189,24 @@ def _probe(keys: Buffer, key: int) -> tuple[int, int]:  # pragma: no cover - com
 
 @register_jitable(nogil=True)
 def _set_in_overflow(buf: Buffer, side: int, key: int, size: int) -> None:  # pragma: no cover
+    """Indexes ``buf`` itself, as :func:`_set_levels` does: keys from ``at``, sizes after."""
     blk = _block(side)
-    keys, sizes = _overflow(buf, side)
-    at, free = _probe(keys, key)
-    if at >= 0:
+    capacity = buf[CAPACITY]
+    at = HEADER + 2 * buf[WINDOW] + 2 * side * capacity  # as _overflow lays the tables out
+    found, free = _probe(buf, at, capacity, key)
+    if found >= 0:
         if size == 0:
-            keys[at] = DELETED
+            buf[at + found] = DELETED
             buf[blk + OVERFLOW] -= 1
         else:
-            sizes[at] = size
+            buf[at + capacity + found] = size
         return
     if size == 0:
         return
-    if keys[free] == EMPTY:
+    if buf[at + free] == EMPTY:
         buf[blk + USED] += 1
-    keys[free] = key
-    sizes[free] = size
+    buf[at + free] = key
+    buf[at + capacity + free] = size
     buf[blk + OVERFLOW] += 1
     if key < buf[blk + BASE]:
         buf[blk + BETTER] = 1
@@ -202,7 +215,7 @@ def _set_in_overflow(buf: Buffer, side: int, key: int, size: int) -> None:  # pr
 @register_jitable(nogil=True)
 def _insert_fresh(keys: Buffer, sizes: Buffer, key: int, size: int) -> None:  # pragma: no cover
     """Insert a key known to be absent into a table without deleted markers."""
-    _, free = _probe(keys, key)
+    _, free = _probe(keys, 0, len(keys), key)
     keys[free] = key
     sizes[free] = size
 
@@ -247,8 +260,7 @@ def _recentre(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
         return False
     _empty(buf, side)
     buf[blk + BASE] = new_base
-    for i in range(total):
-        _set_level(buf, side, all_keys[i], all_sizes[i])
+    _set_levels(buf, side, all_keys, all_sizes, True)
     return True
 
 
@@ -272,7 +284,7 @@ def _settle(buf: Buffer, side: int) -> bool:  # pragma: no cover - compiled
         buf[blk + BEST_SIZE] = 0
     else:
         buf[blk + BEST_PRICE] = _key(buf[blk + BASE] + best, side)
-        buf[blk + BEST_SIZE] = _ladder(buf, side)[best]
+        buf[blk + BEST_SIZE] = buf[HEADER + side * window + best]  # the ladder's best slot
     return True
 
 
@@ -344,10 +356,8 @@ def apply_delta(
         return BAD_LEVEL
     if not (_room(buf, BID, len(bid_px), False) and _room(buf, ASK, len(ask_px), False)):
         return NEED_SPACE
-    for i in range(len(bid_px)):
-        _set_level(buf, BID, -bid_px[i], bid_sz[i])
-    for i in range(len(ask_px)):
-        _set_level(buf, ASK, ask_px[i], ask_sz[i])
+    _set_levels(buf, BID, bid_px, bid_sz, False)
+    _set_levels(buf, ASK, ask_px, ask_sz, False)
     return _settle_both(buf)
 
 
@@ -364,10 +374,8 @@ def apply_snapshot(
     _empty(buf, ASK)
     _anchor(buf, BID, bid_px, bid_sz)
     _anchor(buf, ASK, ask_px, ask_sz)
-    for i in range(len(bid_px)):
-        _set_level(buf, BID, -bid_px[i], bid_sz[i])
-    for i in range(len(ask_px)):
-        _set_level(buf, ASK, ask_px[i], ask_sz[i])
+    _set_levels(buf, BID, bid_px, bid_sz, False)
+    _set_levels(buf, ASK, ask_px, ask_sz, False)
     return _settle_both(buf)
 
 
