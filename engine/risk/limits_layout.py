@@ -3,8 +3,9 @@
 In section ``limits`` of the live parameter store (:mod:`engine.risk.store`):
 
 - one hash per instrument, named by :func:`hash_name`: the instrument key ``venue:SYMBOL`` with
-  the colon written as a dot (``sim.BTCUSDT``; in Redis ``hft:{instance}:limits:sim.BTCUSDT``),
-  because store names allow only ``A-Z a-z 0-9 _ . -``. Its fields are the fields of
+  the colon written as a dot (``sim.BTCUSDT``; in Redis ``hft:{instance}:limits:sim.BTCUSDT``)
+  and a pair's slash as an underscore (Kraken's ``BTC/USD``: ``kraken.BTC_USD``), because store
+  names allow only ``A-Z a-z 0-9 _ . -``. Its fields are the fields of
   :class:`~engine.risk.limits.Limits` as exact text: that instrument's whole set of limits;
 - one hash :data:`ACCOUNT` with ``daily_loss_limit``, ``max_drawdown`` and ``drawdown_window_s``.
 
@@ -52,12 +53,12 @@ class StoreValueError(EngineError, ValueError):
 
 
 def hash_name(instrument: Instrument) -> str:
-    """The store name of ``instrument``'s limits: ``venue.SYMBOL``.
+    """The store name of ``instrument``'s limits: ``venue.SYMBOL`` (``/`` written as ``_``).
 
     Raises:
         ValueError: the venue or symbol has characters a store name cannot hold.
     """
-    name = f"{instrument.venue}.{instrument.symbol}"
+    name = f"{instrument.venue}.{instrument.symbol.replace('/', '_')}"
     if not valid_name(name):
         raise ValueError(
             f"instrument {instrument.key} cannot name a store hash ({name!r}: allowed are "
