@@ -108,61 +108,21 @@ def _read_int(buf: bytes, i: int) -> tuple[int, int]:  # pragma: no cover - comp
 
 
 @register_jitable(nogil=True)
-def _read_number(
-    buf: bytes, i: int, decimals: int, unit: int
-) -> tuple[int, int]:  # pragma: no cover
-    """``"digits[.digits]"`` at ``i`` as steps of ``unit * 10**-decimals``: (steps, next i).
-
-    Steps are -1 when the text is not a plain decimal, has more than 18 significant digits, or
-    is off the grid. One flat loop per part of the number, no helper calls: this runs twice per
-    level and is most of a depth frame's time.
-    """
-    n = len(buf)
-    if i >= n or buf[i] != _QUOTE:
-        return -1, i
-    i += 1
-    start = i
-    whole = 0
-    while i < n and 48 <= buf[i] <= 57:
-        whole = whole * 10 + (buf[i] - 48)
-        i += 1
-    if i == start or i - start + decimals > 18:  # no digits, or too many to fit int64 steps
-        return -1, i
-    frac = 0
-    kept = 0
-    if i < n and buf[i] == 46:
-        i += 1
-        point = i
-        while i < n and 48 <= buf[i] <= 57:
-            if kept < decimals:
-                frac = frac * 10 + (buf[i] - 48)
-                kept += 1
-            elif buf[i] != 48:  # a digit finer than the grid's decimals
-                return -1, i
-            i += 1
-        if i == point:
-            return -1, i
-    if i >= n or buf[i] != _QUOTE:
-        return -1, i
-    steps = whole * _POW10[decimals] + frac * _POW10[decimals - kept]
-    if unit != 1:
-        if steps % unit != 0:
-            return -1, i
-        steps //= unit
-    return steps, i + 1
-
-
-@register_jitable(nogil=True)
-def _read_levels(
+def _read_levels(  # noqa: C901 - the level loop and its two numbers, in one compiled function
     buf: bytes,
     i: int,
     px_out: npt.NDArray[np.int64],
     sz_out: npt.NDArray[np.int64],
     grid: KernelGrid,
 ) -> tuple[int, int]:  # pragma: no cover - compiled
-    """``[["price","size"],...]`` at ``i`` into the outputs: (count, next i), count -1 if not."""
+    """``[["price","size"],...]`` at ``i`` into the outputs: (count, next i), count -1 if not.
+
+    Each number is ``"digits[.digits]"`` read as steps of ``unit * 10**-decimals``; it is
+    declined when it is not a plain decimal, has more than 18 significant digits, or is off the
+    grid (a price must also be positive). The numbers are read here, not by a helper: a call
+    per number costs a reference-count round trip on ``buf``, a fifth of a depth frame's time.
+    """
     n = len(buf)
-    px_decimals, px_unit, sz_decimals, sz_unit = grid
     if i >= n or buf[i] != _LBRACKET:
         return -1, i
     i = _skip_ws(buf, i + 1)
@@ -170,16 +130,50 @@ def _read_levels(
         return 0, i + 1
     count = 0
     while i < n and buf[i] == _LBRACKET and count < px_out.shape[0]:
-        price, i = _read_number(buf, _skip_ws(buf, i + 1), px_decimals, px_unit)
-        i = _skip_ws(buf, i)
-        if price <= 0 or i >= n or buf[i] != _COMMA:
-            return -1, i
-        size, i = _read_number(buf, _skip_ws(buf, i + 1), sz_decimals, sz_unit)
-        i = _skip_ws(buf, i)
-        if size < 0 or i >= n or buf[i] != _RBRACKET:
-            return -1, i
-        px_out[count] = price
-        sz_out[count] = size
+        i = _skip_ws(buf, i + 1)
+        for field in range(2):  # the price, then the size
+            decimals, unit = (grid[0], grid[1]) if field == 0 else (grid[2], grid[3])
+            if i >= n or buf[i] != _QUOTE:
+                return -1, i
+            i += 1
+            start = i
+            whole = 0
+            while i < n and 48 <= buf[i] <= 57:
+                whole = whole * 10 + (buf[i] - 48)
+                i += 1
+            if i == start or i - start + decimals > 18:  # no digits, or too many for int64
+                return -1, i
+            frac = 0
+            kept = 0
+            if i < n and buf[i] == 46:
+                i += 1
+                point = i
+                while i < n and 48 <= buf[i] <= 57:
+                    if kept < decimals:
+                        frac = frac * 10 + (buf[i] - 48)
+                        kept += 1
+                    elif buf[i] != 48:  # a digit finer than the grid's decimals
+                        return -1, i
+                    i += 1
+                if i == point:
+                    return -1, i
+            if i >= n or buf[i] != _QUOTE:
+                return -1, i
+            steps = whole * _POW10[decimals] + frac * _POW10[decimals - kept]
+            if unit != 1:
+                if steps % unit != 0:
+                    return -1, i
+                steps //= unit
+            i = _skip_ws(buf, i + 1)
+            if field == 0:
+                if steps <= 0 or i >= n or buf[i] != _COMMA:
+                    return -1, i
+                px_out[count] = steps
+                i = _skip_ws(buf, i + 1)
+            else:
+                if i >= n or buf[i] != _RBRACKET:
+                    return -1, i
+                sz_out[count] = steps
         count += 1
         i = _skip_ws(buf, i + 1)
         if i < n and buf[i] == _RBRACKET:
