@@ -109,9 +109,9 @@ class Connection:
             self._pings.append(payload)
             self._put(WSMsgType.PING, payload)
 
-    def reply_pong(self, payload: bytes) -> None:
-        """Answer a client's ping with the same payload."""
-        self._put(WSMsgType.PONG, payload)
+    def reply_pong(self, payload: bytes | bytearray) -> None:
+        """Answer a client's ping with the same payload (aiohttp hands it over as a bytearray)."""
+        self._put(WSMsgType.PONG, bytes(payload))
 
     def on_pong(self, payload: bytes) -> None:
         """Only a pong echoing one of our pings keeps the connection alive (as on Binance)."""
