@@ -11,7 +11,9 @@
   missing) throws every book of the connection away and **resubscribes** ``level2`` for all
   products on the same socket: each product gets a new full snapshot, and the link is not
   dropped (the venue allows 8 connections a second; a flapping resync must not use them).
-  A crossed book resubscribes only its product;
+  A crossed book resubscribes only its product. Resubscriptions are paced
+  (:class:`~engine.venues.resubscribe.ResubscribePacer`) so books that keep failing do not
+  spend the venue's 8 messages a second;
 - ``heartbeats`` arrive once a second, so a link silent for ``stale_after_s`` is dead and is
   reconnected (Coinbase documents no application ping).
 
@@ -33,6 +35,7 @@ from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.book_sync import BookPhase
 from engine.venues.coinbase.protocol import CoinbaseBook, CoinbaseFrame, CoinbaseParser
 from engine.venues.coinbase.sync import CoinbaseBookSync, CoinbaseConnectionSync, CoinbaseOutcome
+from engine.venues.resubscribe import ResubscribePacer
 from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
@@ -96,6 +99,8 @@ class CoinbaseFeed(StreamFeed):
         self._conn = CoinbaseConnectionSync(self._books, venue=venue)
         self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
         self._resubscribing: set[asyncio.Task[None]] = set()
+        self.pacer = ResubscribePacer()
+        """Delays between resubscriptions of books that keep failing."""
 
     @property
     def url(self) -> str:
@@ -194,6 +199,9 @@ class CoinbaseFeed(StreamFeed):
             if was_live:
                 self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
             else:
+                now_s = self._clock.monotonic_ns() / 1e9
+                self.pacer.went_live(msg.symbol, now_s)
+                self.pacer.went_live("", now_s)
                 self._went_live(iid, event.exch_ts, event.recv_ts)
 
     def _resync(self, symbols: list[str], reason: ResyncReason) -> None:
@@ -206,11 +214,14 @@ class CoinbaseFeed(StreamFeed):
         ws = self._ws
         if ws is None:
             return
-        task = asyncio.create_task(self._resubscribe(ws, symbols), name="coinbase-resub")
+        key = "" if len(symbols) == len(self._books) else symbols[0]
+        delay = self.pacer.delay(key, self._clock.monotonic_ns() / 1e9)
+        task = asyncio.create_task(self._resubscribe(ws, symbols, delay), name="coinbase-resub")
         self._resubscribing.add(task)
         task.add_done_callback(self._resubscribing.discard)
 
-    async def _resubscribe(self, ws: ClientConnection, symbols: list[str]) -> None:
+    async def _resubscribe(self, ws: ClientConnection, symbols: list[str], delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
         await ws.send(_request("unsubscribe", "level2", symbols))
         await ws.send(_request("subscribe", "level2", symbols))
 

@@ -9,7 +9,9 @@
   (apply, truncate to the depth, verify the CRC32 checksum every message carries, uncrossed).
   A checksum mismatch (Kraken has no sequence numbers: a lost update shows as one), a crossed
   book or a lost (malformed) book frame throws only that book away and **resubscribes** its
-  ``book`` channel (unsubscribe, then subscribe) for a new snapshot; the other pairs go on;
+  ``book`` channel (unsubscribe, then subscribe) for a new snapshot, paced by a
+  :class:`~engine.venues.resubscribe.ResubscribePacer` so a pair that keeps failing is not
+  resubscribed at the frame rate; the other pairs go on;
 - the venue sends ``heartbeat`` about once a second when quiet, so a link silent for
   ``stale_after_s`` is dead; after ``ping_after_s`` without a frame the feed sends
   ``{"method":"ping","req_id":n}`` (the ``pong`` is counted as ignored).
@@ -35,6 +37,7 @@ from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.kraken.protocol import KrakenBook, KrakenParser
 from engine.venues.kraken.sync import KrakenBookSync, KrakenOutcome
+from engine.venues.resubscribe import ResubscribePacer
 from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
@@ -122,6 +125,8 @@ class KrakenFeed(StreamFeed):
             )
         self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
         self._resubscribing: set[asyncio.Task[None]] = set()
+        self.pacer = ResubscribePacer()
+        """Delays between resubscriptions of a book that keeps failing."""
         self._req_ids = itertools.count(1)
         self.checksum_mismatches = 0
         """Books thrown away because the venue's checksum disagreed."""
@@ -254,6 +259,7 @@ class KrakenFeed(StreamFeed):
             if was_live:
                 self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
             else:
+                self.pacer.went_live(msg.symbol, self._clock.monotonic_ns() / _NS)
                 self._went_live(iid, event.exch_ts, event.recv_ts)
 
     def _resync(self, instrument: int, reason: ResyncReason) -> None:
@@ -266,10 +272,14 @@ class KrakenFeed(StreamFeed):
         if ws is None:
             return
         symbol = self._syncs[instrument].instrument.symbol
-        task = asyncio.create_task(self._resubscribe(ws, symbol), name=f"kraken-resub-{symbol}")
+        delay = self.pacer.delay(symbol, self._clock.monotonic_ns() / _NS)
+        task = asyncio.create_task(
+            self._resubscribe(ws, symbol, delay), name=f"kraken-resub-{symbol}"
+        )
         self._resubscribing.add(task)
         task.add_done_callback(self._resubscribing.discard)
 
-    async def _resubscribe(self, ws: ClientConnection, symbol: str) -> None:
+    async def _resubscribe(self, ws: ClientConnection, symbol: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
         await ws.send(self._request("unsubscribe", "book", [symbol]))
         await ws.send(self._request("subscribe", "book", [symbol]))
