@@ -208,3 +208,21 @@ async def test_a_stalled_venue_is_declared_stale_and_reconnected(venue: KrakenSt
         assert ResyncReason.RECONNECT in feed.listener.reasons(0)
     finally:
         await feed.close()
+
+
+async def test_a_deeper_subscription_truncates_to_its_own_depth():
+    """At depth 25 the book keeps 25 levels a side; the checksum still covers the top 10."""
+    deep = KrakenStreamVenue(
+        INSTRUMENTS, seed=8, events_per_second=1000.0, interval_ms=20, depth=25
+    )
+    await deep.start()
+    feed = Running(deep, depth=25)
+    try:
+        await feed.wait_verified(0, more=30)
+        assert max(feed.books[0].depth()) <= 25
+        assert min(feed.books[0].depth()) > 10
+        assert feed.feed.checksum_mismatches == 0
+        assert json.loads(deep.requests[0])["params"]["depth"] == 25
+    finally:
+        await feed.close()
+        await deep.stop()
