@@ -8,11 +8,13 @@ drops, the strategy's p99 callback time, orders and fills, the venue link). Each
 JSON line. The :class:`SoakSummary` at the end judges the run after the warm-up: resident memory
 growth under :data:`MAX_RSS_GROWTH_PCT`, descriptors within :data:`FD_TOLERANCE` of where they
 were (pooled venue sockets come and go), segments constant, nothing dropped on the lossless
-command ring, and the engine still running and not halted.
+command ring, no market-data reconnect and no interval without a book change, and the engine
+still running and not halted.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -80,6 +82,8 @@ class SoakSample(msgspec.Struct, frozen=True, kw_only=True):
     command_ring_dropped: int
     """UI->engine commands dropped (the lossless ring: must stay 0)."""
     book_updates: int
+    reconnects: int
+    """Market-data reconnects since start (a local venue should need none)."""
     orders_known: int
     orders_open: int
     fills: int
@@ -108,6 +112,10 @@ class SoakSummary(msgspec.Struct, frozen=True, kw_only=True):
     segments_max: int
     event_ring_dropped: int
     command_ring_dropped: int
+    reconnects: int
+    """Market-data reconnects after the warm-up."""
+    stalled_intervals: int
+    """Intervals after the warm-up in which the book did not change at all."""
     strategy_p99_us_max: float
     orders_known: int
     fills: int
@@ -210,6 +218,7 @@ class _Engine:
             event_ring_dropped=int(_metric(metrics, "hft_event_ring_dropped")),
             command_ring_dropped=self._command_drops(),
             book_updates=int(_metric(metrics, "hft_book_updates")),
+            reconnects=int(status["venue"]["reconnects"]),
             orders_known=int(status["orders"]["known"]),
             orders_open=int(status["orders"]["open"]),
             fills=sum(1 for o in orders if Decimal(o.get("filled") or 0) > 0),
@@ -266,6 +275,12 @@ def summarise(samples: list[SoakSample], warmup_s: float, duration_s: float) -> 
         problems.append(f"{last.command_ring_dropped} commands dropped on the lossless ring")
     if last.trading != "running":
         problems.append(f"trading is {last.trading} at the end")
+    reconnects = last.reconnects - first.reconnects
+    if reconnects:
+        problems.append(f"the market-data link reconnected {reconnects} times")
+    stalled = sum(1 for a, b in itertools.pairwise(steady) if b.book_updates == a.book_updates)
+    if stalled:
+        problems.append(f"the book did not change in {stalled} intervals")
     return SoakSummary(
         duration_s=round(duration_s, 1),
         samples=len(samples),
@@ -280,6 +295,8 @@ def summarise(samples: list[SoakSample], warmup_s: float, duration_s: float) -> 
         segments_max=max(segments),
         event_ring_dropped=last.event_ring_dropped,
         command_ring_dropped=last.command_ring_dropped,
+        reconnects=reconnects,
+        stalled_intervals=stalled,
         strategy_p99_us_max=max(s.strategy_p99_us for s in samples),
         orders_known=last.orders_known,
         fills=last.fills,

@@ -14,7 +14,8 @@ def _sample(t_s: float, rss: int, fds: int = 30, segments: int = 5, **extra) -> 
         "venue_rss_bytes": 0,
         "event_ring_dropped": 0,
         "command_ring_dropped": 0,
-        "book_updates": 0,
+        "book_updates": int(t_s),
+        "reconnects": 0,
         "orders_known": 0,
         "orders_open": 0,
         "fills": 0,
@@ -38,18 +39,30 @@ def test_steady_samples_pass_and_growth_is_measured_after_the_warm_up():
 
 
 def test_each_failed_criterion_is_named():
-    """Memory growth, rising descriptors, changing segments, lossless drops and a halt fail."""
+    """Memory growth, descriptors, segments, lossless drops, a halt, reconnects and stalls fail."""
     samples = [
         _sample(0, 100, fds=30, segments=5),
-        _sample(60, 110, fds=40, segments=6, command_ring_dropped=1, trading="halted"),
+        _sample(60, 110, fds=40, segments=6),
+        _sample(
+            120,
+            110,
+            fds=40,
+            segments=6,
+            book_updates=60,
+            reconnects=2,
+            trading="halted",
+            command_ring_dropped=1,
+        ),
     ]
-    problems = summarise(samples, warmup_s=0, duration_s=60).problems
-    assert len(problems) == 5
+    problems = summarise(samples, warmup_s=0, duration_s=120).problems
+    assert len(problems) == 7
     assert any("memory grew 10.0%" in p for p in problems)
     assert any("descriptors rose from 30 to 40" in p for p in problems)
     assert any("segments changed (5..6)" in p for p in problems)
     assert any("lossless ring" in p for p in problems)
     assert any("halted" in p for p in problems)
+    assert any("reconnected 2 times" in p for p in problems)
+    assert any("did not change in 1 intervals" in p for p in problems)
 
 
 def test_no_samples_is_an_error():
