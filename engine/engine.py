@@ -79,6 +79,7 @@ from engine.strategy.live_params import ParamsSync
 from engine.strategy.registry import build_strategy
 from engine.strategy.runner import StrategyRunner
 from engine.venues.base import Feed, Gateway
+from engine.wire_latency import WireToBook
 
 if TYPE_CHECKING:
     from engine.recorder.recorder import Recorder
@@ -192,6 +193,8 @@ class Engine:
         self._rate_window_count = 0
         self._updates_per_s = 0.0
         self._book_updates = 0
+        self.wire = WireToBook(config.venue.name)
+        """Frame receive to book updated, per update (drained with each heartbeat)."""
         self.publisher: EnginePublisher | None = None
         self.control: ControlPlane | None = None
         self.feed: Feed | None = None
@@ -463,6 +466,7 @@ class Engine:
             self._publish_books()
             if now - last_beat >= beat_every:
                 last_beat = now
+                self.wire.drain()
                 wall = self.clock.time_ns()
                 self.publisher.heartbeat(wall)
                 self.publisher.publish_engine(self.engine_view(wall))
@@ -661,6 +665,7 @@ class Engine:
     def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
         """A book changed and is live."""
         self._book_ts[instrument] = (exch_ts, recv_ts)
+        self.wire.record(self.clock.time_ns() - recv_ts)
         self.strategies.on_book(instrument)
         self._rate_window_count += 1
         self._book_updates += 1
@@ -841,6 +846,8 @@ class Engine:
                 depth=cmd.depth, capacity=cmd.capacity, peak=cmd.peak, dropped=cmd.dropped
             ),
             control_url=self.control.url if self.control else "",
+            wire_p50_us=round(self.wire.p50_ns / 1000, 1),
+            wire_p99_us=round(self.wire.p99_ns / 1000, 1),
         )
 
     def trading_view(self) -> TradingView:

@@ -51,6 +51,7 @@ def status_document(engine: Engine) -> dict[str, Any]:
             "malformed": engine.malformed,
         },
         "books": books,
+        "wire_to_book": {engine.wire.venue: engine.wire.status()},
         "risk": {
             "halted": engine.risk.halted,
             "rejections": {str(k): v for k, v in engine.risk.rejections.items()},

@@ -144,6 +144,15 @@ def rate(per_s: float) -> str:
     return f"{round(per_s)}/s"
 
 
+def micros(us: float) -> str:
+    """A latency in µs, compact: ``"38µs"``, ``"1.25ms"``, ``"2.5s"``."""
+    if us < 1_000:
+        return f"{us:.0f}µs" if us >= 10 else f"{us:.1f}µs"
+    if us < 1_000_000:
+        return f"{us / 1_000:.3g}ms"
+    return f"{us / 1_000_000:.3g}s"
+
+
 def ring_fill(depth: int, capacity: int) -> str:
     """Ring occupancy as ``"depth/capacity"`` with compact counts."""
     return f"{count(depth)}/{count(capacity)}"

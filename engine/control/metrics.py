@@ -13,7 +13,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from engine.control.strategy_metrics import strategy_families
@@ -124,6 +129,14 @@ class EngineCollector(Collector):
         updates = CounterMetricFamily("hft_book_updates", "Book diffs applied since start")
         updates.add_metric([], e.book_updates)
         yield updates
+        wire = e.wire
+        latency = HistogramMetricFamily(
+            "hft_wire_to_book_seconds",
+            "Frame receive to book updated, per book update (drained with each heartbeat)",
+            labels=["venue"],
+        )
+        latency.add_metric([wire.venue], wire.cumulative(), sum_value=wire.sum_ns / 1e9)
+        yield latency
         feed = e.feed.stats if e.feed is not None else None
         events = CounterMetricFamily(
             "hft_feed_events", "Market-data feed events by kind", labels=["kind"]

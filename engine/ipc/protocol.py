@@ -247,6 +247,10 @@ class EngineView(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     commands_ring: RingView
     control_url: str
     """Where the HTTP control plane listens."""
+    wire_p50_us: float = 0.0
+    """Frame receive to book updated, median over the latest updates, µs."""
+    wire_p99_us: float = 0.0
+    """The same, 99th percentile, µs."""
 
 
 class OrderRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):

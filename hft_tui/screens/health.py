@@ -1,7 +1,8 @@
 """HealthScreen: the detail behind the status bar: venue link, rates, rings, heartbeat, rate limits.
 
 Sections: the engine (mode, uptime, heartbeat age), market data (link state, book updates per
-second and in total, gaps, resyncs, malformed frames, and the feed's reconnects and frames from
+second and in total, wire-to-book p50/p99 (frame received to book updated, over the engine's
+latest updates), gaps, resyncs, malformed frames, and the feed's reconnects and frames from
 ``GET /status``, read every few seconds while on show), the order gateway (kind, health, rejects
 and the use of every venue rate limiter with a gauge), the shared-memory rings (depth, peak and
 drops both ways) and the UI itself (states skipped to stay current).
@@ -25,6 +26,8 @@ from hft_tui.screens.base import DeskScreen
 
 #: a heartbeat older than this is shown as bad (the engine beats every 100 ms)
 _HB_BAD_NS = 500_000_000
+#: a wire-to-book p99 above this is shown as a warning
+_WIRE_WARN_US = 1_000.0
 _GAUGE_W = 20
 _LABEL_W = 15
 
@@ -130,6 +133,13 @@ class HealthScreen(DeskScreen):
         if engine is not None:
             self._row(out, "book updates", (fmt.rate(engine.updates_per_s), "ok"),
                       (f"  {fmt.count(engine.book_updates)} in all", "muted"))  # fmt: skip
+            p50, p99 = engine.wire_p50_us, engine.wire_p99_us
+            if p99 > 0:
+                tone = "ok" if p99 < _WIRE_WARN_US else "warn"
+                self._row(out, "wire to book", ("p50 ", "muted"), (fmt.micros(p50), "ok"),
+                          ("  p99 ", "muted"), (fmt.micros(p99), tone))  # fmt: skip
+            else:
+                self._row(out, "wire to book", ("no book update measured yet", "muted"))
             bad = "warn" if frame.malformed else "ok"
             gaps = f"{fmt.count(engine.gaps)} / {fmt.count(engine.resyncs)}"
             self._row(out, "gaps / resyncs", (gaps, "ok"),

@@ -1,11 +1,13 @@
-"""StatusBar: one line of engine health: venue link, update rate, heartbeat age, skips, ring.
+"""StatusBar: one line of engine health: venue link, update rate, wire-to-book, heartbeat, ring.
 
 Everything an operator needs to trust (or distrust) the numbers above it: whether the venue link
 is live, how many book updates arrive per second, how old the engine's heartbeat is, how many
 states the UI skipped to stay current, and how full the event ring is and how much it dropped.
 ``HALTED`` or ``ENGINE LOST`` leads the line when it applies. The fields read
-``link <state> │ upd <n>/s │ hb <age> │ skip <frames> │ ring <depth>/<capacity> │ drop <events>``,
-then ``bad <frames>`` once the venue has sent malformed frames.
+``link <state> │ upd <n>/s │ w2b p99 <µs> │ hb <age> │ skip <frames> │ ring <depth>/<capacity> │
+drop <events>``, ``w2b`` (frame received to book updated, the engine's p99 over its latest
+updates) once the engine has measured any, then ``bad <frames>`` once the venue has sent
+malformed frames.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from hft_tui.frame import Frame
 
 #: a heartbeat older than this is shown as a warning (the engine beats every 100 ms)
 _HB_WARN_NS = 500_000_000
+#: a wire-to-book p99 above this is shown as a warning
+_WIRE_WARN_US = 1_000.0
 _LINK_OK = {"live"}
 _LINK_WARN = {"connecting", "subscribing", "syncing"}
 
@@ -72,6 +76,11 @@ class StatusBar(Widget):
             line.append(*sep)
             line.append("upd ", label)
             line.append(fmt.rate(rate), ok if rate > 0 else warn)
+            wire = frame.engine.wire_p99_us if frame.engine is not None else 0.0
+            if wire > 0:  # once the engine has measured book updates
+                line.append(*sep)
+                line.append("w2b p99 ", label)
+                line.append(fmt.micros(wire), ok if wire < _WIRE_WARN_US else warn)
         line.append(*sep)
         line.append("hb ", label)
         hb_style = ok if frame.heartbeat_age_ns < _HB_WARN_NS else bad

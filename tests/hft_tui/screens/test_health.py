@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from engine.ipc.protocol import RateRow
-from tests.hft_tui.conftest import trading_view
+from hft_tui.widgets.status_bar import StatusBar
+from tests.hft_tui.conftest import engine_view, trading_view
 from tests.hft_tui.pilot import show_mode, text_of, wait_until
 
 
@@ -42,3 +45,27 @@ async def test_without_a_control_plane_reconnects_say_why(app, publisher):
             pilot, lambda: "not announced" in _line(text_of(screen, "#health"), "reconnects"), "why"
         )
         assert "none (no trading page yet)" in _line(text_of(screen, "#health"), "gateway")
+
+
+async def test_wire_to_book_shows_once_the_engine_has_measured_it(
+    app, publisher, instance, sim_clock
+):
+    """p50 and p99 from the engine view on the health screen; p99 on the status bar."""
+    async with app.run_test() as pilot:
+        screen = await show_mode(pilot, "h", "health")
+        await wait_until(pilot, lambda: "wire to book" in text_of(screen, "#health"), "the row")
+        assert "measured yet" in _line(text_of(screen, "#health"), "wire to book")
+        assert "w2b" not in screen.query_one(StatusBar).render().plain
+        view = msgspec.structs.replace(
+            engine_view(sim_clock, instance), wire_p50_us=38.4, wire_p99_us=1250.0
+        )
+        publisher.publish_engine(view)
+        await wait_until(pilot, lambda: "p99" in text_of(screen, "#health"), "the figures")
+        assert _line(text_of(screen, "#health"), "wire to book").split()[3:] == [
+            "p50",
+            "38µs",
+            "p99",
+            "1.25ms",
+        ]
+        bar = screen.query_one(StatusBar)
+        await wait_until(pilot, lambda: "w2b p99 1.25ms" in bar.render().plain, "the status bar")

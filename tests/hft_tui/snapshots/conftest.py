@@ -8,7 +8,12 @@ screens) runs on 127.0.0.1 over :class:`~tests.hft_tui.control_desk.ControlDesk`
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -152,15 +157,33 @@ def publish_state(pub: EnginePublisher, clock: SimClock) -> None:
     )
 
 
+@contextlib.contextmanager
+def instance_turn() -> Iterator[None]:
+    """Hold the fixed instance name while a snapshot draws it.
+
+    Every snapshot publishes as ``snapshot`` (the name is in the picture), so two test runs at once
+    on one machine would find the instance taken (``InstanceRunning``); this lock makes them
+    take turns instead.
+    """
+    path = Path(tempfile.gettempdir()) / f"hft-tui-{os.getuid()}-{INSTANCE}-test.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def seeded(sim_clock: SimClock) -> Iterator[EnginePublisher]:
-    """The engine side with :func:`publish_state` on it."""
-    pub = EnginePublisher.create(INSTANCE, [SYMBOL], clock=sim_clock)
-    try:
-        publish_state(pub, sim_clock)
-        yield pub
-    finally:
-        pub.close()
+    """The engine side with :func:`publish_state` on it (one test run at a time)."""
+    with instance_turn():
+        pub = EnginePublisher.create(INSTANCE, [SYMBOL], clock=sim_clock)
+        try:
+            publish_state(pub, sim_clock)
+            yield pub
+        finally:
+            pub.close()
 
 
 @pytest.fixture
