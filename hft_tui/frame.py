@@ -12,6 +12,7 @@ from typing import Literal
 from engine.ipc.protocol import BookView, EngineView, RingView
 from hft_tui.desk import Desk
 from hft_tui.pnl_curve import NO_CURVE, PnlCurve
+from hft_tui.quote_trail import NO_TRAIL, QuoteTrail
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +88,5 @@ class Frame:
     """Where the engine's HTTP control plane listens (empty when it has none)."""
     pnl: PnlCurve = NO_CURVE
     """The portfolio's net PnL since this UI attached, as the trading pages reported it."""
+    quotes: QuoteTrail = NO_TRAIL
+    """The shown instrument's mid and spread, one point a second, as the book pages reported it."""

@@ -4,7 +4,8 @@
 :class:`~hft_tui.frame.Frame` and counts the states the UI never drew because newer ones
 superseded them. Orders, positions, fills and alerts go through a
 :class:`~hft_tui.desk.DeskTracker`; the net PnL of every read goes into a
-:class:`~hft_tui.pnl_curve.PnlRecorder` for the positions screen's chart.
+:class:`~hft_tui.pnl_curve.PnlRecorder` for the positions screen's chart, and the shown book's
+mid and spread into a :class:`~hft_tui.quote_trail.QuoteRecorder` for the trade screen's sparkline.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hft_tui.bridge import EngineBridge
 from hft_tui.desk import DeskTracker
 from hft_tui.frame import Frame, Lost, TapeTrade
 from hft_tui.pnl_curve import PnlRecorder
+from hft_tui.quote_trail import QuoteRecorder
 
 #: an engine whose heartbeat is older than this is reported lost
 LOST_AFTER_NS = 1_000_000_000
@@ -64,6 +66,7 @@ class StateReader:
         self._book_unreadable = False
         self._last: Frame | None = None
         self._pnl = PnlRecorder()
+        self._quotes = QuoteRecorder()
 
     def kill_sent(self) -> None:
         """Note that this UI sent a kill, so frames show it pending until the engine confirms."""
@@ -133,6 +136,8 @@ class StateReader:
         page = self._desk.page
         if page is not None:
             self._pnl.add(now, page.net)
+        if self._book is not None and not self._book_unreadable:
+            self._quotes.add(now, self._book)
         events = self._drain()
         hints = self._apply_events(events)
         frame = self._frame(now, hints)
@@ -243,6 +248,7 @@ class StateReader:
             desk=self._desk.desk(),
             control_url=(engine.control_url if engine is not None else "") or info.control_url,
             pnl=self._pnl.curve(),
+            quotes=self._quotes.trail(),
         )
 
 

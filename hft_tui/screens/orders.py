@@ -4,8 +4,11 @@ The orders table shows id, instrument, side, price, size, filled, state, age (si
 changed), type and time in force, the venue's order id and the reason for a reject, cancel or
 expiry; the line under it spells out the selected order in full. Venue order ids are not on the
 trading page: while the screen is on show they are fetched from ``GET /orders?all=1`` every few
-seconds. The fills log below comes from FILL events, newest first. ``i`` and ``f`` filter both by
-instrument and by state; ``x`` cancels the selected order.
+seconds. The fills log below comes from FILL events, newest first. ``i``, ``g``, ``v`` and ``f``
+filter both by instrument, by the strategy that sent the order (``manual`` for orders from the UI
+or the control plane), by venue and by state; each key cycles through what the page holds. A fill
+whose order has left the page has no known strategy or venue, so those two filters hide it.
+``x`` cancels the selected order.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from engine.errors import ControlError
 from engine.ipc.protocol import OrderRow
 from hft_tui import format as fmt
 from hft_tui.control import ControlClient
-from hft_tui.desk import OPEN_STATES, Desk
+from hft_tui.desk import OPEN_STATES, Desk, FillRow
 from hft_tui.frame import Frame
 from hft_tui.messages import CancelRequested, CommandAnswered
 from hft_tui.screens.base import DeskScreen
@@ -45,6 +48,8 @@ _ORDER_COLUMNS = (
     ("state", "state"),
     ("age", "age"),
     ("style", "type"),
+    ("strategy", "strategy"),
+    ("where", "venue"),
     ("venue", "venue id"),
     ("reason", "reason"),
 )
@@ -57,6 +62,8 @@ _FILL_COLUMNS = (
     ("size", "size"),
     ("liquidity", "liq"),
 )
+#: the strategy filter's name for orders no strategy sent
+MANUAL = "manual"
 
 
 class OrdersScreen(DeskScreen):
@@ -70,6 +77,13 @@ class OrdersScreen(DeskScreen):
     REMOTE_EVERY_S = 3.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("i", "next_instrument", "instrument", tooltip="filter by instrument (cycles)"),
+        Binding(
+            "g",
+            "next_strategy",
+            "strategy",
+            tooltip="filter by the strategy that sent the order, or manual (cycles)",
+        ),
+        Binding("v", "next_venue", "venue", tooltip="filter by venue (cycles)"),
         Binding("f", "next_state", "state", tooltip="filter by state: all, open, filled, ..."),
         Binding("x", "cancel", "cancel", tooltip="cancel the selected order"),
         Binding("up,down", "noop", "select", show=False, tooltip="move through the orders"),
@@ -82,6 +96,10 @@ class OrdersScreen(DeskScreen):
         """The instrument filter; None shows every instrument."""
         self.state = "all"
         """The state filter, a key of :data:`STATE_FILTERS`."""
+        self.strategy: str | None = None
+        """The strategy filter (:data:`MANUAL` for orders no strategy sent); None shows all."""
+        self.venue: str | None = None
+        """The venue filter; None shows every venue."""
         self._venue_ids: dict[str, str] = {}
         self._note = ""
 
@@ -132,9 +150,19 @@ class OrdersScreen(DeskScreen):
 
     # ---- drawing ------------------------------------------------------------------------------
 
+    def _kept(self, order: OrderRow) -> bool:
+        """The strategy and venue filters."""
+        if self.strategy is not None and (order.strategy or MANUAL) != self.strategy:
+            return False
+        return self.venue is None or order.venue == self.venue
+
     def _shown(self, desk: Desk) -> list[OrderRow]:
         keep = STATE_FILTERS[self.state]
-        return [o for o in desk.orders(self.instrument) if keep is None or o.status in keep]
+        return [
+            o
+            for o in desk.orders(self.instrument)
+            if (keep is None or o.status in keep) and self._kept(o)
+        ]
 
     def _order_cells(self, frame: Frame, order: OrderRow) -> Cells:
         text = frame.desk.market(order.instrument).text
@@ -153,6 +181,8 @@ class OrdersScreen(DeskScreen):
             cell(fmt.order_status(order.status), state_tone),
             cell(fmt.age(frame.now_ns - order.ts_ns), right=True),
             cell(fmt.order_style(order.order_type, order.time_in_force)),
+            cell(order.strategy or MANUAL, "" if order.strategy else self.tone("muted")),
+            cell(order.venue or "-"),
             cell(self._venue_ids.get(order.client_order_id) or "-"),
             cell(order.reason, self.tone("bad") if bad else ""),
         )
@@ -166,15 +196,24 @@ class OrdersScreen(DeskScreen):
         )
         total = len(desk.orders())
         self.query_one("#orders-filter", Static).update(
-            f" {where} · state {self.state} · {len(shown)} of {total} orders"
+            f" {where} · strategy {self.strategy or 'all'} · venue {self.venue or 'all'}"
+            f" · state {self.state} · {len(shown)} of {total} orders"
             f" · {desk.page.open_orders if desk.page else 0} open"
         )
         table = self.query_one("#orders-table", KeyedTable)
         table.set_rows([(o.client_order_id, self._order_cells(frame, o)) for o in shown])
         self._detail(frame, {o.client_order_id: o for o in shown}.get(table.selected_key or ""))
-        fills = [
-            f for f in desk.fills if self.instrument is None or f.instrument == self.instrument
-        ]
+        by_id = {o.client_order_id: o for o in desk.orders()}
+
+        def kept(fill: FillRow) -> bool:
+            if self.instrument is not None and fill.instrument != self.instrument:
+                return False
+            if self.strategy is None and self.venue is None:
+                return True
+            order = by_id.get(f"{frame.instance}-{fill.counter}")
+            return order is not None and self._kept(order)
+
+        fills = [f for f in desk.fills if kept(f)]
         rows: list[tuple[str, Cells]] = []
         for n, fill in enumerate(fills):
             text = desk.market(fill.instrument).text
@@ -232,6 +271,23 @@ class OrdersScreen(DeskScreen):
             self.instrument = self.instrument + 1 if self.instrument + 1 < count else None
         self._redraw()
 
+    def action_next_strategy(self) -> None:
+        """Filter by the next strategy on the page (all, each by name, then manual)."""
+        frame = self.frame
+        orders = frame.desk.orders() if frame is not None else []
+        names = sorted({o.strategy for o in orders if o.strategy})
+        if any(not o.strategy for o in orders):
+            names.append(MANUAL)
+        self.strategy = _next_of(names, self.strategy)
+        self._redraw()
+
+    def action_next_venue(self) -> None:
+        """Filter by the next venue on the page (all, then each by name)."""
+        frame = self.frame
+        orders = frame.desk.orders() if frame is not None else []
+        self.venue = _next_of(sorted({o.venue for o in orders if o.venue}), self.venue)
+        self._redraw()
+
     def action_next_state(self) -> None:
         """Filter by the next state group."""
         names = list(STATE_FILTERS)
@@ -260,3 +316,11 @@ class OrdersScreen(DeskScreen):
         """Show what became of the cancel."""
         self._note = message.text
         self._redraw()
+
+
+def _next_of(names: list[str], current: str | None) -> str | None:
+    """The filter after ``current`` in ``None`` (all), then ``names`` in turn."""
+    if current is None or current not in names:
+        return names[0] if names and current is None else None
+    index = names.index(current) + 1
+    return names[index] if index < len(names) else None

@@ -1,9 +1,11 @@
 """TradeScreen: the default mode: the ladder with our orders on it, position, order ticket, tape.
 
-The ladder takes the left; beside it, top to bottom: the instrument's position and PnL, the order
-ticket, our working orders (one selected, ``x`` cancels it) and the public tape. Every order key
-sends a SUBMIT request that the engine puts through its full risk pipeline; what comes back shows
-on the ticket's last line and in the working orders.
+The ladder takes the left (our resting orders marked on their levels with the public size queued
+ahead of them, when the paper gateway estimates it); beside it, top to bottom: the instrument's
+position and PnL, its mid and spread sparklines, the order ticket, our working orders (one
+selected, ``x`` cancels it) and the public tape. Every order key sends a SUBMIT request that the
+engine puts through its full risk pipeline; what comes back shows on the ticket's last line and in
+the working orders.
 
 | key | order |
 |---|---|
@@ -15,7 +17,7 @@ on the ticket's last line and in the working orders.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -24,17 +26,44 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 
 from engine.errors import InstrumentError
+from engine.ipc.protocol import OrderRow
 from hft_tui.format import book_text
 from hft_tui.frame import Frame
 from hft_tui.messages import CancelAllRequested, CancelRequested, CommandAnswered, OrderRequested
 from hft_tui.screens.base import DeskScreen
 from hft_tui.settings import DEFAULT_PRESETS
-from hft_tui.widgets import Ladder, OrderTicket, PositionPanel, TradesTape, WorkingOrders
+from hft_tui.widgets import (
+    Ladder,
+    OrderTicket,
+    PositionPanel,
+    QuoteSpark,
+    TradesTape,
+    WorkingOrders,
+)
+from hft_tui.widgets.ladder import Ours
 
 _BUY = Binding.Group("buy bid/ask")
 _SELL = Binding.Group("sell ask/bid")
 _MARKET = Binding.Group("mkt")
 _CANCEL = Binding.Group("cancel/all")
+
+
+def ours_by_level(working: Iterable[OrderRow]) -> Ours:
+    """Our resting limit orders summed by (side, price) for the ladder.
+
+    Each level gets our lots left, the order count and the public lots queued ahead of the front
+    one (-1 when no order there carries an estimate).
+    """
+    ours: dict[tuple[int, int], tuple[int, int, int]] = {}
+    for order in working:
+        if not order.price_ticks:
+            continue
+        key = (order.side, order.price_ticks)
+        lots, count, ahead = ours.get(key, (0, 0, -1))
+        if order.queue_ahead >= 0:
+            ahead = order.queue_ahead if ahead < 0 else min(ahead, order.queue_ahead)
+        ours[key] = (lots + order.size_lots - order.filled_lots, count + 1, ahead)
+    return ours
 
 
 class TradeScreen(DeskScreen):
@@ -85,6 +114,7 @@ class TradeScreen(DeskScreen):
             yield Ladder(id="ladder")
             with Vertical(id="side"):
                 yield PositionPanel(id="position")
+                yield QuoteSpark(id="spark")
                 yield OrderTicket(id="ticket")
                 yield WorkingOrders(id="working")
                 yield TradesTape(id="tape")
@@ -105,15 +135,10 @@ class TradeScreen(DeskScreen):
         ladder.book = frame.book
         ladder.book_state = frame.book_state
         working = frame.desk.working(frame.instrument)
-        ours: dict[tuple[int, int], tuple[int, int]] = defaultdict(lambda: (0, 0))
-        for order in working:
-            if order.price_ticks:
-                lots, count = ours[(order.side, order.price_ticks)]
-                ours[(order.side, order.price_ticks)] = (
-                    lots + order.size_lots - order.filled_lots,
-                    count + 1,
-                )
-        ladder.ours = dict(ours)
+        ladder.ours = ours_by_level(working)
+        spark = self.query_one(QuoteSpark)
+        spark.trail = frame.quotes
+        spark.text = frame.desk.market(frame.instrument).text
         tape = self.query_one(TradesTape)
         book = frame.book
         tape.text = book_text(book.tick_size, book.lot_size) if book is not None else None

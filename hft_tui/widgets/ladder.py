@@ -3,9 +3,10 @@
 Drawn with the Line API from the frozen :class:`~engine.ipc.protocol.BookView` it was handed. It
 shows as many levels a side as its height allows (10 at 80x24, up to the 20 a book page holds);
 the middle line carries the book-state badge with the spread and mid. Our own resting orders are
-marked on their levels (``● size``, ``xn`` for several) in place of the size bar. A book that is not
-``live`` is never shown as valid: the widget gets the ``-invalid`` class (the stylesheet dims it)
-and the state replaces the spread and mid.
+marked on their levels (``● size``, ``xn`` for several, then ``q size`` for the public size
+queued ahead of the first of them when the gateway estimates it) in place of the size bar. A book
+that is not ``live`` is never shown as valid: the widget gets the ``-invalid`` class (the
+stylesheet dims it) and the state replaces the spread and mid.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 Row = tuple[tuple[str, str], ...]
 """One line as (text, component class) pieces."""
-Ours = Mapping[tuple[int, int], tuple[int, int]]
-"""(side 1 buy / 2 sell, price ticks) -> (our resting lots, how many orders)."""
+Ours = Mapping[tuple[int, int], tuple[int, int, int]]
+"""(side 1 buy / 2 sell, price ticks) -> (our resting lots, how many orders, public lots queued
+ahead of the first of them, or -1 when not known)."""
 
 _STATE_LABELS = {
     "live": "LIVE",
@@ -59,6 +61,21 @@ def size_bar(size: int, largest: int, width: int) -> str:
     eighths = max(1, size * width * 8 // largest)
     full, part = divmod(min(eighths, width * 8), 8)
     return "█" * full + (_EIGHTHS[part] if part else "")
+
+
+def our_mark(text: BookText, lots: int, orders: int, ahead: int, *, room: int) -> str:
+    """``● 0.00300 x2 q 1.20000``: our lots, the order count, the public lots queued ahead.
+
+    When that is wider than ``room``, the spaces go, then our own lots (the queue is what the
+    size bar's place cannot show otherwise); it is never cut inside a number.
+    """
+    count = f"x{orders}" if orders > 1 else ""
+    queue = f"q {text.size(ahead)}" if ahead >= 0 else ""
+    wide = " ".join(p for p in ("●", text.size(lots), count, queue) if p)
+    if len(wide) <= room or not queue:
+        return wide
+    tight = f"●{text.size(lots)}{count} q{text.size(ahead)}"
+    return tight if len(tight) <= room else f"●{count} q{text.size(ahead)}"
 
 
 def levels_for(height: int) -> int:
@@ -151,8 +168,7 @@ class Ladder(Widget):
             )
             mine = ours.get((1 if side == "bid" else 2, price))
             if mine is not None:
-                lots, orders = mine
-                mark = f"● {text.size(lots)}" + (f" x{orders}" if orders > 1 else "")
+                mark = our_mark(text, *mine, room=width - _BAR_X)
                 return ((numbers, style), (mark, "ladder--ours"))
             return ((numbers, style), (size_bar(size, largest, bar_w), f"ladder--{side}-bar"))
 

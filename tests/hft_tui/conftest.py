@@ -112,6 +112,9 @@ def order_row(
     ts_ns: int = 0,
     order_type: str = "limit",
     instrument: int = 0,
+    venue: str = "sim",
+    strategy: str = "",
+    queue_ahead: int = -1,
 ) -> OrderRow:
     """One of our orders as the trading page lists it (a limit GTC by default)."""
     return OrderRow(
@@ -126,6 +129,9 @@ def order_row(
         status=status,
         reason=reason,
         ts_ns=ts_ns,
+        venue=venue,
+        strategy=strategy,
+        queue_ahead=queue_ahead,
     )
 
 

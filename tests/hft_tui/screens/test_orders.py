@@ -13,14 +13,19 @@ SECOND = 1_000_000_000
 
 @pytest.fixture
 def seeded(publisher, instance, sim_clock):
-    """Two working orders, a rejected one and a filled market order, and two fills."""
+    """Two working orders, a rejected one and a filled market order, and two fills.
+
+    The working orders come from strategies mm and grid (the grid's on bybit); the others are
+    manual, on sim; the fills are the grid's and the market order's.
+    """
     now = sim_clock.time_ns()
     publisher.publish_trading(
         trading_view(
             orders=[
-                order_row(3, instance=instance, ts_ns=now - 2 * SECOND),
+                order_row(3, instance=instance, ts_ns=now - 2 * SECOND, strategy="mm"),
                 order_row(4, instance=instance, side=2, price=BEST_BID + 2, size=250,
-                          filled=50, status="partially_filled", ts_ns=now),
+                          filled=50, status="partially_filled", ts_ns=now, strategy="grid",
+                          venue="bybit"),
                 order_row(2, instance=instance, status="rejected", reason="daily_loss: halted",
                           ts_ns=now - SECOND),
                 order_row(1, instance=instance, side=2, order_type="market", status="filled",
@@ -48,7 +53,9 @@ async def test_orders_are_listed_by_client_id_with_their_state(app, seeded, inst
         ]  # fmt: skip
         assert rows[f"{instance}-1"][3] == "market"
         assert rows[f"{instance}-2"][6] == "REJECTED"
-        assert rows[f"{instance}-2"][10] == "daily_loss: halted"
+        assert rows[f"{instance}-2"][12] == "daily_loss: halted"
+        assert rows[f"{instance}-4"][9:11] == ["grid", "bybit"]
+        assert rows[f"{instance}-1"][9:11] == ["manual", "sim"]
         assert "4 of 4 orders · 2 open" in text_of(screen, "#orders-filter")
         assert f"{instance}-3 · venue id not known · BUY 0.00100 LMT GTC 65000.00" in text_of(
             screen, "#order-detail"
@@ -68,6 +75,44 @@ async def test_the_state_filter_cycles_through_the_groups(app, seeded, instance)
         ids = {n: f"{instance}-{n}" for n in range(1, 5)}
         assert shown == [[ids[3], ids[4]], [ids[1]], [], [ids[2]], sorted(ids.values())]
         assert "state all" in text_of(screen, "#orders-filter")
+
+
+async def test_the_strategy_filter_cycles_through_the_strategies_then_manual(app, seeded, instance):
+    """The g key keeps grid's, then mm's, then manual orders and fills, then everything again."""
+    async with app.run_test() as pilot:
+        screen = await show_mode(pilot, "o", "orders")
+        await wait_until(pilot, lambda: len(table_rows(screen, "#fills-table")) == 2, "2 fills")
+        shown = []
+        for _ in range(4):
+            await pilot.press("g")
+            await pilot.pause()
+            fills = [row[1] for row in table_rows(screen, "#fills-table").values()]
+            shown.append((sorted(table_rows(screen, "#orders-table")), fills))
+        ids = {n: f"{instance}-{n}" for n in range(1, 5)}
+        assert shown == [
+            ([ids[4]], [ids[4]]),
+            ([ids[3]], []),
+            ([ids[1], ids[2]], [ids[1]]),
+            (sorted(ids.values()), [ids[4], ids[1]]),
+        ]
+        assert "strategy all" in text_of(screen, "#orders-filter")
+
+
+async def test_the_venue_filter_cycles_through_the_venues(app, seeded, instance):
+    """The v key keeps bybit's orders, then sim's, then every venue's; the filter line says so."""
+    async with app.run_test() as pilot:
+        screen = await show_mode(pilot, "o", "orders")
+        await wait_until(pilot, lambda: len(table_rows(screen, "#orders-table")) == 4, "4 rows")
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "venue bybit" in text_of(screen, "#orders-filter"), "bybit")
+        assert list(table_rows(screen, "#orders-table")) == [f"{instance}-4"]
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "venue sim" in text_of(screen, "#orders-filter"), "sim")
+        assert len(table_rows(screen, "#orders-table")) == 3
+        assert "3 of 4 orders" in text_of(screen, "#orders-filter")
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "venue all" in text_of(screen, "#orders-filter"), "all")
+        assert len(table_rows(screen, "#orders-table")) == 4
 
 
 async def test_the_instrument_filter_names_the_instrument(app, seeded):
@@ -102,7 +147,7 @@ async def test_venue_ids_come_from_the_control_plane(app, seeded, control, contr
         await wait_until(
             pilot,
             lambda: (
-                table_rows(screen, "#orders-table").get(f"{instance}-3", [""] * 10)[9] == "880011"
+                table_rows(screen, "#orders-table").get(f"{instance}-3", [""] * 12)[11] == "880011"
             ),
             "the venue id",
         )

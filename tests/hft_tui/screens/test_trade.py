@@ -10,7 +10,7 @@ from engine.ipc.protocol import CommandKind, Flag, PositionRow, order_style_of
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.messages import CommandAnswered, OrderRequested
 from hft_tui.screens.trade import TradeScreen
-from hft_tui.widgets import OrderTicket, PositionPanel, WorkingOrders
+from hft_tui.widgets import OrderTicket, PositionPanel, QuoteSpark, WorkingOrders
 from tests.hft_tui.conftest import BEST_BID, book_view, order_row, trading_view
 from tests.hft_tui.pilot import key_bar_text, ladder_lines, wait_until
 
@@ -146,6 +146,44 @@ async def test_working_orders_are_listed_marked_and_cancelled(app, publisher, in
         await wait_until(pilot, lambda: "cancel-all" in _ticket(pilot)[3], "the cancel-all")
         commands = [(c.kind, c.seq, c.instrument, c.aux) for c in publisher.poll_commands()]
         assert commands == [(CommandKind.CANCEL, 4, 0, 0), (CommandKind.CANCEL_ALL, 0, 0, 0)]
+
+
+async def test_the_queue_ahead_of_our_orders_shows_on_their_levels(app, publisher, instance):
+    """Two bids at the best bid: their lots, the count and the smaller queue ahead of them."""
+    orders = [
+        order_row(3, instance=instance, price=BEST_BID, queue_ahead=250_000),
+        order_row(5, instance=instance, price=BEST_BID, size=200, queue_ahead=120_000),
+        order_row(6, instance=instance, side=2, price=BEST_BID + 2),
+    ]
+    publisher.publish_trading(trading_view(orders=orders))
+    async with app.run_test() as pilot:
+        await _ready(pilot)
+        await wait_until(pilot, lambda: "x2" in ladder_lines(pilot)[11], "the marks")
+        lines = ladder_lines(pilot)
+        assert lines[11].rstrip().endswith("x2 q1.20000")
+        assert lines[8].rstrip().endswith("● 0.00100")  # no estimate: no queue shown
+
+
+async def test_the_mid_and_spread_sparklines_follow_the_book(app, publisher, sim_clock):
+    """One point a second: the mid line rises with the book, the spread line shows its width."""
+    async with app.run_test() as pilot:
+        await _ready(pilot)
+        spark = _trade(pilot).query_one(QuoteSpark)
+        assert "lines once two seconds" in spark.render().plain
+        for n in range(1, 6):
+            sim_clock.advance(SECOND)
+            publisher.heartbeat(sim_clock.time_ns())
+            publisher.publish_book(book_view(best_bid=BEST_BID + n, spread=1 + n % 2))
+            await wait_until(
+                pilot, lambda n=n: len(_trade(pilot).frame.quotes.points) > n, f"point {n}"
+            )
+        await wait_until(pilot, lambda: "▁" in spark.render().plain, "the lines")
+        mid, spread = spark.render().plain.splitlines()
+        assert mid.split()[0] == "mid"
+        assert mid.split()[1].startswith("▁")
+        assert mid.split()[1].endswith("█")
+        assert mid.split()[2] == "65000.06"
+        assert spread.split()[-1] == "2t"
 
 
 async def test_nothing_to_cancel_is_said_on_the_ticket(app, publisher):

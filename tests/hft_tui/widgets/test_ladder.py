@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 from textual.app import App, ComposeResult
 
-from hft_tui.widgets.ladder import HEIGHT, Ladder, levels_for, size_bar
+from hft_tui.format import book_text
+from hft_tui.widgets.ladder import HEIGHT, Ladder, levels_for, our_mark, size_bar
 from tests.hft_tui.conftest import book_view
 
 
@@ -120,7 +121,7 @@ async def test_our_resting_orders_are_marked_on_their_levels():
         ladder = app.query_one(Ladder)
         ladder.book = book_view(levels=20)
         ladder.book_state = "live"
-        ladder.ours = {(1, 6_500_000): (300, 2), (2, 6_500_003): (100, 1)}
+        ladder.ours = {(1, 6_500_000): (300, 2, -1), (2, 6_500_003): (100, 1, -1)}
         await pilot.pause()
         lines = _lines(app)
         assert lines[11].split()[0] == "65000.00"
@@ -128,3 +129,26 @@ async def test_our_resting_orders_are_marked_on_their_levels():
         assert lines[7].split()[0] == "65000.03"
         assert lines[7].endswith("● 0.00100")
         assert "●" not in lines[9]  # the best ask is not ours
+
+
+async def test_the_queue_ahead_of_our_orders_is_marked_and_fits_the_ladder():
+    """The public lots queued ahead follow our lots; a narrow ladder drops spaces, then our lots."""
+    app = LadderHost()
+    async with app.run_test() as pilot:
+        ladder = app.query_one(Ladder)
+        ladder.book = book_view(levels=20)
+        ladder.book_state = "live"
+        ladder.ours = {(1, 6_500_000): (300, 2, 120_000), (2, 6_500_003): (100, 1, 0)}
+        await pilot.pause()
+        lines = _lines(app)
+        assert lines[11].endswith("●0.00300x2 q1.20000")
+        assert lines[7].endswith("● 0.00100 q 0.00000")
+
+
+def test_our_mark_keeps_every_number_whole():
+    """The widest form that fits wins; numbers are never cut."""
+    text = book_text("0.01", "0.00001")
+    assert our_mark(text, 300, 2, 120_000, room=30) == "● 0.00300 x2 q 1.20000"
+    assert our_mark(text, 300, 2, 120_000, room=20) == "●0.00300x2 q1.20000"
+    assert our_mark(text, 300, 2, 120_000, room=15) == "●x2 q1.20000"
+    assert our_mark(text, 300, 1, -1, room=5) == "● 0.00300"
