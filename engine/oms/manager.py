@@ -32,7 +32,7 @@ from engine.core.instruments import Instrument
 from engine.oms import records
 from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import Journal, JournalCorrupt, RecordKind, replay_decoded
-from engine.oms.order import Anomaly, Order, OrderEventKind, OrderStatus
+from engine.oms.order import Anomaly, LateReport, Order, OrderEventKind, OrderStatus
 from engine.oms.positions import InvalidFill, Portfolio
 from engine.risk.checks import MarketState, Rejection, RejectReason
 from engine.risk.pipeline import RiskPipeline
@@ -136,6 +136,9 @@ class OrderManager:
         """Reports seen a second time and ignored."""
         self.unknown_reports = 0
         """Reports for orders this engine never sent."""
+        self.late_reports = 0
+        """Cancel or replace refusals that reached an order already ended (the request raced
+        a fill or the order's end): journaled, counted, otherwise ignored."""
         self.base_fees: dict[int, Decimal] = {}
         """Per instrument, commissions the venue took in the base asset (exact, base units)."""
 
@@ -387,6 +390,19 @@ class OrderManager:
             price_ticks=update.price_ticks or None,
             size_lots=update.size_lots or None,
         )
+        if isinstance(result, LateReport):
+            self.late_reports += 1
+            log.debug(
+                "late report on an order already ended",
+                extra={
+                    "client_order_id": order.client_order_id,
+                    "venue": update.venue,
+                    "order_event": str(update.kind),
+                    "status": str(order.status),
+                    "reason": update.reason,
+                },
+            )
+            return
         self._track(order)
         if isinstance(result, Anomaly):
             self.alert(

@@ -14,6 +14,12 @@ order, a duplicate ack, an overfill) never raises out of :meth:`Order.apply` unl
 strict: it is logged on the ``engine.oms`` logger with the order id, state and event, kept in
 :attr:`Order.anomalies`, the order is marked :attr:`Order.needs_reconcile`, and an :class:`Anomaly`
 is returned for the caller to raise as an alert. The gateway reports a venue's ack before any fill.
+
+A cancel or replace that races the order's end (the venue filled, canceled or expired it while
+our request was on its way) comes back as CANCEL_REJECTED or REPLACE_REJECTED for an order that
+is already terminal. That is the normal outcome of the race, not an impossible event:
+:meth:`Order.apply` returns a :class:`LateReport`, changes nothing and marks nothing for
+reconciliation.
 """
 
 from __future__ import annotations
@@ -100,6 +106,9 @@ TERMINAL = frozenset(
 )
 """States no event leaves."""
 
+LATE_REPORTS = frozenset({OrderEventKind.CANCEL_REJECTED, OrderEventKind.REPLACE_REJECTED})
+"""Answers to a request that may arrive after the order ended: benign on a terminal order."""
+
 
 class InvalidTransition(EngineError):
     """An event the transition table does not allow for the order's state (strict orders only)."""
@@ -131,6 +140,18 @@ class Anomaly(msgspec.Struct, frozen=True):
     from_status: OrderStatus
     ts_ns: int
     reason: str
+
+
+class LateReport(msgspec.Struct, frozen=True):
+    """A cancel or replace refused because the order had already ended: nothing changed."""
+
+    client_order_id: str
+    kind: OrderEventKind
+    status: OrderStatus
+    """The terminal state the order was (and stays) in."""
+    ts_ns: int
+    reason: str
+    """The venue's text for the refusal."""
 
 
 class DuplicateFill(msgspec.Struct, frozen=True):
@@ -237,7 +258,7 @@ class Order:
         reason: str = "",
         price_ticks: int | None = None,
         size_lots: int | None = None,
-    ) -> Transition | Anomaly:
+    ) -> Transition | Anomaly | LateReport:
         """Apply one non-fill event (fills go through :meth:`apply_fill`).
 
         Args:
@@ -249,7 +270,8 @@ class Order:
             size_lots: the new size, given with REPLACED; must exceed the lots already filled.
 
         Returns:
-            The transition made, or the anomaly recorded when the table does not allow it.
+            The transition made, the anomaly recorded when the table does not allow it, or a
+            :class:`LateReport` for a cancel or replace refusal that reached a terminal order.
 
         Raises:
             InvalidTransition: for an impossible event when the order is strict.
@@ -257,6 +279,8 @@ class Order:
         """
         if kind in (OrderEventKind.FILL, OrderEventKind.PARTIAL_FILL):
             raise ValueError(f"order {self.client_order_id}: apply fills with apply_fill()")
+        if kind in LATE_REPORTS and self.status in TERMINAL:
+            return LateReport(self.client_order_id, kind, self.status, ts_ns, reason)
         replaced_size = size_lots if kind is OrderEventKind.REPLACED else None
         if replaced_size is not None and replaced_size <= self.filled_lots:
             return self._anomaly(

@@ -264,6 +264,40 @@ async def test_a_fill_for_a_canceled_order_is_booked_and_flagged(desk: Desk):
     assert desk.oms.alerts
 
 
+@pytest.mark.parametrize(
+    "kind", [OrderUpdateKind.CANCEL_REJECTED, OrderUpdateKind.REPLACE_REJECTED]
+)
+async def test_a_cancel_or_replace_refused_after_the_fill_is_a_benign_late_report(
+    desk: Desk, kind: OrderUpdateKind
+):
+    """The request raced the fill: the refusal is journaled and counted, no alert, no reconcile."""
+    order = desk.oms.submit(desk.order(Side.BUY, 10, 499_000))
+    await desk.settle()
+    cid = order.client_order_id
+    if kind is OrderUpdateKind.CANCEL_REJECTED:
+        assert desk.oms.cancel(cid)
+    else:
+        replace = ReplaceOrder(client_order_id=cid, instrument=0, price_ticks=498_000, size_lots=10)
+        assert desk.oms.replace(replace) is None
+    desk.oms.on_fill(venue_fill(cid, 10, 499_000))
+    assert order.status is OrderStatus.FILLED
+    late = OrderUpdate(
+        venue="sim", instrument=0, client_order_id=cid, kind=kind, reason="Unknown order sent."
+    )
+    desk.oms.on_order_update(late)
+    assert order.status is OrderStatus.FILLED
+    assert (order.anomalies, order.needs_reconcile) == ([], False)
+    assert desk.oms.late_reports == 1
+    assert not desk.oms.alerts
+    desk.journal.flush()
+    updates = [
+        m.update
+        for _, m in replay_decoded(desk.state / "journal", "t", records.DECODER)
+        if isinstance(m, records.Update)
+    ]
+    assert updates[-1] == late
+
+
 async def test_replay_rebuilds_orders_and_positions_exactly(desk: Desk, tmp_path: Path):
     """A new manager replaying the journal has the same orders, states and position."""
     resting = desk.oms.submit(desk.order(Side.BUY, 50, 498_000))

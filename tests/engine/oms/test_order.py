@@ -14,6 +14,7 @@ from engine.oms.order import (
     Anomaly,
     DuplicateFill,
     InvalidTransition,
+    LateReport,
     Order,
     OrderEventKind,
     OrderStatus,
@@ -104,7 +105,9 @@ def order_in(status: OrderStatus, *, strict: bool = False) -> Order:
     return order
 
 
-def apply_kind(order: Order, kind: OrderEventKind) -> Transition | Anomaly | DuplicateFill:
+def apply_kind(
+    order: Order, kind: OrderEventKind
+) -> Transition | Anomaly | LateReport | DuplicateFill:
     """Apply one event of ``kind``, making up a fill when it is a fill kind."""
     if kind is E.PARTIAL_FILL:
         return order.apply_fill(make_fill(1, trade_id="probe"))
@@ -131,7 +134,13 @@ def test_every_state_and_event(status, kind, caplog):
     before = (order.status, order.filled_lots, len(order.history))
     result = apply_kind(order, kind)
     target = EXPECTED.get((status, kind))
-    if target is None:
+    if status in TERMINAL and kind in (E.CANCEL_REJECTED, E.REPLACE_REJECTED):
+        assert result == LateReport("eng-7", kind, status, 99, "")
+        assert (order.status, order.filled_lots, len(order.history)) == before
+        assert not order.needs_reconcile
+        assert not order.anomalies
+        assert not [r for r in caplog.records if r.name == "engine.oms"]
+    elif target is None:
         assert isinstance(result, Anomaly)
         # on a filled order any fill completes (over) the size, so it is reported as a FILL
         seen_kind = E.FILL if status is S.FILLED and kind is E.PARTIAL_FILL else kind
@@ -216,6 +225,21 @@ def test_full_fill_while_pending_cancel_then_late_cancel_is_an_anomaly():
     assert isinstance(order.apply(E.CANCELED, 9), Anomaly)
     assert order.status is S.FILLED
     assert order.needs_reconcile
+
+
+@pytest.mark.parametrize("kind", [E.CANCEL_REJECTED, E.REPLACE_REJECTED])
+def test_a_refusal_racing_a_fill_is_a_late_report_not_an_anomaly(kind):
+    """Request sent, the order fills, the venue refuses the request: benign, even when strict."""
+    order = order_in(S.ACCEPTED, strict=True)
+    order.apply(E.CANCEL_REQUEST if kind is E.CANCEL_REJECTED else E.REPLACE_REQUEST, 1)
+    order.apply_fill(make_fill(SIZE))
+    assert order.status is S.FILLED
+    history = list(order.history)
+    result = order.apply(kind, 9, reason="Unknown order sent.")
+    assert result == LateReport("eng-7", kind, S.FILLED, 9, "Unknown order sent.")
+    assert (order.status, order.history, order.anomalies) == (S.FILLED, history, [])
+    assert not order.needs_reconcile
+    assert order.reason == ""
 
 
 def test_cancel_rejected_returns_to_accepted():
