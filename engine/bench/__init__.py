@@ -34,6 +34,7 @@ SUBJECTS: dict[str, str] = {
     "scale": "engine.bench.scale",
     "memory": "engine.bench.memory",
     "backtest": "engine.bench.backtest",
+    "feeds": "engine.bench.feeds",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 
