@@ -10,7 +10,9 @@ malformed frames counted and logged) with the OKX way:
   :class:`~engine.venues.okx.sync.OkxBookSync` (``seqId``/``prevSeqId`` chain, checksum when
   non-zero, uncrossed). A gap, a checksum mismatch, a crossed book or a lost (malformed) book
   frame throws only that book away and **resubscribes** its ``books`` channel (unsubscribe, then
-  subscribe) for a fresh snapshot, as venues.md §6.3 and §6.4 say; the other books go on;
+  subscribe) for a fresh snapshot, as venues.md §6.3 and §6.4 say, paced by a
+  :class:`~engine.venues.resubscribe.ResubscribePacer` (a book that keeps failing waits longer);
+  the other books go on;
 - the venue drops a link silent for 30 s, so whenever nothing arrived for ``ping_after_s`` the
   feed sends the text ``ping`` (the answer ``pong`` is counted as unknown and ignored).
 
@@ -45,6 +47,7 @@ from engine.venues.backoff import Backoff
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.okx.protocol import OkxBook, OkxParser
 from engine.venues.okx.sync import OkxBookSync, OkxOutcome
+from engine.venues.resubscribe import ResubscribePacer
 from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
@@ -128,6 +131,8 @@ class OkxFeed(StreamFeed):
             )
         self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
         self._resubscribing: set[asyncio.Task[None]] = set()
+        self.pacer = ResubscribePacer()
+        """Delays between resubscriptions of a book that keeps failing."""
         self.checksum_mismatches = 0
         """Books thrown away because the venue's checksum disagreed."""
         self.pings = 0
@@ -267,6 +272,7 @@ class OkxFeed(StreamFeed):
             if was_live:
                 self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
             else:
+                self.pacer.went_live(msg.symbol, self._clock.monotonic_ns() / _NS)
                 self._went_live(iid, event.exch_ts, event.recv_ts)
 
     def _resync(self, instrument: int, reason: ResyncReason) -> None:
@@ -279,13 +285,15 @@ class OkxFeed(StreamFeed):
         if ws is None:
             return
         symbol = self._syncs[instrument].instrument.symbol
-        task = asyncio.create_task(self._resubscribe(ws, symbol), name=f"okx-resub-{symbol}")
+        delay = self.pacer.delay(symbol, self._clock.monotonic_ns() / _NS)
+        task = asyncio.create_task(self._resubscribe(ws, symbol, delay), name=f"okx-resub-{symbol}")
         self._resubscribing.add(task)
         task.add_done_callback(self._resubscribing.discard)
 
         self._want_rest_snapshot(instrument)
 
-    async def _resubscribe(self, ws: ClientConnection, symbol: str) -> None:
+    async def _resubscribe(self, ws: ClientConnection, symbol: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
         arg = [{"channel": "books", "instId": symbol}]
         await ws.send(json.dumps({"id": "2", "op": "unsubscribe", "args": arg}))
         await ws.send(json.dumps({"id": "3", "op": "subscribe", "args": arg}))
