@@ -69,7 +69,7 @@ from engine.sim.matcher import (
     StpMode,
     opposite,
 )
-from engine.sim.mirror import MarketDataError, check_level, checked_levels
+from engine.sim.mirror import MarketDataError, check_level, level_lists
 from engine.sim.resting import LIVE, OrderView, SimOrder, view
 
 __all__ = [
@@ -280,14 +280,15 @@ class MatchingCore(Matcher):
         Raises:
             MarketDataError: arrays of unequal length, a price <= 0 or a negative size.
         """
-        bids = checked_levels(self.instrument.key, Side.BUY, bid_px, bid_sz)
-        asks = checked_levels(self.instrument.key, Side.SELL, ask_px, ask_sz)
+        where = self.instrument.key
+        bid_prices, bid_sizes = level_lists(where, Side.BUY, bid_px, bid_sz)
+        ask_prices, ask_sizes = level_lists(where, Side.SELL, ask_px, ask_sz)
         self._events += 1
         out: list[Report] = []
-        for price, size in bids:
-            self._level(Side.BUY, price, size, ts, out)
-        for price, size in asks:
-            self._level(Side.SELL, price, size, ts, out)
+        if bid_prices:
+            self._levels(Side.BUY, bid_prices, bid_sizes, ts, out)
+        if ask_prices:
+            self._levels(Side.SELL, ask_prices, ask_sizes, ts, out)
         self._settle(ts, out)
         return out
 
@@ -304,19 +305,18 @@ class MatchingCore(Matcher):
         Raises:
             MarketDataError: arrays of unequal length, a price <= 0 or a negative size.
         """
+        where = self.instrument.key
         sides = (
-            (Side.BUY, checked_levels(self.instrument.key, Side.BUY, bid_px, bid_sz)),
-            (Side.SELL, checked_levels(self.instrument.key, Side.SELL, ask_px, ask_sz)),
+            (Side.BUY, level_lists(where, Side.BUY, bid_px, bid_sz)),
+            (Side.SELL, level_lists(where, Side.SELL, ask_px, ask_sz)),
         )
         self._events += 1
-        for side, levels in sides:
+        for side, (prices, sizes) in sides:
             book, resting = self.mirror.side(side), self._resting[side]
             before = [
                 (price, book.size(price), book.traded.get(price, 0)) for price in resting.prices
             ]
-            book.clear()
-            for price, size in levels:
-                book.set(price, size)
+            book.reset(prices, sizes)
             for price, prev, traded in before:
                 self._requeue(resting.levels[price], prev, book.size(price), traded)
         out: list[Report] = []
@@ -404,6 +404,46 @@ class MatchingCore(Matcher):
         if order.time_in_force is TimeInForce.POST_ONLY and self._would_take(order.side, price):
             return POST_ONLY_WOULD_TAKE
         return ""
+
+    def _levels(
+        self, side: Side, prices: list[int], sizes: list[int], ts: int, out: list[Report]
+    ) -> None:
+        """One side of a delta, exactly as :meth:`_level` for each level in turn would apply it.
+
+        Only levels where one of our orders rests (a queue to move) or that reach one of our
+        opposite orders (a fill) go through :meth:`_level`, in their order; the rest, which
+        change nothing but the mirror, are recorded in one batch. Applying the batch first
+        changes nothing: every level touches only its own price, and the levels picked are
+        picked against the orders before the delta, a superset of what :meth:`_level` acts on
+        (a delta only takes orders away). A price reported twice goes level by level.
+        """
+        queued = self._resting[side].levels
+        mine = self._resting[opposite(side)].best()
+        watched = queued.keys() & prices if queued else None
+        is_ask = side is Side.SELL
+        edge = 0 if mine is None else mine
+        crosses = mine is not None and (min(prices) <= edge if is_ask else max(prices) >= edge)
+        book = self.mirror.side(side)
+        if not watched and not crosses:
+            book.update(prices, sizes)
+            return
+        if len(set(prices)) != len(prices):
+            for price, size in zip(prices, sizes, strict=True):
+                self._level(side, price, size, ts, out)
+            return
+        picked: list[int] = []
+        rest: list[int] = []
+        for i, price in enumerate(prices):
+            if (watched and price in watched) or (
+                crosses and sizes[i] and (price <= edge if is_ask else price >= edge)
+            ):
+                picked.append(i)
+            else:
+                rest.append(i)
+        if rest:
+            book.update([prices[i] for i in rest], [sizes[i] for i in rest])
+        for i in picked:
+            self._level(side, prices[i], sizes[i], ts, out)
 
     def _level(self, side: Side, price: int, size: int, ts: int, out: list[Report]) -> None:
         """Apply one level report; an opposite level at or through our price fills us."""

@@ -54,6 +54,29 @@ def checked_levels(
     return pairs
 
 
+def level_lists(
+    where: str, side: Side, prices: Int64Array, sizes: Int64Array
+) -> tuple[list[int], list[int]]:
+    """One side of a delta as checked price and size lists.
+
+    The batch form of :func:`checked_levels`: one look at the extremes instead of a check per
+    level.
+
+    Raises:
+        MarketDataError: the arrays differ in length, or a level is impossible (the first one
+            named, as :func:`checked_levels` does).
+    """
+    if len(prices) != len(sizes):
+        raise MarketDataError(
+            f"{where}: {side.name} side has {len(prices)} prices but {len(sizes)} sizes"
+        )
+    px: list[int] = prices.tolist()
+    sz: list[int] = sizes.tolist()
+    if px and (min(px) <= 0 or min(sz) < 0):
+        checked_levels(where, side, prices, sizes)
+    return px, sz
+
+
 class BookSide:
     """One side of the mirror: ``BUY`` bids (best is highest) or ``SELL`` asks (best is lowest)."""
 
@@ -90,6 +113,39 @@ class BookSide:
             prices = self.prices
             del prices[bisect_left(prices, price)]
         return prev, traded
+
+    def update(self, prices: list[int], sizes: list[int]) -> None:
+        """Record many level reports at once, as :meth:`set` for each in turn would.
+
+        For levels none of our orders care about (the caller keeps the others apart): nothing is
+        returned, and the ``traded`` and ``taken`` counters of the prices reported are dropped.
+        """
+        traded, taken = self.traded, self.taken
+        if traded:
+            for price in traded.keys() & prices:
+                del traded[price]
+        if taken:
+            for price in taken.keys() & prices:
+                del taken[price]
+        book, ladder = self.sizes, self.prices
+        for price, size in zip(prices, sizes, strict=True):
+            if size:
+                if price not in book:
+                    insort(ladder, price)
+                book[price] = size
+            elif price in book:
+                del book[price]
+                del ladder[bisect_left(ladder, price)]
+
+    def reset(self, prices: list[int], sizes: list[int]) -> None:
+        """Replace every level by a full image (a snapshot); a later duplicate price wins."""
+        self.clear()
+        book = self.sizes
+        book.update(zip(prices, sizes, strict=True))
+        if 0 in book.values():
+            for price in [price for price, size in book.items() if not size]:
+                del book[price]
+        self.prices[:] = sorted(book)
 
     def clear(self) -> None:
         """Forget every level (before a snapshot)."""
