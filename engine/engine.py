@@ -718,6 +718,7 @@ class Engine:
         assert state in ("syncing", "live", "crossed", "stale")
         self.book_states[instrument] = state  # type: ignore[assignment]
         self._dirty.add(instrument)
+        self.strategies.on_book_state(instrument, state)
         now = self.clock.time_ns()
         if state == "live" and self._paper is not None:
             bids, asks = self.books[instrument].levels()

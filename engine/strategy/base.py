@@ -172,6 +172,13 @@ class Strategy(Generic[P]):
     def on_book(self, instrument: int, book: BookReader) -> None:
         """A book it follows changed."""
 
+    def on_book_state(self, instrument: int, state: str) -> None:
+        """A book it follows changed state: ``live``, or ``syncing``, ``stale``, ``crossed``.
+
+        Any state but ``live`` means the book may be wrong until it is rebuilt (risk refuses
+        orders on it meanwhile); ``live`` comes again once it is.
+        """
+
     def on_trade(self, trade: Trade) -> None:
         """A public trade printed on an instrument it follows."""
 

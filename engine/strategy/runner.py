@@ -1,7 +1,7 @@
 """The strategy runner: dispatches events to strategies, flushes their actions, isolates them.
 
 ```
-book / trade ──────────────► strategies following the instrument
+book / trade / book state ─► strategies following the instrument
 gateway ─► StrategyListener ─► OMS first ─► the order's own strategy (on_order, on_fill)
 run_timers(now) ───────────► due timers ─► on_timer
 each callback ─► context.flush() ─► OMS ─► risk pipeline ─► gateway
@@ -271,6 +271,13 @@ class StrategyRunner:
             follows = slot.strategy.instruments
             if slot.running and (not follows or instrument in follows):
                 self._call(slot, slot.strategy.on_book, instrument, slot.ctx.book(instrument))
+
+    def on_book_state(self, instrument: int, state: str) -> None:
+        """A book's state changed: every running strategy following it gets ``on_book_state``."""
+        for slot in self._slots.values():
+            follows = slot.strategy.instruments
+            if slot.running and (not follows or instrument in follows):
+                self._call(slot, slot.strategy.on_book_state, instrument, state)
 
     def on_trade(self, trade: Trade) -> None:
         """A public trade: every running strategy following its instrument gets ``on_trade``."""
