@@ -1,9 +1,9 @@
 """A book that may be wrong, on every feed of the shared stream loop: shown, told and refused.
 
-For Bybit, OKX, Kraken, Coinbase and Hyperliquid, each against its local stream on 127.0.0.1 and
-built by the engine's own ``make_feed`` with the engine as listener: a book fault at the venue
-(a gap, a bad checksum, a crossed book) and a dropped link each take the book out of ``live``
-until it is rebuilt. At each change a strategy is told (``on_book_state``), and at that moment
+For Binance spot and USD-M, Bybit, OKX, Kraken, Coinbase and Hyperliquid, each against its local
+stream on 127.0.0.1 and built by the engine's own ``make_feed`` with the engine as listener: a
+book fault at the venue (a gap, a bad checksum, a crossed book) and a dropped link each take the
+book out of ``live`` until it is rebuilt. At each change a strategy is told (``on_book_state``), and at that moment
 ``/status`` and the UI's book view show the same state and risk refuses an order on the book
 (``market_data_down``) unless it is live. The book comes back live each time.
 """
@@ -95,6 +95,18 @@ def _bybit() -> Case:
     )
 
 
+def _binance(name: str) -> Case:
+    inst = Instrument(venue=name, symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001")
+    return Case(
+        name,
+        inst,
+        lambda insts: SimVenue(insts, seed=3, events_per_second=1000.0, depth_interval_ms=20),
+        lambda sim: (sim.ws_url, sim.rest_url),
+        lambda sim, symbol: sim.faults.gap_next(symbol, missing=1),
+        lambda sim: sim.faults.disconnect_all(),
+    )
+
+
 def _okx() -> Case:
     inst = Instrument(venue="okx", symbol="BTC-USDT", tick_size="0.1", lot_size="0.00001")
     return Case(
@@ -119,6 +131,8 @@ def _public(name: str, inst: Instrument, cls: Any, fault: str, **kw: Any) -> Cas
 
 
 CASES = [
+    _binance("binance"),
+    _binance("binance-usdm"),
     _bybit(),
     _okx(),
     _public(
