@@ -3,7 +3,8 @@
 Every command reads its data from ``--capture`` (real Binance spot captures, hftbacktest's raw
 format; repeat it for several symbols) or ``--catalog`` (the Parquet catalog), checks the range
 before anything runs, and prints JSON on stdout (``--json`` for ``run``; the others always).
-Errors name what was wrong and exit 2; progress goes to stderr.
+Errors name what was wrong and exit 2; progress goes to stderr. ``hft-tui backtest`` with the
+run's options and no subcommand (``hft-tui backtest --no-ui --capture ... --json``) is ``run``.
 """
 
 from __future__ import annotations
@@ -196,6 +197,61 @@ def run_command(
     )
     if as_json:
         sys.stdout.write(to_json(metrics_document(result)))
+
+
+@backtest_cli.callback(invoke_without_command=True)
+def backtest_command(
+    ctx: typer.Context,
+    strategy: StrategyOpt = "market_maker",
+    params: ParamsOpt = None,
+    catalog: CatalogOpt = None,
+    capture: CaptureOpt = None,
+    instrument: SymbolsOpt = None,
+    symbol: SymbolOpt = "",
+    start: StartOpt = "",
+    end: EndOpt = "",
+    time: TimeOpt = "recv",
+    set_: SetOpt = None,
+    on_corrupt: CorruptOpt = "refuse",
+    out: Annotated[str | None, typer.Option("--out", help="Results folder.")] = None,
+    report: Annotated[str, typer.Option("--report", help="'html' adds report.html.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics JSON.")] = False,
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Headless (the only mode here).")] = False,
+) -> None:
+    """Backtests over recorded markets; with run's options and no subcommand, one run."""
+    if ctx.invoked_subcommand is not None:
+        given = [
+            param.opts[0] for param in ctx.command.params if param.name and _typed(ctx, param.name)
+        ]
+        if given:
+            raise _fail(
+                f"{', '.join(given)}: the options of a run; give them after the subcommand "
+                f"(hft-tui backtest {ctx.invoked_subcommand} OPTIONS)"
+            )
+        return
+    run_command(
+        strategy=strategy,
+        params=params,
+        catalog=catalog,
+        capture=capture,
+        instrument=instrument,
+        symbol=symbol,
+        start=start,
+        end=end,
+        time=time,
+        set_=set_,
+        on_corrupt=on_corrupt,
+        out=out,
+        report=report,
+        as_json=as_json,
+        no_ui=no_ui,
+    )
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Was the option given on the command line (not left at its default)?"""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def _progress(label: str) -> Progress:

@@ -45,6 +45,23 @@ def test_backtest_run_prints_the_metrics_json(shared_data: Path, tmp_path: Path)
 
 
 @pytest.mark.shared_data
+def test_backtest_without_a_subcommand_is_a_run(shared_data: Path, tmp_path: Path):
+    """``hft-tui backtest --no-ui ... --json`` writes what ``backtest run`` writes, to the byte."""
+    capture = shared_data / "hftbacktest" / "spot" / "btcusdt"
+    args = ["--capture", str(capture), "--end", "2024-08-08T23:55:30Z", "--json", "--no-ui"]
+    runner = CliRunner()
+    alias = runner.invoke(cli, ["backtest", *args, "--out", str(tmp_path / "a")])
+    run = runner.invoke(cli, ["backtest", "run", *args, "--out", str(tmp_path / "b")])
+    assert alias.exit_code == run.exit_code == 0, alias.output
+    assert json.loads(alias.stdout) == json.loads(run.stdout)
+    for name in ("fills.parquet", "orders.parquet", "equity.parquet", "metrics.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    before = runner.invoke(cli, ["backtest", "--json", "sweep", "--capture", str(capture)])
+    assert before.exit_code == 2
+    assert "--json: the options of a run; give them after the subcommand" in before.stderr
+
+
+@pytest.mark.shared_data
 def test_backtest_refuses_a_missing_range_and_bad_options(shared_data: Path):
     """Exit 2 with what was wrong, before anything runs."""
     capture = shared_data / "hftbacktest" / "spot" / "btcusdt"
