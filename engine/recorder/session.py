@@ -116,7 +116,61 @@ def feed_for(
             venue=venue.name,
             clock=clock,
         )
+    if venue.name == "bybit-linear":
+        from engine.feeds import BYBIT_DEPTH, MARKET_WS
+        from engine.venues.bybit.feed import BybitPublicFeed
+
+        return BybitPublicFeed(
+            instruments,
+            books,
+            listener,
+            ws_url=ws_url or MARKET_WS[venue.name],
+            category="linear",
+            depth=BYBIT_DEPTH,
+            venue=venue.name,
+            clock=clock,
+        )
+    market_only = _market_only_feed(
+        venue.name, instruments, books, listener, ws_url, rest_url, clock
+    )
+    if market_only is not None:
+        return market_only
     raise RecordError(f"no market-data feed to record venue {venue.name!r} from yet")
+
+
+def _market_only_feed(
+    name: str,
+    instruments: list[Instrument],
+    books: dict[int, OrderBook],
+    listener: RecordingListener,
+    ws_url: str,
+    rest_url: str,
+    clock: Clock,
+) -> Feed | None:
+    """OKX, Kraken, Coinbase or Hyperliquid on ``<ws host><path>``, as the engine builds them."""
+    from engine.market_feeds import MARKET_REST, MARKET_WS, WS_PATH
+
+    if name not in WS_PATH:
+        return None
+    url = (ws_url or MARKET_WS[name]).rstrip("/") + WS_PATH[name]
+    if name == "okx":
+        from engine.venues.okx.feed import OkxFeed
+
+        rest = rest_url or MARKET_REST["okx"]
+        return OkxFeed(
+            instruments, books, listener, ws_url=url, rest_url=rest, venue=name, clock=clock
+        )
+    if name == "kraken":
+        from engine.venues.kraken.feed import KrakenFeed
+
+        return KrakenFeed(instruments, books, listener, ws_url=url, venue=name, clock=clock)
+    if name == "coinbase":
+        from engine.venues.coinbase.feed import CoinbaseFeed
+
+        return CoinbaseFeed(instruments, books, listener, ws_url=url, venue=name, clock=clock)
+    from engine.venues.hyperliquid.feed import HyperliquidFeed
+
+    return HyperliquidFeed(instruments, books, listener, ws_url=url, venue=name, clock=clock)
 
 
 async def record(
