@@ -29,6 +29,7 @@ from engine.errors import (
     ClockSkew,
     GatewayError,
     IpBanned,
+    OrderRejected,
     RateLimited,
     StatusUnknown,
 )
@@ -219,7 +220,8 @@ class Dispatcher:
         if failure is not None:
             if self._retried(request, failure):
                 return
-            self.stats.errors += 1
+            if not isinstance(failure, OrderRejected):  # a refusal is a reject, counted there
+                self.stats.errors += 1
         try:
             request.handler(request, response, failure)
         except Exception:  # a report bug must not take the connection down

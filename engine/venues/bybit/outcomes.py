@@ -39,6 +39,7 @@ from engine.errors import (
     ClockSkew,
     GatewayError,
     IpBanned,
+    OrderRejected,
     RateLimited,
     StatusUnknown,
     VenueGarbage,
@@ -121,7 +122,8 @@ class Outcomes:
             result = await gw.rest.send("POST", request.path, request.body)
         except GatewayError as exc:
             if not await self._retried(request, exc):
-                gw.stats.errors += 1
+                if not isinstance(exc, OrderRejected):  # a refusal is a reject, counted there
+                    gw.stats.errors += 1
                 self._answered(request, None, exc)
         else:
             self._answered(request, result, None)
