@@ -93,6 +93,7 @@ class SoakSample(msgspec.Struct, frozen=True, kw_only=True):
     status_ms: float
     """Round trip of the ``/status`` request this sample made."""
     trading: str
+    halt_reason: str
     link: str
 
 
@@ -226,6 +227,7 @@ class _Engine:
             strategy_max_us=round(mm.get("max_ns", 0) / 1000, 1),
             status_ms=round(status_ms, 2),
             trading=str(status["trading"]),
+            halt_reason=str(status.get("halt_reason") or ""),
             link=str(status["venue"]["link"]),
         )
 
@@ -274,7 +276,7 @@ def summarise(samples: list[SoakSample], warmup_s: float, duration_s: float) -> 
     if last.command_ring_dropped:
         problems.append(f"{last.command_ring_dropped} commands dropped on the lossless ring")
     if last.trading != "running":
-        problems.append(f"trading is {last.trading} at the end")
+        problems.append(f"trading is {last.trading} at the end ({last.halt_reason})")
     reconnects = last.reconnects - first.reconnects
     if reconnects:
         problems.append(f"the market-data link reconnected {reconnects} times")

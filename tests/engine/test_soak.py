@@ -23,6 +23,7 @@ def _sample(t_s: float, rss: int, fds: int = 30, segments: int = 5, **extra) -> 
         "strategy_max_us": 20.0,
         "status_ms": 1.0,
         "trading": "running",
+        "halt_reason": "",
         "link": "live",
     }
     base.update(extra)
