@@ -1,6 +1,7 @@
 """The Bybit v5 public market-data feed: ``orderbook.{depth}`` and ``publicTrade`` on one socket.
 
-The shared connection loop (:class:`~engine.venues.stream_feed.StreamFeed`) with Bybit's parts:
+The shared connection loop (:class:`~engine.venues.stream_feed.StreamFeed`, books syncing and
+resubscriptions by :class:`~engine.venues.book_feed.BookFeed`) with Bybit's parts:
 once open, the feed subscribes from its own topic registry (at most 10 args a request, Bybit
 spot's limit, used for every category), sends the venue's ``{"op":"ping"}`` heartbeat every
 ``ping_interval_s`` (Bybit cuts a silent client; every frame, pongs included, keeps the link
@@ -12,20 +13,18 @@ socket dropping resyncs every book. Refused subscriptions are logged with the ve
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import logging
 from typing import TYPE_CHECKING
 
 import msgspec
-from websockets.exceptions import WebSocketException
 
 from engine.core.events import BookDelta, BookSnapshot
 from engine.errors import CrossedBook, SequenceGap
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.binance.protocol import warm_up
 from engine.venues.binance.sync import DeltaOutcome, SyncPhase
+from engine.venues.book_feed import BookFeed
 from engine.venues.bybit.protocol import (
     BybitPublicParser,
     OpAnswer,
@@ -34,7 +33,6 @@ from engine.venues.bybit.protocol import (
     trade_topic,
 )
 from engine.venues.bybit.sync import BybitBookSync
-from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -53,7 +51,7 @@ PUBLIC_PATH = "/v5/public/"
 _encode = msgspec.json.Encoder().encode
 
 
-class BybitPublicFeed(StreamFeed):
+class BybitPublicFeed(BookFeed[BookDelta | BookSnapshot]):
     """Keeps ``books`` in sync with one Bybit v5 public socket (or the local venue's).
 
     Args:
@@ -71,6 +69,8 @@ class BybitPublicFeed(StreamFeed):
         ping_interval_s: seconds between our ``ping`` heartbeats.
     """
 
+    log = log
+
     def __init__(
         self,
         instruments: list[Instrument],
@@ -86,10 +86,13 @@ class BybitPublicFeed(StreamFeed):
         stale_after_s: float = 30.0,
         ping_interval_s: float = 20.0,
     ) -> None:
+        base = ws_url.rstrip("/")
+        path = f"{PUBLIC_PATH}{category}"
         super().__init__(
             instruments,
             books,
             listener,
+            url=base if base.endswith(path) else base + path,
             venue=venue,
             clock=clock,
             backoff=backoff,
@@ -97,9 +100,6 @@ class BybitPublicFeed(StreamFeed):
         )
         self.category = category
         self.ping_interval_s = ping_interval_s
-        base = ws_url.rstrip("/")
-        path = f"{PUBLIC_PATH}{category}"
-        self._url = base if base.endswith(path) else base + path
         self._parser = BybitPublicParser(self.instruments, venue)
         self._syncs = {
             i.instrument_id: BybitBookSync(i, books[i.instrument_id], venue=venue)
@@ -114,12 +114,6 @@ class BybitPublicFeed(StreamFeed):
             for topic in (self._book_topic[i.instrument_id], trade_topic(i.symbol))
         ]
         self._req_ids = itertools.count(1)
-        self._sends: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        """The public socket every connection opens."""
-        return self._url
 
     def sync_of(self, instrument: int) -> BybitBookSync:
         """The sync unit of one instrument."""
@@ -131,29 +125,17 @@ class BybitPublicFeed(StreamFeed):
         warm_up()  # the compiled level reader
 
     async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
-        for inst in self.instruments:
-            iid = inst.instrument_id
-            self._syncs[iid].reset()
-            if reconnect:
-                self.stats.resyncs += 1
-            self.listener.on_book_state(
-                iid, "syncing", ResyncReason.RECONNECT if reconnect else None
-            )
+        for sync in self._syncs.values():
+            sync.reset()
+        self._books_syncing(reconnect=reconnect)
         self._set_link(LinkState.SYNCING)
         for start in range(0, len(self.topics), ARGS_PER_REQUEST):
             await ws.send(self._op("subscribe", self.topics[start : start + ARGS_PER_REQUEST]))
 
     async def _keepalive(self, ws: ClientConnection) -> None:
-        while True:
-            await asyncio.sleep(self.ping_interval_s)
-            await ws.send(ping_frame(str(next(self._req_ids))))
-
-    async def _on_closed(self) -> None:
-        sends = list(self._sends)
-        self._sends.clear()
-        for task in sends:
-            task.cancel()
-        await asyncio.gather(*sends, return_exceptions=True)
+        await self._ping_every(
+            ws, self.ping_interval_s, lambda: ping_frame(str(next(self._req_ids)))
+        )
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
         return self._parser.parse_frame(raw, recv_ts)
@@ -193,10 +175,7 @@ class BybitPublicFeed(StreamFeed):
         try:
             went_live = self._syncs[iid].on_snapshot(snapshot)
         except CrossedBook as exc:
-            log.warning(
-                "crossed snapshot; resyncing", extra={**self._where(iid), "error": str(exc)}
-            )
-            self._resync(iid, ResyncReason.CROSSED)
+            self._on_crossed(iid, exc, "crossed snapshot; resyncing")
             return
         self.stats.snapshots += 1
         if went_live:
@@ -210,45 +189,22 @@ class BybitPublicFeed(StreamFeed):
         try:
             outcome = sync.on_delta(delta)
         except SequenceGap as exc:
-            self.stats.gaps += 1
-            log.warning(
-                "sequence gap; resubscribing",
-                extra={**self._where(iid), "expected": exc.expected, "received": exc.received},
-            )
-            self._resync(iid, ResyncReason.GAP)
+            self._on_gap(iid, exc)
             return
         except CrossedBook as exc:
-            log.warning(
-                "crossed book; resubscribing", extra={**self._where(iid), "error": str(exc)}
-            )
-            self._resync(iid, ResyncReason.CROSSED)
+            self._on_crossed(iid, exc)
             return
         if outcome is DeltaOutcome.APPLIED:
-            self.listener.on_book_delta(delta)
-            self.listener.on_book(iid, sync.book, delta.exch_ts, delta.recv_ts)
+            self._delta_applied(iid, delta)
         elif outcome is DeltaOutcome.WENT_LIVE:
             self._went_live(iid, delta.exch_ts, delta.recv_ts)
 
-    def _resync(self, instrument: int, reason: ResyncReason) -> None:
-        """One book was thrown away: tell the engine and resubscribe its topic for a snapshot."""
-        self.stats.resyncs += 1
-        self.listener.on_book_state(instrument, "syncing", reason)
-        if self.stats.link is LinkState.LIVE:
-            self._set_link(LinkState.SYNCING)
-        ws = self._ws
-        if ws is None or not self._connected:
-            return  # the next connection subscribes afresh
-        topic = [self._book_topic[instrument]]
-        task = asyncio.get_running_loop().create_task(
-            self._resubscribe(ws, topic), name=f"{self.venue}-resubscribe-{instrument}"
-        )
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
+    def _book_topics(self, instrument: int) -> list[str]:
+        return [self._book_topic[instrument]]
 
-    async def _resubscribe(self, ws: ClientConnection, topics: list[str]) -> None:
-        with contextlib.suppress(WebSocketException, OSError):  # gone: the reconnect resyncs
-            await ws.send(self._op("unsubscribe", topics))
-            await ws.send(self._op("subscribe", topics))
+    def _resubscribe_frames(self, topics: list[str]) -> list[str]:
+        """Unsubscribe, then subscribe: the venue answers with a fresh snapshot."""
+        return [self._op("unsubscribe", topics), self._op("subscribe", topics)]
 
     def _op(self, op: str, args: list[str]) -> str:
         return _encode({"req_id": str(next(self._req_ids)), "op": op, "args": args}).decode()

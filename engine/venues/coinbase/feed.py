@@ -1,7 +1,8 @@
 """Coinbase Advanced Trade public market data over one socket: ``level2``, trades and heartbeats.
 
 :class:`CoinbaseFeed` fills in the shared connection loop
-(:class:`~engine.venues.stream_feed.StreamFeed`) with the Coinbase way (venues.md §5.1):
+(:class:`~engine.venues.stream_feed.StreamFeed`, books syncing and paced resubscriptions by
+:class:`~engine.venues.book_feed.BookFeed`) with the Coinbase way (venues.md §5.1):
 
 - once open it subscribes ``level2``, ``market_trades`` and ``heartbeats`` for every product,
   one channel a message (the venue's rule), within the 5 s the venue allows;
@@ -23,7 +24,6 @@ venue's ``event_time``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import Counter
@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 from engine.core.events import BookDelta, Trade
 from engine.errors import CrossedBook, SequenceGap
 from engine.ipc.protocol import LinkState, ResyncReason
+from engine.venues.book_feed import BookFeed
 from engine.venues.book_sync import BookPhase
 from engine.venues.coinbase.protocol import CoinbaseBook, CoinbaseFrame, CoinbaseParser
 from engine.venues.coinbase.sync import CoinbaseBookSync, CoinbaseConnectionSync, CoinbaseOutcome
 from engine.venues.resubscribe import ResubscribePacer
-from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -54,7 +54,7 @@ PUBLIC_WS = "wss://advanced-trade-ws.coinbase.com"
 CHANNELS = ("level2", "market_trades", "heartbeats")
 
 
-class CoinbaseFeed(StreamFeed):
+class CoinbaseFeed(BookFeed[CoinbaseBook]):
     """Keeps ``books`` in sync with the Coinbase Advanced Trade market-data stream.
 
     Args:
@@ -68,6 +68,8 @@ class CoinbaseFeed(StreamFeed):
         stale_after_s: a link with no frame for this long (heartbeats come every second) is
             declared stale and reconnected.
     """
+
+    log = log
 
     def __init__(
         self,
@@ -85,27 +87,19 @@ class CoinbaseFeed(StreamFeed):
             instruments,
             books,
             listener,
+            url=ws_url,
             venue=venue,
             clock=clock,
             backoff=backoff,
             stale_after_s=stale_after_s,
+            pacer=ResubscribePacer(),
         )
-        self._url = ws_url
         self._parser = CoinbaseParser(self.instruments)
         self._books = {
             inst.symbol: CoinbaseBookSync(inst, books[inst.instrument_id], venue=venue)
             for inst in self.instruments
         }
         self._conn = CoinbaseConnectionSync(self._books, venue=venue)
-        self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
-        self._resubscribing: set[asyncio.Task[None]] = set()
-        self.pacer = ResubscribePacer()
-        """Delays between resubscriptions of books that keep failing."""
-
-    @property
-    def url(self) -> str:
-        """The stream every connection opens."""
-        return self._url
 
     @property
     def ignored(self) -> Counter[str]:
@@ -119,30 +113,17 @@ class CoinbaseFeed(StreamFeed):
 
     def sync_of(self, instrument: int) -> CoinbaseBookSync:
         """The sync unit of one product."""
-        symbol = next(i.symbol for i in self.instruments if i.instrument_id == instrument)
-        return self._books[symbol]
+        return self._books[self._symbols[instrument]]
 
     # ---- the connection's hooks ----------------------------------------------------------------
 
     async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
         self._conn.reset()
-        for inst in self.instruments:
-            if reconnect:
-                self.stats.resyncs += 1
-            self.listener.on_book_state(
-                inst.instrument_id, "syncing", ResyncReason.RECONNECT if reconnect else None
-            )
+        self._books_syncing(reconnect=reconnect)
         products = [i.symbol for i in self.instruments]
         for channel in CHANNELS:
             await ws.send(_request("subscribe", channel, products))
         self._set_link(LinkState.SYNCING)
-
-    async def _on_closed(self) -> None:
-        tasks = list(self._resubscribing)
-        self._resubscribing.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
         return self._parser.parse(raw, recv_ts)
@@ -163,7 +144,7 @@ class CoinbaseFeed(StreamFeed):
                 "sequence gap; resubscribing every book",
                 extra={"venue": self.venue, "expected": exc.expected, "received": exc.received},
             )
-            self._resync(list(self._books), ResyncReason.GAP)
+            self._resync_all(ResyncReason.GAP)
             return False
         if not items:
             self.stats.unknown = sum(self._parser.ignored.values())
@@ -186,44 +167,30 @@ class CoinbaseFeed(StreamFeed):
         try:
             outcome = sync.on_book(msg)
         except CrossedBook as exc:
-            log.warning(
-                "crossed book; resubscribing", extra={**self._where(iid), "error": str(exc)}
-            )
-            self._resync([msg.symbol], ResyncReason.CROSSED)
+            self._on_crossed(iid, exc)
             return
         event = msg.event
         if outcome is CoinbaseOutcome.APPLIED and isinstance(event, BookDelta):
-            self.listener.on_book_delta(event)
-            self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
+            self._delta_applied(iid, event)
         elif outcome is CoinbaseOutcome.SNAPSHOT:
-            if was_live:
-                self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
-            else:
-                now_s = self._clock.monotonic_ns() / 1e9
-                self.pacer.went_live(msg.symbol, now_s)
-                self.pacer.went_live("", now_s)
-                self._went_live(iid, event.exch_ts, event.recv_ts)
+            if not was_live and self.pacer is not None:
+                self.pacer.went_live("", self._now_s())  # the every-book resubscription too
+            self._snapshot_applied(iid, event.exch_ts, event.recv_ts, was_live=was_live)
 
-    def _resync(self, symbols: list[str], reason: ResyncReason) -> None:
-        """Books were thrown away: tell the engine and resubscribe their ``level2``."""
-        for symbol in symbols:
-            self.stats.resyncs += 1
-            self.listener.on_book_state(self._ids[symbol], "syncing", reason)
-        if self.stats.link is LinkState.LIVE:
-            self._set_link(LinkState.SYNCING)
-        ws = self._ws
-        if ws is None:
-            return
-        key = "" if len(symbols) == len(self._books) else symbols[0]
-        delay = self.pacer.delay(key, self._clock.monotonic_ns() / 1e9)
-        task = asyncio.create_task(self._resubscribe(ws, symbols, delay), name="coinbase-resub")
-        self._resubscribing.add(task)
-        task.add_done_callback(self._resubscribing.discard)
+    def _resync(self, instrument: int, reason: ResyncReason) -> None:
+        """One book was thrown away: resubscribe its ``level2`` (one product: the only unit)."""
+        self._book_resyncing(instrument, reason)
+        symbol = self._symbols[instrument]
+        self._resubscribe_later("" if len(self._books) == 1 else symbol, [symbol])
 
-    async def _resubscribe(self, ws: ClientConnection, symbols: list[str], delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        await ws.send(_request("unsubscribe", "level2", symbols))
-        await ws.send(_request("subscribe", "level2", symbols))
+    def _resync_all(self, reason: ResyncReason) -> None:
+        """The connection's numbering broke: every book resubscribes its ``level2`` at once."""
+        for iid in self._symbols:
+            self._book_resyncing(iid, reason)
+        self._resubscribe_later("", list(self._books))
+
+    def _resubscribe_frames(self, topics: list[str]) -> list[str]:
+        return [_request("unsubscribe", "level2", topics), _request("subscribe", "level2", topics)]
 
 
 def _request(kind: str, channel: str, products: list[str]) -> str:

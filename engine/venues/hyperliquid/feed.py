@@ -1,7 +1,8 @@
 """Hyperliquid public market data over one socket: ``l2Book`` (full snapshots) and ``trades``.
 
 :class:`HyperliquidFeed` fills in the shared connection loop
-(:class:`~engine.venues.stream_feed.StreamFeed`) with the Hyperliquid way (venues.md §7.1):
+(:class:`~engine.venues.stream_feed.StreamFeed`, books syncing and pings by
+:class:`~engine.venues.book_feed.BookFeed`) with the Hyperliquid way (venues.md §7.1):
 
 - once open it subscribes ``l2Book`` and ``trades`` for every coin, one subscription a message
   (the venue takes one coin each);
@@ -20,7 +21,6 @@ two books (changed levels, 0 for levels gone), its ids the venue ``time`` in ms.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import Counter
@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.core.events import BookDelta, Int64Array, Trade
+from engine.core.events import BookDelta, Int64Array
 from engine.errors import CrossedBook
 from engine.ipc.protocol import LinkState, ResyncReason
+from engine.venues.book_feed import BookFeed
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.hyperliquid.protocol import HyperliquidBook, HyperliquidParser
 from engine.venues.hyperliquid.sync import HyperliquidBookSync, HyperliquidOutcome
-from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -51,7 +51,7 @@ PUBLIC_WS = "wss://api.hyperliquid.xyz/ws"
 """Hyperliquid mainnet's WebSocket."""
 
 
-class HyperliquidFeed(StreamFeed):
+class HyperliquidFeed(BookFeed[HyperliquidBook]):
     """Keeps ``books`` equal to Hyperliquid's ``l2Book`` snapshots.
 
     Args:
@@ -83,13 +83,13 @@ class HyperliquidFeed(StreamFeed):
             instruments,
             books,
             listener,
+            url=ws_url,
             venue=venue,
             clock=clock,
             backoff=backoff,
             stale_after_s=stale_after_s,
         )
         self.ping_every_s = ping_every_s
-        self._url = ws_url
         self._parser = HyperliquidParser(self.instruments)
         self._syncs = {
             inst.symbol: HyperliquidBookSync(inst, books[inst.instrument_id])
@@ -99,15 +99,8 @@ class HyperliquidFeed(StreamFeed):
         """``l2Book`` messages older than the book held (reordered), skipped."""
         self.crossed_books = 0
         """``l2Book`` messages that were crossed, thrown away."""
-        self.pings = 0
-        """Pings sent."""
         self.refused = 0
         """Requests the venue answered on its ``error`` channel (an unknown coin)."""
-
-    @property
-    def url(self) -> str:
-        """The stream every connection opens."""
-        return self._url
 
     @property
     def ignored(self) -> Counter[str]:
@@ -116,19 +109,14 @@ class HyperliquidFeed(StreamFeed):
 
     def sync_of(self, instrument: int) -> HyperliquidBookSync:
         """The book keeping of one coin."""
-        symbol = next(i.symbol for i in self.instruments if i.instrument_id == instrument)
-        return self._syncs[symbol]
+        return self._syncs[self._symbols[instrument]]
 
     # ---- the connection's hooks ----------------------------------------------------------------
 
     async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
-        for inst in self.instruments:
-            self._syncs[inst.symbol].reset(ResyncCause.RECONNECT)
-            if reconnect:
-                self.stats.resyncs += 1
-            self.listener.on_book_state(
-                inst.instrument_id, "syncing", ResyncReason.RECONNECT if reconnect else None
-            )
+        for sync in self._syncs.values():
+            sync.reset(ResyncCause.RECONNECT)
+        self._books_syncing(reconnect=reconnect)
         for inst in self.instruments:
             for kind in ("l2Book", "trades"):
                 sub = {"type": kind, "coin": inst.symbol}
@@ -136,10 +124,7 @@ class HyperliquidFeed(StreamFeed):
         self._set_link(LinkState.SYNCING)
 
     async def _keepalive(self, ws: ClientConnection) -> None:
-        while True:
-            await asyncio.sleep(self.ping_every_s)
-            await ws.send('{"method":"ping"}')
-            self.pings += 1
+        await self._ping_every(ws, self.ping_every_s, lambda: '{"method":"ping"}')
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
         errors = self._parser.ignored["error"]
@@ -151,18 +136,6 @@ class HyperliquidFeed(StreamFeed):
                 extra={"venue": self.venue, "frame": raw[:200].decode("utf-8", "replace")},
             )
         return items or None
-
-    def _on_unknown(self) -> None:
-        self.stats.unknown = sum(self._parser.ignored.values())
-
-    def _dispatch(self, event: object) -> bool:
-        assert isinstance(event, list)
-        for item in event:
-            if type(item) is Trade:
-                self.listener.on_trade(item)
-            elif type(item) is HyperliquidBook:
-                self._on_book(item)
-        return False
 
     def _book_live(self, instrument: int) -> bool:
         return self.sync_of(instrument).phase is BookPhase.LIVE
@@ -182,13 +155,10 @@ class HyperliquidFeed(StreamFeed):
             outcome = sync.on_book(msg)
         except CrossedBook as exc:
             self.crossed_books += 1
-            self.stats.resyncs += 1
             log.warning(
                 "crossed book; waiting for the next", extra={**self._where(iid), "error": str(exc)}
             )
-            self.listener.on_book_state(iid, "syncing", ResyncReason.CROSSED)
-            if self.stats.link is LinkState.LIVE:
-                self._set_link(LinkState.SYNCING)
+            self._book_resyncing(iid, ResyncReason.CROSSED)  # the next message rebuilds it
             return
         snap = msg.event
         if outcome is HyperliquidOutcome.STALE:
@@ -212,8 +182,7 @@ class HyperliquidFeed(StreamFeed):
             exch_ts=snap.exch_ts,
             recv_ts=snap.recv_ts,
         )
-        self.listener.on_book_delta(delta)
-        self.listener.on_book(iid, sync.book, snap.exch_ts, snap.recv_ts)
+        self._delta_applied(iid, delta)
 
 
 def _side_changes(old: list[Level], new: list[Level]) -> tuple[Int64Array, Int64Array]:

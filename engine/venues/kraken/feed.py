@@ -1,7 +1,8 @@
 """Kraken spot WebSocket v2 public market data over one socket: ``book`` and ``trade``.
 
 :class:`KrakenFeed` fills in the shared connection loop
-(:class:`~engine.venues.stream_feed.StreamFeed`) with the Kraken way (venues.md §4):
+(:class:`~engine.venues.stream_feed.StreamFeed`, books syncing and paced resubscriptions by
+:class:`~engine.venues.book_feed.BookFeed`) with the Kraken way (venues.md §4):
 
 - once open it subscribes ``book`` (at ``depth``, with a snapshot) and ``trade`` for every pair
   in one request each;
@@ -22,7 +23,6 @@ Kraken sends no sequence numbers, so the deltas passed on carry the book's own m
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import logging
@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from engine.core.events import BookDelta, Trade
+from engine.core.events import BookDelta
 from engine.errors import ChecksumMismatch, CrossedBook
 from engine.ipc.protocol import LinkState, ResyncReason
+from engine.venues.book_feed import BookFeed
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.kraken.protocol import KrakenBook, KrakenParser
 from engine.venues.kraken.sync import KrakenBookSync, KrakenOutcome
 from engine.venues.resubscribe import ResubscribePacer
-from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.venues.kraken")
 
-_NS = 1_000_000_000
 PUBLIC_WS = "wss://ws.kraken.com/v2"
 """Kraken's public v2 stream."""
 
@@ -71,7 +70,7 @@ def _refused(raw: bytes) -> bool:
         return False
 
 
-class KrakenFeed(StreamFeed):
+class KrakenFeed(BookFeed[KrakenBook]):
     """Keeps ``books`` in sync with the Kraken v2 public stream.
 
     Args:
@@ -87,6 +86,8 @@ class KrakenFeed(StreamFeed):
         stale_after_s: a link with no frame for this long is declared stale and reconnected.
         ping_after_s: send a ping after this long without a frame.
     """
+
+    log = log
 
     def __init__(
         self,
@@ -108,14 +109,15 @@ class KrakenFeed(StreamFeed):
             instruments,
             books,
             listener,
+            url=ws_url,
             venue=venue,
             clock=clock,
             backoff=backoff,
             stale_after_s=stale_after_s,
+            pacer=ResubscribePacer(),
         )
         self.depth = depth
         self.ping_after_s = ping_after_s
-        self._url = ws_url
         self._parser = KrakenParser(self.instruments)
         self._syncs: dict[int, KrakenBookSync] = {}
         for inst in self.instruments:
@@ -123,22 +125,11 @@ class KrakenFeed(StreamFeed):
             self._syncs[inst.instrument_id] = KrakenBookSync(
                 inst, books[inst.instrument_id], price, size, depth=depth, venue=venue
             )
-        self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
-        self._resubscribing: set[asyncio.Task[None]] = set()
-        self.pacer = ResubscribePacer()
-        """Delays between resubscriptions of a book that keeps failing."""
         self._req_ids = itertools.count(1)
         self.checksum_mismatches = 0
         """Books thrown away because the venue's checksum disagreed."""
-        self.pings = 0
-        """Pings sent."""
         self.refused = 0
         """Requests the venue answered with ``"success":false`` (an unknown pair, a bad depth)."""
-
-    @property
-    def url(self) -> str:
-        """The public stream every connection opens."""
-        return self._url
 
     @property
     def ignored(self) -> Counter[str]:
@@ -152,14 +143,9 @@ class KrakenFeed(StreamFeed):
     # ---- the connection's hooks ----------------------------------------------------------------
 
     async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
-        for inst in self.instruments:
-            iid = inst.instrument_id
-            self._syncs[iid].reset(ResyncCause.RECONNECT)
-            if reconnect:
-                self.stats.resyncs += 1
-            self.listener.on_book_state(
-                iid, "syncing", ResyncReason.RECONNECT if reconnect else None
-            )
+        for sync in self._syncs.values():
+            sync.reset(ResyncCause.RECONNECT)
+        self._books_syncing(reconnect=reconnect)
         symbols = [i.symbol for i in self.instruments]
         await ws.send(self._request("subscribe", "book", symbols))
         await ws.send(self._request("subscribe", "trade", symbols))
@@ -175,21 +161,12 @@ class KrakenFeed(StreamFeed):
             params["snapshot"] = False
         return json.dumps({"method": method, "params": params, "req_id": next(self._req_ids)})
 
-    async def _on_closed(self) -> None:
-        tasks = list(self._resubscribing)
-        self._resubscribing.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
     async def _keepalive(self, ws: ClientConnection) -> None:
-        limit_ns = int(self.ping_after_s * _NS)
-        while True:
-            await asyncio.sleep(min(1.0, self.ping_after_s / 4))
-            if self._clock.monotonic_ns() - self._last_frame_ns >= limit_ns:
-                await ws.send(json.dumps({"method": "ping", "req_id": next(self._req_ids)}))
-                self.pings += 1
-                self._last_frame_ns = self._clock.monotonic_ns()  # one ping per quiet spell
+        await self._ping_when_quiet(
+            ws,
+            self.ping_after_s,
+            lambda: json.dumps({"method": "ping", "req_id": next(self._req_ids)}),
+        )
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
         items = self._parser.parse(raw, recv_ts)
@@ -200,18 +177,6 @@ class KrakenFeed(StreamFeed):
                 extra={"venue": self.venue, "frame": raw[:200].decode("utf-8", "replace")},
             )
         return items or None
-
-    def _on_unknown(self) -> None:
-        self.stats.unknown = sum(self._parser.ignored.values())
-
-    def _dispatch(self, event: object) -> bool:
-        assert isinstance(event, list)
-        for item in event:
-            if type(item) is Trade:
-                self.listener.on_trade(item)
-            elif type(item) is KrakenBook:
-                self._on_book(item)
-        return False
 
     def _book_live(self, instrument: int) -> bool:
         return self._syncs[instrument].phase is BookPhase.LIVE
@@ -237,49 +202,22 @@ class KrakenFeed(StreamFeed):
             outcome = sync.on_message(msg)
         except ChecksumMismatch as exc:
             self.checksum_mismatches += 1
-            log.warning(
-                "checksum mismatch; resubscribing",
-                extra={**self._where(iid), "venue_sent": exc.expected, "book": exc.computed},
-            )
-            self._resync(iid, ResyncCause.CHECKSUM.ipc_reason())
+            self._on_checksum(iid, exc)
             return
         except CrossedBook as exc:
-            log.warning(
-                "crossed book; resubscribing", extra={**self._where(iid), "error": str(exc)}
-            )
-            self._resync(iid, ResyncReason.CROSSED)
+            self._on_crossed(iid, exc)
             return
         event = msg.event
         if outcome is KrakenOutcome.APPLIED and isinstance(event, BookDelta):
             n = sync.messages
             delta = msgspec.structs.replace(event, first_id=n, last_id=n, prev_id=n - 1)
-            self.listener.on_book_delta(delta)
-            self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
+            self._delta_applied(iid, delta)
         elif outcome is KrakenOutcome.SNAPSHOT:
-            if was_live:
-                self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
-            else:
-                self.pacer.went_live(msg.symbol, self._clock.monotonic_ns() / _NS)
-                self._went_live(iid, event.exch_ts, event.recv_ts)
+            self._snapshot_applied(iid, event.exch_ts, event.recv_ts, was_live=was_live)
 
-    def _resync(self, instrument: int, reason: ResyncReason) -> None:
-        """One book was thrown away: tell the engine and resubscribe its ``book`` channel."""
-        self.stats.resyncs += 1
-        self.listener.on_book_state(instrument, "syncing", reason)
-        if self.stats.link is LinkState.LIVE:
-            self._set_link(LinkState.SYNCING)
-        ws = self._ws
-        if ws is None:
-            return
-        symbol = self._syncs[instrument].instrument.symbol
-        delay = self.pacer.delay(symbol, self._clock.monotonic_ns() / _NS)
-        task = asyncio.create_task(
-            self._resubscribe(ws, symbol, delay), name=f"kraken-resub-{symbol}"
-        )
-        self._resubscribing.add(task)
-        task.add_done_callback(self._resubscribing.discard)
-
-    async def _resubscribe(self, ws: ClientConnection, symbol: str, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        await ws.send(self._request("unsubscribe", "book", [symbol]))
-        await ws.send(self._request("subscribe", "book", [symbol]))
+    def _resubscribe_frames(self, topics: list[str]) -> list[str]:
+        """Unsubscribe, then subscribe the ``book`` channel of the pairs: a fresh snapshot."""
+        return [
+            self._request("unsubscribe", "book", topics),
+            self._request("subscribe", "book", topics),
+        ]

@@ -2,7 +2,8 @@
 
 :class:`OkxFeed` fills in the shared connection loop
 (:class:`~engine.venues.stream_feed.StreamFeed`: connect, backoff with jitter, liveness,
-malformed frames counted and logged) with the OKX way:
+malformed frames counted and logged; :class:`~engine.venues.book_feed.BookFeed`: books syncing,
+paced resubscriptions, pings) with the OKX way:
 
 - once open it subscribes ``books`` and ``trades`` of every instrument in one request; the venue
   answers each ``books`` subscription with a snapshot, which makes that book live;
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from engine.core.events import BookDelta, Trade
+from engine.core.events import BookDelta
 from engine.errors import (
     ChecksumMismatch,
     CrossedBook,
@@ -44,11 +45,11 @@ from engine.errors import (
 )
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.backoff import Backoff
+from engine.venues.book_feed import BookFeed
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.okx.protocol import OkxBook, OkxParser
 from engine.venues.okx.sync import OkxBookSync, OkxOutcome
 from engine.venues.resubscribe import ResubscribePacer
-from engine.venues.stream_feed import StreamFeed
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -60,10 +61,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.venues.okx")
 
-_NS = 1_000_000_000
 
-
-class OkxFeed(StreamFeed):
+class OkxFeed(BookFeed[OkxBook]):
     """Keeps ``books`` in sync with the OKX public stream.
 
     Args:
@@ -83,6 +82,8 @@ class OkxFeed(StreamFeed):
             fetching one over REST.
         rest_depth: levels a side asked of the REST snapshot (OKX allows up to 400).
     """
+
+    log = log
 
     def __init__(
         self,
@@ -105,15 +106,16 @@ class OkxFeed(StreamFeed):
             instruments,
             books,
             listener,
+            url=ws_url,
             venue=venue,
             clock=clock,
             backoff=backoff,
             stale_after_s=stale_after_s,
+            pacer=ResubscribePacer(),
         )
         self.ping_after_s = ping_after_s
         self.snapshot_wait_s = snapshot_wait_s
         self.rest_depth = rest_depth
-        self._url = ws_url
         self._rest_base = rest_url.rstrip("/") if rest_url else None
         self._session: aiohttp.ClientSession | None = None
         self._snapshot_tasks: dict[int, asyncio.Task[None]] = {}
@@ -129,19 +131,8 @@ class OkxFeed(StreamFeed):
                 venue=venue,
                 allow_crossed=allow_crossed,
             )
-        self._ids = {inst.symbol: inst.instrument_id for inst in self.instruments}
-        self._resubscribing: set[asyncio.Task[None]] = set()
-        self.pacer = ResubscribePacer()
-        """Delays between resubscriptions of a book that keeps failing."""
         self.checksum_mismatches = 0
         """Books thrown away because the venue's checksum disagreed."""
-        self.pings = 0
-        """``ping`` frames sent."""
-
-    @property
-    def url(self) -> str:
-        """The public stream every connection opens."""
-        return self._url
 
     @property
     def ignored(self) -> Counter[str]:
@@ -155,14 +146,9 @@ class OkxFeed(StreamFeed):
     # ---- the connection's hooks ----------------------------------------------------------------
 
     async def _on_open(self, ws: ClientConnection, *, reconnect: bool) -> None:
-        for inst in self.instruments:
-            iid = inst.instrument_id
-            self._syncs[iid].reset(ResyncCause.RECONNECT)
-            if reconnect:
-                self.stats.resyncs += 1
-            self.listener.on_book_state(
-                iid, "syncing", ResyncReason.RECONNECT if reconnect else None
-            )
+        for sync in self._syncs.values():
+            sync.reset(ResyncCause.RECONNECT)
+        self._books_syncing(reconnect=reconnect)
         for inst in self.instruments:
             self._want_rest_snapshot(inst.instrument_id)
         args = [
@@ -184,37 +170,19 @@ class OkxFeed(StreamFeed):
             await session.close()
 
     async def _on_closed(self) -> None:
-        tasks = [*self._resubscribing, *self._snapshot_tasks.values()]
-        self._resubscribing.clear()
+        await super()._on_closed()
+        tasks = list(self._snapshot_tasks.values())
         self._snapshot_tasks.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _keepalive(self, ws: ClientConnection) -> None:
-        limit_ns = int(self.ping_after_s * _NS)
-        while True:
-            await asyncio.sleep(min(1.0, self.ping_after_s / 4))
-            if self._clock.monotonic_ns() - self._last_frame_ns >= limit_ns:
-                await ws.send("ping")
-                self.pings += 1
-                self._last_frame_ns = self._clock.monotonic_ns()  # one ping per quiet spell
+        await self._ping_when_quiet(ws, self.ping_after_s, lambda: "ping")
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
         items = self._parser.parse(raw, recv_ts)
         return items or None
-
-    def _on_unknown(self) -> None:
-        self.stats.unknown = sum(self._parser.ignored.values())
-
-    def _dispatch(self, event: object) -> bool:
-        assert isinstance(event, list)
-        for item in event:
-            if type(item) is Trade:
-                self.listener.on_trade(item)
-            elif type(item) is OkxBook:
-                self._on_book(item)
-        return False
 
     def _book_live(self, instrument: int) -> bool:
         return self._syncs[instrument].phase is BookPhase.LIVE
@@ -239,26 +207,14 @@ class OkxFeed(StreamFeed):
         try:
             outcome = sync.on_message(msg)
         except SequenceGap as exc:
-            self.stats.gaps += 1
-            log.warning(
-                "sequence gap; resubscribing",
-                extra={**self._where(iid), "expected": exc.expected, "received": exc.received},
-            )
-            self._resync(iid, ResyncReason.GAP)
+            self._on_gap(iid, exc)
             return
         except ChecksumMismatch as exc:
             self.checksum_mismatches += 1
-            log.warning(
-                "checksum mismatch; resubscribing",
-                extra={**self._where(iid), "venue_sent": exc.expected, "book": exc.computed},
-            )
-            self._resync(iid, ResyncCause.CHECKSUM.ipc_reason())
+            self._on_checksum(iid, exc)
             return
         except CrossedBook as exc:
-            log.warning(
-                "crossed book; resubscribing", extra={**self._where(iid), "error": str(exc)}
-            )
-            self._resync(iid, ResyncReason.CROSSED)
+            self._on_crossed(iid, exc)
             return
         except FeedError as exc:  # SnapshotError: only on the REST path
             log.info("book resync", extra={**self._where(iid), "error": str(exc)})
@@ -266,37 +222,22 @@ class OkxFeed(StreamFeed):
             return
         event = msg.event
         if outcome is OkxOutcome.APPLIED and isinstance(event, BookDelta):
-            self.listener.on_book_delta(event)
-            self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
+            self._delta_applied(iid, event)
         elif outcome in (OkxOutcome.SNAPSHOT, OkxOutcome.WENT_LIVE):
-            if was_live:
-                self.listener.on_book(iid, sync.book, event.exch_ts, event.recv_ts)
-            else:
-                self.pacer.went_live(msg.symbol, self._clock.monotonic_ns() / _NS)
-                self._went_live(iid, event.exch_ts, event.recv_ts)
+            self._snapshot_applied(iid, event.exch_ts, event.recv_ts, was_live=was_live)
 
     def _resync(self, instrument: int, reason: ResyncReason) -> None:
-        """One book was thrown away: tell the engine and resubscribe its ``books`` channel."""
-        self.stats.resyncs += 1
-        self.listener.on_book_state(instrument, "syncing", reason)
-        if self.stats.link is LinkState.LIVE:
-            self._set_link(LinkState.SYNCING)
-        ws = self._ws
-        if ws is None:
-            return
-        symbol = self._syncs[instrument].instrument.symbol
-        delay = self.pacer.delay(symbol, self._clock.monotonic_ns() / _NS)
-        task = asyncio.create_task(self._resubscribe(ws, symbol, delay), name=f"okx-resub-{symbol}")
-        self._resubscribing.add(task)
-        task.add_done_callback(self._resubscribing.discard)
+        """One book was thrown away: resubscribe its ``books`` channel, and fetch over REST."""
+        self._book_resyncing(instrument, reason)
+        if self._resubscribe_later(self._symbols[instrument], self._book_topics(instrument)):
+            self._want_rest_snapshot(instrument)
 
-        self._want_rest_snapshot(instrument)
-
-    async def _resubscribe(self, ws: ClientConnection, symbol: str, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        arg = [{"channel": "books", "instId": symbol}]
-        await ws.send(json.dumps({"id": "2", "op": "unsubscribe", "args": arg}))
-        await ws.send(json.dumps({"id": "3", "op": "subscribe", "args": arg}))
+    def _resubscribe_frames(self, topics: list[str]) -> list[str]:
+        arg = [{"channel": "books", "instId": symbol} for symbol in topics]
+        return [
+            json.dumps({"id": "2", "op": "unsubscribe", "args": arg}),
+            json.dumps({"id": "3", "op": "subscribe", "args": arg}),
+        ]
 
     # ---- REST snapshots (the 2026 procedure) ---------------------------------------------------
 
