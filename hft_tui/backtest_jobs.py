@@ -173,13 +173,11 @@ def run_job(job: BacktestJob) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def _run(job: BacktestJob) -> dict[str, Any]:
-    from backtest.catalog_source import open_source
-    from backtest.metrics import compute
-    from backtest.runner import run_backtest
-    from backtest.sweep import headline
+def resolved_config(job: BacktestJob, source: Any) -> Any:  # noqa: ANN401 - backtest types
+    """The job's :class:`~backtest.config.BacktestConfig` with its offsets made absolute.
 
-    source = open_source(job.spec)
+    ``source`` is the opened :class:`~backtest.source.Source` the offsets count from.
+    """
     config = job.config
     if job.start_offset_ns >= 0 or job.end_offset_ns >= 0:
         first, _ = source.span()
@@ -189,7 +187,17 @@ def _run(job: BacktestJob) -> dict[str, Any]:
         if job.end_offset_ns >= 0:
             changes["end_ns"] = first + job.end_offset_ns
         config = msgspec.structs.replace(config, **changes)
-    result = run_backtest(config, source)
+    return config
+
+
+def _run(job: BacktestJob) -> dict[str, Any]:
+    from backtest.catalog_source import open_source
+    from backtest.metrics import compute
+    from backtest.runner import run_backtest
+    from backtest.sweep import headline
+
+    source = open_source(job.spec)
+    result = run_backtest(resolved_config(job, source), source)
     metrics = compute(result)
     curve = [(s.ts_ns, f"{s.net:f}") for s in result.equity]
     return {

@@ -8,6 +8,13 @@ screens stay responsive while they replay. The table lists every run: its parame
 under it the selected run's parameters, other figures and its equity curve (net PnL over the
 replay, :class:`~hft_tui.widgets.pnl_chart.PnlChart`). ``x`` cancels a run that has not started.
 A form that cannot make a run says which field is wrong, on the line at the bottom.
+
+``m`` marks runs (``*`` after their number) and ``c`` compares the finished ones marked side by
+side (:class:`~hft_tui.screens.run_compare.RunCompareScreen`); ``s`` opens a sweep's results file
+as a sortable table and a heat map (:class:`~hft_tui.screens.sweep_view.SweepScreen`); ``l``
+replays the selected finished run on the ladder with its orders drawn, at a chosen speed
+(:class:`~hft_tui.screens.replay_view.ReplayScreen`). Backtests run ``market_maker`` only: the
+backtest config accepts no other strategy yet, so the form has no strategy field.
 """
 
 from __future__ import annotations
@@ -27,9 +34,13 @@ from textual.widgets import DataTable, Input, Static
 
 from hft_tui import format as fmt
 from hft_tui.backtest_jobs import BacktestForm, BacktestFormError, build_job, submit, worker_pool
+from hft_tui.backtest_replay import ReplayOpenError, ReplayWatch, open_replay
 from hft_tui.frame import Frame
 from hft_tui.pnl_curve import PnlCurve
 from hft_tui.screens.base import DeskScreen
+from hft_tui.screens.replay_view import ReplayScreen
+from hft_tui.screens.run_compare import RunCompareScreen
+from hft_tui.screens.sweep_view import SweepScreen
 from hft_tui.widgets.keyed_table import Cells, KeyedTable, cell
 from hft_tui.widgets.pnl_chart import PnlChart
 
@@ -94,6 +105,20 @@ class BacktestScreen(DeskScreen):
         Binding("e", "edit", "edit form", tooltip="move into the form (enter there starts a run)"),
         Binding("n", "start", "run", tooltip="start a run with the form as it stands"),
         Binding("x", "cancel", "cancel", tooltip="cancel the selected run if it has not started"),
+        Binding("m", "mark", "mark", tooltip="mark or unmark the selected run for comparing"),
+        Binding(
+            "c",
+            "compare",
+            "compare",
+            tooltip="the finished runs marked, side by side (two or more)",
+        ),
+        Binding("s", "sweep", "sweep", tooltip="open a sweep's results file: table and heat map"),
+        Binding(
+            "l",
+            "replay",
+            "replay",
+            tooltip="replay the selected finished run on the ladder with its orders",
+        ),
         Binding("escape", "leave_form", "runs", show=False, tooltip="back to the runs table"),
     ]
 
@@ -104,6 +129,10 @@ class BacktestScreen(DeskScreen):
         self._own_pool = pool is None
         self.runs: dict[int, BacktestRun] = {}
         self.message: tuple[str, str] = ("", "muted")
+        self.marked: set[int] = set()
+        """Runs marked for comparing."""
+        self.sweep_path = ""
+        """The sweep file last opened (the sweep view starts on it)."""
 
     def compose_body(self) -> ComposeResult:
         """Form, runs, figures, chart, message."""
@@ -182,6 +211,49 @@ class BacktestScreen(DeskScreen):
         else:
             self._say(f"run {run.number} has started or ended; it cannot be canceled", "warn")
 
+    # ---- compare, sweep, replay --------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        """Mark the selected run for comparing, or unmark it."""
+        run = self._selected()
+        if run is None:
+            self._say("no run selected", "warn")
+            return
+        self.marked ^= {run.number}
+        shown = ", ".join(f"#{n}" for n in sorted(self.marked)) or "none"
+        self._say(f"marked for comparing: {shown}", "ok")
+
+    def action_compare(self) -> None:
+        """The finished runs marked, side by side."""
+        done = [self.runs[n] for n in sorted(self.marked) if self.runs[n].state == "done"]
+        if len(done) < 2:
+            self._say("mark two or more finished runs with m, then c compares them", "warn")
+            return
+        self.app.push_screen(RunCompareScreen([(r.number, r.form.params, r.result) for r in done]))
+
+    def action_sweep(self) -> None:
+        """A sweep's results table and heat map."""
+        view = SweepScreen(self.sweep_path)
+        self.app.push_screen(view, lambda _: self._sweep_closed(view))
+
+    def _sweep_closed(self, view: SweepScreen) -> None:
+        if view.table is not None:
+            self.sweep_path = view.table.path
+
+    def action_replay(self) -> None:
+        """Replay the selected finished run on the ladder (built again in this process)."""
+        run = self._selected()
+        if run is None or run.state != "done":
+            self._say("select a finished run to replay", "warn")
+            return
+        try:
+            job = build_job(run.form, run.number)
+            watch = ReplayWatch(open_replay(job))
+        except (BacktestFormError, ReplayOpenError) as exc:
+            self._say(f"no replay: {exc}", "bad")
+            return
+        self.app.push_screen(ReplayScreen(run.number, watch))
+
     # ---- runs ------------------------------------------------------------------------------------
 
     def _done(self, number: int) -> None:
@@ -253,7 +325,7 @@ class BacktestScreen(DeskScreen):
             rows.append((
                 str(number),
                 (
-                    cell(f"#{number}"),
+                    cell(f"#{number}" + (" *" if number in self.marked else "")),
                     cell(_short(run.form.params or "defaults"), self.tone("muted")),
                     self._state(run),
                     cell(_figure(net, 4), self.tone(tone) if tone != "flat" else "", right=True),

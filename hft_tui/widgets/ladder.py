@@ -4,7 +4,8 @@ Drawn with the Line API from the frozen :class:`~engine.ipc.protocol.BookView` i
 shows as many levels a side as its height allows (10 at 80x24, up to the 20 a book page holds);
 the middle line carries the book-state badge with the spread and mid. Our own resting orders are
 marked on their levels (``● size``, ``xn`` for several, then ``q size`` for the public size
-queued ahead of the first of them when the gateway estimates it) in place of the size bar. A book
+queued ahead of the first of them when the gateway estimates it) in place of the size bar; a
+price we rest on with no public size gets a level of its own (its size column blank). A book
 that is not ``live`` is never shown as valid: the widget gets the ``-invalid`` class (the
 stylesheet dims it) and the state replaces the spread and mid.
 """
@@ -76,6 +77,28 @@ def our_mark(text: BookText, lots: int, orders: int, ahead: int, *, room: int) -
         return wide
     tight = f"●{text.size(lots)}{count} q{text.size(ahead)}"
     return tight if len(tight) <= room else f"●{count} q{text.size(ahead)}"
+
+
+def with_ours(
+    levels: list[tuple[int, int]], ours: list[int], count: int, *, bids: bool
+) -> list[tuple[int, int]]:
+    """The best ``count`` levels of one side with our prices that have no public size added.
+
+    A price of ours inside the range shown (or anywhere, when the side has fewer levels than
+    ``count``) gets a level of its own, public size 0, so every order we rest there is drawn.
+    """
+    shown = levels[:count]
+    public = {price for price, _ in levels}
+    worst = shown[-1][0] if len(shown) == count else None
+    extra = [
+        (price, 0)
+        for price in set(ours)
+        if price not in public and (worst is None or (price >= worst if bids else price <= worst))
+    ]
+    if not extra:
+        return shown
+    merged = sorted(shown + extra, key=lambda level: -level[0] if bids else level[0])
+    return merged[:count]
 
 
 def levels_for(height: int) -> int:
@@ -155,17 +178,16 @@ class Ladder(Widget):
         if book is None or text is None:
             blank: list[Row] = [() for _ in range(levels)]
             return [*blank, self._middle(None, width), *blank]
-        asks = book.asks[:levels]
-        bids = book.bids[:levels]
+        ours = self.ours
+        asks = with_ours(book.asks, [p for s, p in ours if s == 2], levels, bids=False)
+        bids = with_ours(book.bids, [p for s, p in ours if s == 1], levels, bids=True)
         largest = max((size for _, size in asks + bids), default=0)
         bar_w = max(0, width - _BAR_X - 1)
-        ours = self.ours
 
         def level(price: int, size: int, side: str, best: bool) -> Row:
             style = f"ladder--best-{side}" if best else f"ladder--{side}"
-            numbers = (
-                " " + text.price(price).rjust(_PRICE_W) + " " + text.size(size).rjust(_SIZE_W) + " "
-            )
+            shown = text.size(size) if size else ""  # a level only we rest on
+            numbers = " " + text.price(price).rjust(_PRICE_W) + " " + shown.rjust(_SIZE_W) + " "
             mine = ours.get((1 if side == "bid" else 2, price))
             if mine is not None:
                 mark = our_mark(text, *mine, room=width - _BAR_X)

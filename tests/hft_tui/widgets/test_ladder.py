@@ -6,7 +6,7 @@ import msgspec
 from textual.app import App, ComposeResult
 
 from hft_tui.format import book_text
-from hft_tui.widgets.ladder import HEIGHT, Ladder, levels_for, our_mark, size_bar
+from hft_tui.widgets.ladder import HEIGHT, Ladder, levels_for, our_mark, size_bar, with_ours
 from tests.hft_tui.conftest import book_view
 
 
@@ -152,3 +152,13 @@ def test_our_mark_keeps_every_number_whole():
     assert our_mark(text, 300, 2, 120_000, room=20) == "●0.00300x2 q1.20000"
     assert our_mark(text, 300, 2, 120_000, room=15) == "●x2 q1.20000"
     assert our_mark(text, 300, 1, -1, room=5) == "● 0.00300"
+
+
+def test_our_prices_with_no_public_size_get_their_own_levels():
+    """Inside the range shown they are merged in order; beyond its worst level they are not."""
+    bids = [(100, 5), (98, 5), (97, 5)]
+    assert with_ours(bids, [99], 3, bids=True) == [(100, 5), (99, 0), (98, 5)]
+    assert with_ours(bids, [90], 3, bids=True) == [(100, 5), (98, 5), (97, 5)]
+    assert with_ours(bids[:2], [90], 3, bids=True) == [(100, 5), (98, 5), (90, 0)]
+    asks = [(101, 5), (103, 5)]
+    assert with_ours(asks, [102, 101], 2, bids=False) == [(101, 5), (102, 0)]
