@@ -7,19 +7,26 @@ checksum, crossed, malformed) is counted in :class:`ReplayStats` and that book w
 snapshot in the capture, as a live feed would after resubscribing.
 
 The data tools (``hft-tui data replay``) register replayers by venue name; each module exports
-``VENUE`` and a replayer class taking the capture's instruments.
+``VENUE`` and a replayer class taking the capture's instruments. :class:`BookReplay` is the frame
+loop the per-book replayers (OKX, Kraken, Hyperliquid) share: frames counted, a malformed one
+counted and skipped, trades counted and kept, each book message handed to the venue's sync.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple, Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import msgspec
 
 from engine.book.order_book import OrderBook
+from engine.core.events import Trade
 from engine.core.instruments import Instrument
+from engine.errors import MalformedMessage
+
+BookMessage = TypeVar("BookMessage")
+"""What the venue's parser hands out for one book."""
 
 
 class AppliedUpdate(NamedTuple):
@@ -58,6 +65,49 @@ class Replayer(Protocol):
     def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
         """Take one received frame; the updates it applied, in order."""
         ...
+
+
+class BookReplay(Generic[BookMessage]):
+    """The frame loop of a replayer whose parser gives a frame's trades and book messages."""
+
+    def __init__(self) -> None:
+        self.stats = ReplayStats()
+        self.trades: list[Trade] = []
+        """Every trade parsed, in order."""
+
+    def _parse(self, raw: bytes, recv_ns: int) -> list[BookMessage | Trade]:
+        """One frame's trades and book messages, in order.
+
+        Raises:
+            MalformedMessage: the frame cannot be read.
+        """
+        raise NotImplementedError
+
+    def _apply(self, msg: BookMessage, recv_ns: int) -> AppliedUpdate | None:
+        """One book message through its sync; the update when it changed a live book."""
+        raise NotImplementedError
+
+    def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
+        """Take one received frame; the book updates it applied."""
+        self.stats.frames += 1
+        try:
+            items = self._parse(raw, recv_ns)
+        except MalformedMessage:
+            self.stats.malformed += 1
+            return []
+        if not items:
+            self.stats.ignored += 1
+        out: list[AppliedUpdate] = []
+        for item in items:
+            if isinstance(item, Trade):
+                self.stats.trades += 1
+                self.trades.append(item)
+                continue
+            update = self._apply(item, recv_ns)
+            if update is not None:
+                self.stats.applied += 1
+                out.append(update)
+        return out
 
 
 def replay(replayer: Replayer, records: Iterable[tuple[int, bytes]]) -> Iterator[AppliedUpdate]:

@@ -11,16 +11,16 @@ from __future__ import annotations
 from engine.book.order_book import OrderBook
 from engine.core.events import Trade
 from engine.core.instruments import Instrument
-from engine.errors import CrossedBook, MalformedMessage
+from engine.errors import CrossedBook
 from engine.venues.book_sync import ResyncCause
-from engine.venues.hyperliquid.protocol import VENUE, HyperliquidParser
+from engine.venues.hyperliquid.protocol import VENUE, HyperliquidBook, HyperliquidParser
 from engine.venues.hyperliquid.sync import HyperliquidBookSync, HyperliquidOutcome
-from engine.venues.replaying import AppliedUpdate, ReplayStats
+from engine.venues.replaying import AppliedUpdate, BookReplay
 
 __all__ = ["VENUE", "HyperliquidReplay"]
 
 
-class HyperliquidReplay:
+class HyperliquidReplay(BookReplay[HyperliquidBook]):
     """Hyperliquid parser and one book per coin, fed frame by frame.
 
     Args:
@@ -28,40 +28,23 @@ class HyperliquidReplay:
     """
 
     def __init__(self, instruments: list[Instrument]) -> None:
+        super().__init__()
         self.parser = HyperliquidParser(instruments)
         self.syncs = {
             inst.symbol: HyperliquidBookSync(inst, OrderBook(inst.symbol)) for inst in instruments
         }
-        self.stats = ReplayStats()
-        self.trades: list[Trade] = []
-        """Every trade parsed, in order."""
 
-    def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
-        """Take one received frame; the book replacements it made."""
-        self.stats.frames += 1
+    def _parse(self, raw: bytes, recv_ns: int) -> list[HyperliquidBook | Trade]:
+        return self.parser.parse(raw, recv_ns)
+
+    def _apply(self, msg: HyperliquidBook, recv_ns: int) -> AppliedUpdate | None:
+        sync = self.syncs[msg.symbol]
         try:
-            items = self.parser.parse(raw, recv_ns)
-        except MalformedMessage:
-            self.stats.malformed += 1
-            return []
-        if not items:
-            self.stats.ignored += 1
-        out: list[AppliedUpdate] = []
-        for item in items:
-            if isinstance(item, Trade):
-                self.stats.trades += 1
-                self.trades.append(item)
-                continue
-            sync = self.syncs[item.symbol]
-            try:
-                outcome = sync.on_book(item)
-            except CrossedBook:
-                self.stats.resyncs[ResyncCause.CROSSED.value] += 1
-                continue
-            if outcome is HyperliquidOutcome.REPLACED:
-                self.stats.applied += 1
-                snap = item.event
-                out.append(
-                    AppliedUpdate(sync.instrument, snap.update_id, recv_ns, snap.exch_ts, sync.book)
-                )
-        return out
+            outcome = sync.on_book(msg)
+        except CrossedBook:
+            self.stats.resyncs[ResyncCause.CROSSED.value] += 1
+            return None
+        if outcome is not HyperliquidOutcome.REPLACED:
+            return None
+        snap = msg.event
+        return AppliedUpdate(sync.instrument, snap.update_id, recv_ns, snap.exch_ts, sync.book)

@@ -13,16 +13,16 @@ from __future__ import annotations
 from engine.book.order_book import OrderBook
 from engine.core.events import Trade
 from engine.core.instruments import Instrument
-from engine.errors import FeedError, MalformedMessage
+from engine.errors import FeedError
 from engine.venues.book_sync import ResyncCause
-from engine.venues.kraken.protocol import VENUE, KrakenParser
+from engine.venues.kraken.protocol import VENUE, KrakenBook, KrakenParser
 from engine.venues.kraken.sync import KrakenBookSync, KrakenOutcome
-from engine.venues.replaying import AppliedUpdate, ReplayStats
+from engine.venues.replaying import AppliedUpdate, BookReplay
 
 __all__ = ["VENUE", "KrakenReplay"]
 
 
-class KrakenReplay:
+class KrakenReplay(BookReplay[KrakenBook]):
     """Kraken parser and one book sync per pair, fed frame by frame.
 
     Args:
@@ -31,46 +31,26 @@ class KrakenReplay:
     """
 
     def __init__(self, instruments: list[Instrument], *, depth: int = 10) -> None:
+        super().__init__()
         self.parser = KrakenParser(instruments)
         self.syncs: dict[str, KrakenBookSync] = {}
         for inst in instruments:
             price, size = self.parser.grids(inst.symbol)
             book = OrderBook(inst.symbol)
             self.syncs[inst.symbol] = KrakenBookSync(inst, book, price, size, depth=depth)
-        self.stats = ReplayStats()
-        self.trades: list[Trade] = []
-        """Every trade parsed, in order."""
 
-    def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
-        """Take one received frame; the book updates it applied."""
-        self.stats.frames += 1
+    def _parse(self, raw: bytes, recv_ns: int) -> list[KrakenBook | Trade]:
+        return self.parser.parse(raw, recv_ns)
+
+    def _apply(self, msg: KrakenBook, recv_ns: int) -> AppliedUpdate | None:
+        sync = self.syncs[msg.symbol]
         try:
-            items = self.parser.parse(raw, recv_ns)
-        except MalformedMessage:
-            self.stats.malformed += 1
-            return []
-        if not items:
-            self.stats.ignored += 1
-        out: list[AppliedUpdate] = []
-        for item in items:
-            if isinstance(item, Trade):
-                self.stats.trades += 1
-                self.trades.append(item)
-                continue
-            sync = self.syncs[item.symbol]
-            try:
-                outcome = sync.on_message(item)
-            except FeedError:
-                self.stats.resyncs[(sync.resync_cause or ResyncCause.CHECKSUM).value] += 1
-                continue
-            if outcome is KrakenOutcome.SKIPPED:
-                continue
-            self.stats.applied += 1
-            if item.checksum is not None:
-                self.stats.checksums_verified += 1
-            out.append(
-                AppliedUpdate(
-                    sync.instrument, sync.messages, recv_ns, item.event.exch_ts, sync.book
-                )
-            )
-        return out
+            outcome = sync.on_message(msg)
+        except FeedError:
+            self.stats.resyncs[(sync.resync_cause or ResyncCause.CHECKSUM).value] += 1
+            return None
+        if outcome is KrakenOutcome.SKIPPED:
+            return None
+        if msg.checksum is not None:
+            self.stats.checksums_verified += 1
+        return AppliedUpdate(sync.instrument, sync.messages, recv_ns, msg.event.exch_ts, sync.book)
