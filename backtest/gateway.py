@@ -55,4 +55,5 @@ class BacktestGateway(PaperGateway):
             if event.exch_ts != ts:
                 event = msgspec.structs.replace(event, exch_ts=ts)
             exchange.on_snapshot(event)
-        self._deliver()
+        if exchange.due_by(self.clock.time_ns()):
+            self._deliver()

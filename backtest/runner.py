@@ -12,7 +12,9 @@ Events before ``start_ns`` build the books and the venue's mirror; the strategy 
 first event at or after it. Every ``housekeeping_ms`` of simulated time positions are marked to
 mid and the loss limits checked, as the live engine's housekeeping does; every ``sample_ms`` the
 equity (realised, unrealised, fees, net, inventory) is sampled. A breaker trip halts the risk
-pipeline and cancels every open order; the run goes on with the strategy refused.
+pipeline and cancels every open order; the run goes on with the strategy refused. A strategy
+that does not override ``on_trade`` is not dispatched public trades (the call would do nothing:
+its actions are flushed after every callback); they still reach the venue's matching.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from engine.risk.checks import MarketState
 from engine.risk.pipeline import RiskPipeline
 from engine.sim.fees import FeeSchedule
 from engine.sim.latency import ConstantLatency, LatencyModel, SampledLatency
+from engine.strategy.base import Strategy
 from engine.strategy.registry import build_strategy
 from engine.strategy.runner import StrategyRunner
 
@@ -183,6 +186,7 @@ class BacktestRun:
         except ValueError as exc:  # ParamsError names the field, value and range
             raise BacktestSetupError(str(exc)) from exc
         self.context = self.strategies.add(self.strategy)
+        self._wants_trades = type(self.strategy).on_trade is not Strategy.on_trade
         self.latency = latency_model(config)
         fees = {
             venue: FeeSchedule(rates.maker, rates.taker)
@@ -222,7 +226,8 @@ class BacktestRun:
         iid = event.instrument
         if isinstance(event, Trade):
             self.trade_events += 1
-            self.strategies.on_trade(event)
+            if self._wants_trades:
+                self.strategies.on_trade(event)
             return
         book = self.books[iid]
         if isinstance(event, BookDelta):

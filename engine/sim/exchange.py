@@ -97,12 +97,20 @@ class SimulatedExchange:
 
     def next_due_ns(self) -> int | None:
         """When the next command reaches a core or the next report becomes visible, or None."""
-        times = []
-        if self._inbound:
-            times.append(self._inbound[0][0])
-        if self._outbound:
-            times.append(self._outbound[0][0])
-        return min(times) if times else None
+        inbound, outbound = self._inbound, self._outbound
+        if inbound:
+            lands = inbound[0][0]
+            if outbound and outbound[0][0] < lands:
+                return outbound[0][0]
+            return lands
+        return outbound[0][0] if outbound else None
+
+    def due_by(self, local_now: int) -> bool:
+        """Is a command due at a core, or a report visible, by local time ``local_now``?"""
+        inbound, outbound = self._inbound, self._outbound
+        return bool(
+            (inbound and inbound[0][0] <= local_now) or (outbound and outbound[0][0] <= local_now)
+        )
 
     def feed_arrival_ns(self, exch_ts: int) -> int:
         """Local time at which market data stamped ``exch_ts`` reaches us."""

@@ -329,13 +329,15 @@ class MatchingCore(Matcher):
 
     def on_trade(self, price: int, size: int, aggressor: Side, ts: int) -> list[Report]:
         """A public trade: fills resting orders it reaches or trades through."""
-        check_level(self.instrument.key, aggressor, price, size, "trade")
+        if price <= 0 or size < 0:
+            check_level(self.instrument.key, aggressor, price, size, "trade")
         self._events += 1
         passive = opposite(aggressor)
         self.mirror.side(passive).add_traded(price, size)
         resting = self._resting[passive]
-        if not resting:
-            return []
+        mine = resting.best()
+        if mine is None or (mine < price if passive is Side.BUY else mine > price):
+            return []  # none of ours at or through the price: no fill, no queue to move
         out: list[Report] = []
         for level_price in resting.reaching(price, strict=True):
             for order in list(resting.levels[level_price]):
