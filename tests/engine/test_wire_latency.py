@@ -18,7 +18,7 @@ from engine.core.config import load_config
 from engine.engine import Engine
 from engine.sim.server import SimVenue
 from engine.wire_latency import BUCKETS_NS, RING, WireToBook, bucket_of
-from tests.engine.venues.binance.test_feed import until
+from tests.engine.venues.feed_harness import until
 
 
 def test_drain_folds_new_samples_into_buckets_and_percentiles():

@@ -20,7 +20,7 @@ from engine.venues.binance.feed import BinanceSpotFeed
 from engine.venues.binance.sync import SyncPhase
 from engine.venues.bybit.feed import BybitPublicFeed
 from engine.venues.bybit.replay import BybitReplay
-from tests.engine.venues.binance.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import Recorder, until
 
 BTC = Instrument(
     venue="bybit-linear", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001", instrument_id=0

@@ -15,7 +15,7 @@ from engine.book.order_book import OrderBook
 from engine.core.config import load_config
 from engine.venues.book_sync import BookPhase
 from engine.venues.kraken.feed import KrakenFeed
-from tests.engine.venues.okx.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import Recorder, until
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from engine.venues.coinbase.feed import CoinbaseFeed
 from engine.venues.hyperliquid.feed import HyperliquidFeed
 from engine.venues.kraken.feed import KrakenFeed
 from tests.engine.venues.coinbase.captures import COINBASE_INSTRUMENTS, cryptofeed_v3_frames
+from tests.engine.venues.feed_harness import Recorder
 from tests.engine.venues.hyperliquid.captures import HYPERLIQUID_BTC, hftbacktest_frames
 from tests.engine.venues.kraken.captures import KRAKEN_V1_INSTRUMENTS, cryptofeed_frames
-from tests.engine.venues.okx.test_feed import Recorder
 
 pytestmark = pytest.mark.shared_data
 

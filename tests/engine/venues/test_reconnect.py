@@ -18,7 +18,7 @@ from engine.sim.okx_stream import OkxStreamVenue
 from engine.venues.backoff import Backoff
 from engine.venues.okx.feed import OkxFeed
 from engine.venues.reconnect import LinkAlert, ReconnectPolicy
-from tests.engine.venues.okx.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import Recorder, until
 
 
 def policy(**kwargs: object) -> ReconnectPolicy:

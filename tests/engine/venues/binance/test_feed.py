@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from engine.book.order_book import OrderBook
-from engine.core.events import BookDelta, Trade
 from engine.core.instruments import Instrument
-from engine.errors import MalformedMessage
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.server import SimVenue
-from engine.venues.backoff import Backoff
 from engine.venues.binance.feed import BinanceSpotFeed
-from engine.venues.binance.sync import SyncPhase
+from tests.engine.venues.feed_harness import OnSimVenue, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -39,113 +32,27 @@ INSTRUMENTS = [BTC, ETH]
 DEPTH_MS = 20
 
 
-class Recorder:
-    """A feed listener that remembers everything it is told."""
+class Running(OnSimVenue[BinanceSpotFeed]):
+    """The spot feed running against the venue."""
 
-    def __init__(self) -> None:
-        self.links: list[LinkState] = []
-        self.states: list[tuple[int, str, ResyncReason | None]] = []
-        self.live_at: list[float] = []
-        self.trades: list[Trade] = []
-        self.malformed: list[tuple[str, MalformedMessage]] = []
-        self.book_updates: Counter[int] = Counter()
-        self.deltas: Counter[int] = Counter()
-        self.crossed_seen = 0
-
-    def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
-        """Count the update and whether the book was crossed (it never may be)."""
-        self.book_updates[instrument] += 1
-        self.crossed_seen += book.is_crossed()
-
-    def on_book_delta(self, delta: BookDelta) -> None:
-        """Count the applied diff."""
-        self.deltas[delta.instrument] += 1
-
-    def on_trade(self, trade: Trade) -> None:
-        """Keep the trade."""
-        self.trades.append(trade)
-
-    def on_link(self, state: LinkState) -> None:
-        """Keep the link state."""
-        self.links.append(state)
-
-    def on_book_state(self, instrument: int, state: str, reason: ResyncReason | None) -> None:
-        """Keep the state change, and when a book went live."""
-        self.states.append((instrument, state, reason))
-        if state == "live":
-            self.live_at.append(time.time())
-
-    def on_malformed(self, stream: str, error: MalformedMessage) -> None:
-        """Keep the refused frame's stream and error."""
-        self.malformed.append((stream, error))
-
-    def reasons(self, instrument: int) -> list[ResyncReason]:
-        """Why this book was resynced, in order."""
-        return [r for i, s, r in self.states if i == instrument and s == "syncing" and r]
-
-
-class Running:
-    """A feed running against the venue, with its books and listener."""
+    more_updates = 20
 
     def __init__(self, venue: SimVenue, stale_after_s: float) -> None:
-        self.venue = venue
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = Recorder()
-        self.feed = BinanceSpotFeed(
+        super().__init__(
+            venue,
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.ws_url,
-            rest_url=venue.rest_url,
-            depth_interval_ms=DEPTH_MS,
-            venue="sim",
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
-            stale_after_s=stale_after_s,
+            lambda books, listener: BinanceSpotFeed(
+                INSTRUMENTS,
+                books,
+                listener,
+                ws_url=venue.ws_url,
+                rest_url=venue.rest_url,
+                depth_interval_ms=DEPTH_MS,
+                venue="sim",
+                backoff=quick_backoff(),
+                stale_after_s=stale_after_s,
+            ),
         )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def all_live(self) -> bool:
-        """Whether every book is live."""
-        return all(self.feed.sync_of(i.instrument_id).phase is SyncPhase.LIVE for i in INSTRUMENTS)
-
-    async def wait_live(self, *, more_updates: int = 20) -> None:
-        """Until every book is live and has applied ``more_updates`` further diffs."""
-        await until(self.all_live, "every book live")
-        start = dict(self.listener.book_updates)
-        await until(
-            lambda: all(self.listener.book_updates[i] >= start[i] + more_updates for i in start),
-            f"{more_updates} more diffs on every book",
-        )
-
-    async def assert_books_equal_the_venue(self) -> None:
-        """Pause the market, wait for the last diffs, and compare every level."""
-        await until(self.all_live, "every book live")
-        self.venue.pause()
-        try:
-            for inst in INSTRUMENTS:
-                bids, asks, update_id = self.venue.true_book(inst.symbol)
-                book = self.books[inst.instrument_id]
-                await until(
-                    lambda b=book, u=update_id: b.update_id == u, f"{inst.symbol} at {update_id}"
-                )
-                assert book.levels() == (bids, asks), inst.symbol
-        finally:
-            self.venue.resume()
-
-    async def close(self) -> None:
-        """Stop the feed and wait for run() to return."""
-        await self.feed.stop()
-        await asyncio.wait_for(self.task, 5.0)
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
-    """Wait for ``predicate`` (polling every 10 ms); fail naming ``what`` if it never holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -175,7 +82,7 @@ async def start_feed(venue: SimVenue) -> AsyncIterator[Callable[..., Awaitable[R
 async def test_books_equal_the_venues_true_books(start_feed: Any):
     """After syncing and many diffs both books equal the venue's, with no gap or resync."""
     running = await start_feed()
-    await running.wait_live(more_updates=25)
+    await running.wait_all_live(25)
     await running.assert_books_equal_the_venue()
     stats = running.feed.stats
     assert (stats.gaps, stats.resyncs, stats.malformed, stats.reconnects) == (0, 0, 0, 0)
@@ -194,10 +101,10 @@ async def test_books_equal_the_venues_true_books(start_feed: Any):
 async def test_injected_gap_resyncs_only_that_book(start_feed: Any, venue: SimVenue):
     """A skipped update id on BTCUSDT is caught, only BTCUSDT resnapshots, and both end equal."""
     running = await start_feed()
-    await running.wait_live()
+    await running.wait_all_live()
     venue.faults.gap_next("BTCUSDT", missing=1)
     await until(lambda: running.feed.stats.gaps >= 1, "the gap to be detected")
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     assert running.listener.reasons(BTC.instrument_id) == [ResyncReason.GAP]
     assert running.listener.reasons(ETH.instrument_id) == []
@@ -211,10 +118,10 @@ async def test_malformed_frames_are_counted_logged_and_survived(
     """Garbage frames are counted and logged with venue and stream; the feed resyncs and goes on."""
     caplog.set_level(logging.WARNING, logger="engine.venues.binance")
     running = await start_feed()
-    await running.wait_live()
+    await running.wait_all_live()
     venue.faults.malformed_next(count=4)
     await until(lambda: running.feed.stats.malformed >= 4, "four malformed frames")
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     seen = running.listener.malformed
     assert len(seen) == running.feed.stats.malformed
@@ -231,10 +138,10 @@ async def test_malformed_frames_are_counted_logged_and_survived(
 async def test_disconnect_reconnects_resnapshots_and_recovers(start_feed: Any, venue: SimVenue):
     """Cutting the socket marks the books stale, reconnects, resnapshots both and ends equal."""
     running = await start_feed()
-    await running.wait_live()
+    await running.wait_all_live()
     assert venue.faults.disconnect_all() == 1
     await until(lambda: running.feed.stats.reconnects >= 1, "a reconnect")
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     listener = running.listener
     for inst in INSTRUMENTS:
@@ -258,7 +165,7 @@ async def test_rate_limited_snapshot_waits_for_retry_after(
     caplog.set_level(logging.WARNING, logger="engine.venues.binance")
     venue.faults.rate_limit_next(count=len(INSTRUMENTS), retry_after_s=1)
     running = await start_feed()
-    await running.wait_live(more_updates=1)
+    await running.wait_all_live(1)
     limited = [r for r in caplog.records if r.getMessage() == "snapshot rate limited; waiting"]
     assert limited
     assert {(r.status, r.retry_after_s) for r in limited} == {(429, 1.0)}  # type: ignore[attr-defined]
@@ -276,7 +183,7 @@ async def test_stale_snapshot_is_fetched_again(
     await until(lambda: venue.true_book("BTCUSDT")[2] > start_id + 50, "the market to move")
     venue.faults.stale_snapshot_next()
     running = await start_feed()
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     assert any(r.getMessage() == "snapshot too old; fetching another" for r in caplog.records)
     assert running.feed.stats.snapshots == len(INSTRUMENTS) + 1
@@ -286,7 +193,7 @@ async def test_slow_snapshot_buffers_diffs_meanwhile(start_feed: Any, venue: Sim
     """Snapshots that take a while still sync: the diffs received meanwhile are replayed."""
     venue.faults.slow_rest(0.3, count=len(INSTRUMENTS))
     running = await start_feed()
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     assert running.feed.stats.gaps == 0
 
@@ -294,13 +201,13 @@ async def test_slow_snapshot_buffers_diffs_meanwhile(start_feed: Any, venue: Sim
 async def test_silent_link_is_declared_stale_and_reconnected(start_feed: Any, venue: SimVenue):
     """With no frame for stale_after_s the feed marks its books stale, reconnects and resyncs."""
     running = await start_feed(stale_after_s=1.0)
-    await running.wait_live()
+    await running.wait_all_live()
     venue.pause()  # the socket stays open but goes quiet
     try:
         await until(lambda: running.feed.stats.reconnects >= 1, "a reconnect after silence")
     finally:
         venue.resume()
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     for inst in INSTRUMENTS:
         assert (inst.instrument_id, "stale", None) in running.listener.states
@@ -310,7 +217,7 @@ async def test_silent_link_is_declared_stale_and_reconnected(start_feed: Any, ve
 async def test_stop_ends_the_feed(start_feed: Any):
     """stop() closes the link and run() returns."""
     running = await start_feed()
-    await running.wait_live(more_updates=1)
+    await running.wait_all_live(1)
     await running.feed.stop()
     await asyncio.wait_for(running.task, 5.0)
     assert running.feed.stats.link is LinkState.DISCONNECTED

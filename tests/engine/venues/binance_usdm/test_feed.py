@@ -8,20 +8,16 @@ last diffs arrive, and compare every level with the venue's true book.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from engine.book.order_book import OrderBook
 from engine.core.instruments import Instrument
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.server import SimVenue
-from engine.venues.backoff import Backoff
-from engine.venues.binance.sync import SyncPhase
 from engine.venues.binance_usdm.feed import BinanceUsdmFeed
-from tests.engine.venues.binance.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import OnSimVenue, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -34,52 +30,24 @@ ETH = Instrument(
 INSTRUMENTS = [BTC, ETH]
 
 
-class Running:
-    """A USD-M feed on the venue, with its books and listener."""
+class Running(OnSimVenue[BinanceUsdmFeed]):
+    """The USD-M feed running against the venue."""
 
     def __init__(self, venue: SimVenue) -> None:
-        self.venue = venue
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = Recorder()
-        self.feed = BinanceUsdmFeed(
+        super().__init__(
+            venue,
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.ws_url,
-            rest_url=venue.rest_url,
-            depth_limit=1000,
-            depth_interval_ms=100,
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
+            lambda books, listener: BinanceUsdmFeed(
+                INSTRUMENTS,
+                books,
+                listener,
+                ws_url=venue.ws_url,
+                rest_url=venue.rest_url,
+                depth_limit=1000,
+                depth_interval_ms=100,
+                backoff=quick_backoff(),
+            ),
         )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def all_live(self) -> bool:
-        """Whether every book is live."""
-        return all(self.feed.sync_of(i.instrument_id).phase is SyncPhase.LIVE for i in INSTRUMENTS)
-
-    async def wait_live(self, more: int = 5) -> None:
-        """Until every book is live and has applied ``more`` further diffs."""
-        await until(self.all_live, "every book live")
-        start = dict(self.listener.book_updates)
-        await until(
-            lambda: all(self.listener.book_updates[i] >= start[i] + more for i in start),
-            f"{more} more diffs on every book",
-        )
-
-    async def assert_books_equal_the_venue(self) -> None:
-        """Pause the market, wait for the last diffs, and compare every level."""
-        await until(self.all_live, "every book live")
-        self.venue.pause()
-        try:
-            for inst in INSTRUMENTS:
-                bids, asks, update_id = self.venue.true_book(inst.symbol)
-                book = self.books[inst.instrument_id]
-                await until(
-                    lambda b=book, u=update_id: b.update_id == u, f"{inst.symbol} at {update_id}"
-                )
-                assert book.levels() == (bids, asks), inst.symbol
-        finally:
-            self.venue.resume()
 
 
 @pytest.fixture
@@ -96,13 +64,12 @@ async def running(venue: SimVenue) -> AsyncIterator[Running]:
     """A USD-M feed on the venue, stopped afterwards."""
     run = Running(venue)
     yield run
-    await run.feed.stop()
-    await asyncio.wait_for(run.task, 5.0)
+    await run.close()
 
 
 async def test_books_go_live_on_pu_diffs_and_equal_the_venue(running: Running):
     """Snapshots from /fapi/v1/depth, pu-continuous diffs, bookTickers agree: books equal."""
-    await running.wait_live()
+    await running.wait_all_live()
     await until(lambda: running.feed.stats.top_checks >= 3, "bookTickers at the book's own u")
     await running.assert_books_equal_the_venue()
     stats = running.feed.stats
@@ -118,10 +85,10 @@ async def test_lost_diff_shows_as_a_pu_gap_and_only_that_book_resyncs(
     running: Running, venue: SimVenue
 ):
     """A gap on BTCUSDT breaks pu continuity; BTCUSDT resnapshots and both end equal."""
-    await running.wait_live()
+    await running.wait_all_live()
     venue.faults.gap_next("BTCUSDT", missing=1)
     await until(lambda: running.feed.stats.gaps >= 1, "the gap to be detected")
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     assert running.listener.reasons(0) == [ResyncReason.GAP]
     assert running.listener.reasons(1) == []
@@ -130,11 +97,11 @@ async def test_lost_diff_shows_as_a_pu_gap_and_only_that_book_resyncs(
 
 async def test_duplicate_and_malformed_frames_change_nothing(running: Running, venue: SimVenue):
     """A repeated diff is stale under pu rules; a broken frame is counted and resynced."""
-    await running.wait_live()
+    await running.wait_all_live()
     venue.faults.duplicate_next(2)
     venue.faults.malformed_next(2)
     await until(lambda: running.feed.stats.malformed >= 2, "the broken frames")
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
     assert running.feed.stats.gaps == 0
     assert {s for s, _ in running.listener.malformed} <= {
@@ -148,10 +115,10 @@ async def test_duplicate_and_malformed_frames_change_nothing(running: Running, v
 
 async def test_disconnect_reconnects_and_resyncs(running: Running, venue: SimVenue):
     """Every socket cut: the feed reconnects, resnapshots both books and they end equal."""
-    await running.wait_live()
+    await running.wait_all_live()
     assert venue.drop_connections() >= 1
     await until(lambda: running.feed.stats.reconnects >= 1, "a reconnect")
-    await running.wait_live()
+    await running.wait_all_live()
     await running.assert_books_equal_the_venue()
 
 
@@ -161,7 +128,7 @@ async def test_stale_and_rate_limited_snapshots_are_fetched_again(venue: SimVenu
     venue.faults.rate_limit_next(1, retry_after_s=0)
     run: Any = Running(venue)
     try:
-        await run.wait_live()
+        await run.wait_all_live()
         assert run.feed.stats.snapshots >= 2
     finally:
         await run.feed.stop()

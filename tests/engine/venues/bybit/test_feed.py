@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator
 
 import pytest
 
-from engine.book.order_book import OrderBook
 from engine.core.instruments import Instrument
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.server import SimVenue
-from engine.venues.backoff import Backoff
-from engine.venues.binance.sync import SyncPhase
 from engine.venues.bybit.feed import BybitPublicFeed
-from tests.engine.venues.binance.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import OnSimVenue, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -34,36 +30,23 @@ INSTRUMENTS = [BTC, ETH]
 DEPTH = 50
 
 
-class Running:
-    """A Bybit public feed on the venue, with its books and listener."""
+class Running(OnSimVenue[BybitPublicFeed]):
+    """A Bybit public feed running against the venue."""
 
     def __init__(self, venue: SimVenue, category: str, ping_interval_s: float = 20.0) -> None:
-        self.venue = venue
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = Recorder()
-        self.feed = BybitPublicFeed(
+        super().__init__(
+            venue,
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.ws_url,
-            category=category,
-            depth=DEPTH,
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
-            ping_interval_s=ping_interval_s,
-        )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def all_live(self) -> bool:
-        """Whether every book is live."""
-        return all(self.feed.sync_of(i.instrument_id).phase is SyncPhase.LIVE for i in INSTRUMENTS)
-
-    async def wait_live(self, more: int = 5) -> None:
-        """Until every book is live and has taken ``more`` further updates."""
-        await until(self.all_live, "every book live")
-        start = dict(self.listener.book_updates)
-        await until(
-            lambda: all(self.listener.book_updates[i] >= start[i] + more for i in start),
-            f"{more} more updates on every book",
+            lambda books, listener: BybitPublicFeed(
+                INSTRUMENTS,
+                books,
+                listener,
+                ws_url=venue.ws_url,
+                category=category,
+                depth=DEPTH,
+                backoff=quick_backoff(),
+                ping_interval_s=ping_interval_s,
+            ),
         )
 
     async def assert_books_equal_the_venue(self) -> None:
@@ -78,11 +61,6 @@ class Running:
                 await until(lambda b=book, w=want: b.top(DEPTH) == w, f"{inst.symbol} equal")
         finally:
             self.venue.resume()
-
-    async def close(self) -> None:
-        """Stop the feed and wait for run() to return."""
-        await self.feed.stop()
-        await asyncio.wait_for(self.task, 5.0)
 
 
 @pytest.fixture
@@ -99,7 +77,7 @@ async def test_books_go_live_on_snapshots_and_follow_deltas(venue: SimVenue, cat
     """Subscribed on either category: snapshot, u-continuous deltas, trades, books equal."""
     run = Running(venue, category)
     try:
-        await run.wait_live()
+        await run.wait_all_live()
         await run.assert_books_equal_the_venue()
         stats = run.feed.stats
         assert (stats.gaps, stats.resyncs, stats.malformed) == (0, 0, 0)
@@ -115,10 +93,10 @@ async def test_lost_delta_is_a_gap_and_the_topic_is_resubscribed(venue: SimVenue
     """A u jump on BTCUSDT: only BTCUSDT resubscribes, gets a snapshot and ends equal."""
     run = Running(venue, "linear")
     try:
-        await run.wait_live()
+        await run.wait_all_live()
         venue.faults.gap_next("BTCUSDT", missing=1)
         await until(lambda: run.feed.stats.gaps >= 1, "the gap to be detected")
-        await run.wait_live()
+        await run.wait_all_live()
         await run.assert_books_equal_the_venue()
         assert run.listener.reasons(0) == [ResyncReason.GAP]
         assert run.listener.reasons(1) == []
@@ -132,10 +110,10 @@ async def test_a_snapshot_mid_stream_replaces_the_book_without_a_resync(venue: S
     """A fresh snapshot while live replaces the book: no gap, no resync, still equal."""
     run = Running(venue, "linear")
     try:
-        await run.wait_live()
+        await run.wait_all_live()
         assert venue.bybit_market.snapshot_now("BTCUSDT") == 1
         await until(lambda: run.feed.sync_of(0).snapshots == 2, "the second snapshot")
-        await run.wait_live()
+        await run.wait_all_live()
         await run.assert_books_equal_the_venue()
         stats = run.feed.stats
         assert (stats.gaps, stats.resyncs, stats.snapshots) == (0, 0, 3)
@@ -149,7 +127,7 @@ async def test_duplicates_malformed_frames_and_disconnects_are_survived(
     """Repeated deltas are skipped, broken frames counted and logged, a cut socket reconnects."""
     run = Running(venue, "linear")
     try:
-        await run.wait_live()
+        await run.wait_all_live()
         venue.faults.duplicate_next(2)
         with caplog.at_level(logging.WARNING, logger="engine.venues"):
             venue.faults.malformed_next(2)
@@ -160,12 +138,12 @@ async def test_duplicates_malformed_frames_and_disconnects_are_survived(
             assert record.venue == "bybit-linear"  # type: ignore[attr-defined]
             assert record.stream.split(".")[-1] in {"BTCUSDT", "ETHUSDT", "unknown"}  # type: ignore[attr-defined]
             assert 0 < len(record.frame) <= 120  # type: ignore[attr-defined]
-        await run.wait_live()
+        await run.wait_all_live()
         await run.assert_books_equal_the_venue()
         assert run.feed.stats.gaps == 0
         assert venue.drop_connections() >= 1
         await until(lambda: run.feed.stats.reconnects >= 1, "a reconnect")
-        await run.wait_live()
+        await run.wait_all_live()
         await run.assert_books_equal_the_venue()
     finally:
         await run.close()
@@ -175,7 +153,7 @@ async def test_heartbeat_pings_are_answered(venue: SimVenue):
     """With the market paused, only pongs to the feed's {"op":"ping"} arrive: the link lives."""
     run = Running(venue, "spot", ping_interval_s=0.05)
     try:
-        await run.wait_live()
+        await run.wait_all_live()
         venue.pause()
         await asyncio.sleep(0.1)  # the last deltas land
         frames = run.feed.stats.frames

@@ -7,22 +7,17 @@ book with the venue's own book.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 from collections.abc import AsyncIterator
 
 import pytest
 
-from engine.book.order_book import OrderBook
 from engine.core.events import Side
 from engine.core.instruments import Instrument
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.coinbase_stream import CoinbaseStreamVenue
-from engine.venues.backoff import Backoff
-from engine.venues.book_sync import BookPhase
 from engine.venues.coinbase.feed import CoinbaseFeed
-from tests.engine.venues.okx.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import RunningFeed, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -33,31 +28,17 @@ ETH = Instrument(
 INSTRUMENTS = [BTC, ETH]
 
 
-class Running:
-    """A feed running against the venue."""
+class Running(RunningFeed[CoinbaseFeed]):
+    """The Coinbase feed running against the venue."""
 
     def __init__(self, venue: CoinbaseStreamVenue) -> None:
         self.venue = venue
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = Recorder()
-        self.feed = CoinbaseFeed(
+        super().__init__(
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.url,
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
+            lambda books, listener: CoinbaseFeed(
+                INSTRUMENTS, books, listener, ws_url=venue.url, backoff=quick_backoff()
+            ),
         )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def live(self, iid: int) -> bool:
-        """Whether one book is live."""
-        return self.feed.sync_of(iid).phase is BookPhase.LIVE
-
-    async def wait_live(self, iid: int, updates: int = 5) -> None:
-        """Until the book is live and ``updates`` more updates were applied to it."""
-        await until(lambda: self.live(iid), f"book {iid} live")
-        start = self.listener.deltas[iid]
-        await until(lambda: self.listener.deltas[iid] >= start + updates, f"updates on {iid}")
 
     async def assert_in_sync(self) -> None:
         """Pause the venue, let the feed catch up, and compare every level of every book."""
@@ -76,11 +57,6 @@ class Running:
                 assert asks == market.asks()
         finally:
             self.venue.paused = False
-
-    async def close(self) -> None:
-        """Stop the feed and wait for run() to return."""
-        await self.feed.stop()
-        await asyncio.wait_for(self.task, 5.0)
 
 
 @pytest.fixture
@@ -144,7 +120,7 @@ async def test_a_malformed_frame_is_counted_and_its_missing_number_resyncs(
     await running.wait_live(1)
     venue.inject_malformed()
     await until(lambda: running.feed.stats.malformed == 1, "the malformed frame")
-    assert running.listener.malformed == ["frame"]
+    assert running.listener.malformed_streams() == ["frame"]
     await until(lambda: running.feed.stats.gaps == 1, "the gap after it")
     await running.wait_live(0)
     await running.wait_live(1)

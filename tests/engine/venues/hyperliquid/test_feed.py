@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,10 +19,9 @@ from engine.core.events import BookDelta
 from engine.core.instruments import Instrument
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.hyperliquid_stream import BOOK_DEPTH, HyperliquidStreamVenue
-from engine.venues.backoff import Backoff
 from engine.venues.book_sync import BookPhase
 from engine.venues.hyperliquid.feed import HyperliquidFeed
-from tests.engine.venues.okx.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import Recorder, RunningFeed, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -65,33 +63,20 @@ def _arrays(levels: list[tuple[int, int]]) -> tuple[Any, Any]:
     )
 
 
-class Running:
-    """A feed running against the venue."""
+class Running(RunningFeed[HyperliquidFeed]):
+    """The Hyperliquid feed running against the venue, its deltas rebuilding a second book."""
 
     def __init__(self, venue: HyperliquidStreamVenue, **kwargs: Any) -> None:
         self.venue = venue
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = DeltaRecorder()
-        self.listener.books = self.books
-        self.feed = HyperliquidFeed(
+        listener = DeltaRecorder()
+        super().__init__(
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.url,
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
-            **kwargs,
+            lambda books, listener: HyperliquidFeed(
+                INSTRUMENTS, books, listener, ws_url=venue.url, backoff=quick_backoff(), **kwargs
+            ),
+            listener,
         )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def live(self, iid: int) -> bool:
-        """Whether one book is live."""
-        return self.feed.sync_of(iid).phase is BookPhase.LIVE
-
-    async def wait_live(self, iid: int, updates: int = 5) -> None:
-        """Until the book is live and ``updates`` more replacements arrived."""
-        await until(lambda: self.live(iid), f"book {iid} live")
-        start = self.listener.deltas[iid]
-        await until(lambda: self.listener.deltas[iid] >= start + updates, f"books of {iid}")
+        listener.books = self.books
 
     async def assert_in_sync(self) -> None:
         """Pause the venue, let the feed take the last books, compare them and the rebuilt ones."""
@@ -110,11 +95,6 @@ class Running:
                 assert self.listener.rebuilt[inst.instrument_id].levels() == want
         finally:
             self.venue.paused = False
-
-    async def close(self) -> None:
-        """Stop the feed and wait for run() to return."""
-        await self.feed.stop()
-        await asyncio.wait_for(self.task, 5.0)
 
 
 @pytest.fixture
@@ -185,7 +165,7 @@ async def test_a_malformed_frame_is_counted_and_the_next_book_replaces(
     await running.wait_live(0)
     venue.inject_malformed()
     await until(lambda: running.feed.stats.malformed == 1, "the malformed frame")
-    assert running.listener.malformed == ["frame"]
+    assert running.listener.malformed_streams() == ["frame"]
     await running.wait_live(0)
     await running.assert_in_sync()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,10 +17,9 @@ from engine.book.order_book import OrderBook
 from engine.core.instruments import Instrument
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.kraken_stream import KrakenStreamVenue
-from engine.venues.backoff import Backoff
 from engine.venues.book_sync import BookPhase
 from engine.venues.kraken.feed import KrakenFeed
-from tests.engine.venues.okx.test_feed import Recorder, until
+from tests.engine.venues.feed_harness import Recorder, RunningFeed, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -32,39 +30,16 @@ ETH = Instrument(
 INSTRUMENTS = [BTC, ETH]
 
 
-class Running:
-    """A feed running against the venue."""
+class Running(RunningFeed[KrakenFeed]):
+    """The Kraken feed running against the venue."""
 
     def __init__(self, venue: KrakenStreamVenue, **kwargs: Any) -> None:
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = Recorder()
-        self.feed = KrakenFeed(
+        super().__init__(
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.url,
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
-            **kwargs,
+            lambda books, listener: KrakenFeed(
+                INSTRUMENTS, books, listener, ws_url=venue.url, backoff=quick_backoff(), **kwargs
+            ),
         )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def live(self, iid: int) -> bool:
-        """Whether one book is live."""
-        return self.feed.sync_of(iid).phase is BookPhase.LIVE
-
-    async def wait_verified(self, iid: int, more: int = 5) -> None:
-        """Until the book is live and ``more`` further checksums matched."""
-        await until(lambda: self.live(iid), f"book {iid} live")
-        start = self.feed.sync_of(iid).checksums_verified
-        await until(
-            lambda: self.feed.sync_of(iid).checksums_verified >= start + more,
-            f"{more} more checksums on book {iid}",
-        )
-
-    async def close(self) -> None:
-        """Stop the feed and wait for run() to return."""
-        await self.feed.stop()
-        await asyncio.wait_for(self.task, 5.0)
 
 
 @pytest.fixture
@@ -140,7 +115,7 @@ async def test_a_malformed_frame_is_counted_and_survived(
     await running.wait_verified(0)
     venue.inject_malformed()
     await until(lambda: running.feed.stats.malformed == 1, "the malformed frame")
-    assert running.listener.malformed == ["frame"]
+    assert running.listener.malformed_streams() == ["frame"]
     await running.wait_verified(0)
     await running.wait_verified(1)
 

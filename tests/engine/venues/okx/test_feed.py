@@ -6,23 +6,16 @@ is checked on every message; the faults show each book thrown away alone and reb
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from engine.book.order_book import OrderBook
-from engine.core.events import BookDelta, Trade
 from engine.core.instruments import Instrument
-from engine.errors import MalformedMessage
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.sim.okx_stream import OkxStreamVenue
-from engine.venues.backoff import Backoff
-from engine.venues.book_sync import BookPhase
 from engine.venues.okx.feed import OkxFeed
+from tests.engine.venues.feed_harness import RunningFeed, quick_backoff, until
 
 pytestmark = pytest.mark.integration
 
@@ -33,91 +26,21 @@ ETH = Instrument(
 INSTRUMENTS = [BTC, ETH]
 
 
-class Recorder:
-    """A feed listener that remembers what it is told."""
-
-    def __init__(self) -> None:
-        self.links: list[LinkState] = []
-        self.states: list[tuple[int, str, ResyncReason | None]] = []
-        self.trades: list[Trade] = []
-        self.malformed: list[str] = []
-        self.updates: Counter[int] = Counter()
-        self.deltas: Counter[int] = Counter()
-        self.crossed_seen = 0
-
-    def on_book(self, instrument: int, book: OrderBook, exch_ts: int, recv_ts: int) -> None:
-        """Count the update; a crossed book must never be shown."""
-        self.updates[instrument] += 1
-        self.crossed_seen += book.is_crossed()
-
-    def on_book_delta(self, delta: BookDelta) -> None:
-        """Count the applied update."""
-        self.deltas[delta.instrument] += 1
-
-    def on_trade(self, trade: Trade) -> None:
-        """Keep the trade."""
-        self.trades.append(trade)
-
-    def on_link(self, state: LinkState) -> None:
-        """Keep the link state."""
-        self.links.append(state)
-
-    def on_book_state(self, instrument: int, state: str, reason: ResyncReason | None) -> None:
-        """Keep the book state change."""
-        self.states.append((instrument, state, reason))
-
-    def on_malformed(self, stream: str, error: MalformedMessage) -> None:
-        """Keep the stream of the refused frame."""
-        self.malformed.append(stream)
-
-    def reasons(self, instrument: int) -> list[ResyncReason]:
-        """Why this book was resynced, in order."""
-        return [r for i, s, r in self.states if i == instrument and s == "syncing" and r]
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
-    """Wait for ``predicate`` (polling every 10 ms); fail naming ``what`` if it never holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-class Running:
-    """A feed running against the venue."""
+class Running(RunningFeed[OkxFeed]):
+    """The OKX feed running against the venue."""
 
     def __init__(self, venue: OkxStreamVenue, **kwargs: Any) -> None:
-        self.books = {i.instrument_id: OrderBook(i.symbol) for i in INSTRUMENTS}
-        self.listener = Recorder()
-        self.feed = OkxFeed(
+        super().__init__(
             INSTRUMENTS,
-            self.books,
-            self.listener,
-            ws_url=venue.ws_url,
-            backoff=Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(1)),
-            **kwargs,
+            lambda books, listener: OkxFeed(
+                INSTRUMENTS,
+                books,
+                listener,
+                ws_url=venue.ws_url,
+                backoff=quick_backoff(),
+                **kwargs,
+            ),
         )
-        self.task = asyncio.create_task(self.feed.run())
-
-    def live(self, iid: int) -> bool:
-        """Whether one book is live."""
-        return self.feed.sync_of(iid).phase is BookPhase.LIVE
-
-    async def wait_verified(self, iid: int, more: int = 5) -> None:
-        """Until the book is live and ``more`` further checksums matched."""
-        await until(lambda: self.live(iid), f"book {iid} live")
-        start = self.feed.sync_of(iid).checksums_verified
-        await until(
-            lambda: self.feed.sync_of(iid).checksums_verified >= start + more,
-            f"{more} more checksums on book {iid}",
-        )
-
-    async def close(self) -> None:
-        """Stop the feed and wait for run() to return."""
-        await self.feed.stop()
-        await asyncio.wait_for(self.task, 5.0)
 
 
 @pytest.fixture
@@ -176,7 +99,7 @@ async def test_a_malformed_frame_is_counted_and_survived(running: Running, venue
     await running.wait_verified(0)
     venue.inject_malformed()
     await until(lambda: running.feed.stats.malformed == 1, "the malformed frame")
-    assert running.listener.malformed == ["frame"]
+    assert running.listener.malformed_streams() == ["frame"]
     await running.wait_verified(0)
     await running.wait_verified(1)
 
