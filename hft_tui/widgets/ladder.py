@@ -80,12 +80,19 @@ def our_mark(text: BookText, lots: int, orders: int, ahead: int, *, room: int) -
 
 
 def with_ours(
-    levels: list[tuple[int, int]], ours: list[int], count: int, *, bids: bool
+    levels: list[tuple[int, int]],
+    ours: list[int],
+    count: int,
+    *,
+    bids: bool,
+    other_best: int | None = None,
 ) -> list[tuple[int, int]]:
     """The best ``count`` levels of one side with our prices that have no public size added.
 
     A price of ours inside the range shown (or anywhere, when the side has fewer levels than
-    ``count``) gets a level of its own, public size 0, so every order we rest there is drawn.
+    ``count``) gets a level of its own, public size 0, so every order we rest there is drawn;
+    one at or through ``other_best`` (the other side's best price) would cross the book and is
+    left to the working orders list.
     """
     shown = levels[:count]
     public = {price for price, _ in levels}
@@ -93,7 +100,9 @@ def with_ours(
     extra = [
         (price, 0)
         for price in set(ours)
-        if price not in public and (worst is None or (price >= worst if bids else price <= worst))
+        if price not in public
+        and (worst is None or (price >= worst if bids else price <= worst))
+        and (other_best is None or (price < other_best if bids else price > other_best))
     ]
     if not extra:
         return shown
@@ -179,8 +188,14 @@ class Ladder(Widget):
             blank: list[Row] = [() for _ in range(levels)]
             return [*blank, self._middle(None, width), *blank]
         ours = self.ours
-        asks = with_ours(book.asks, [p for s, p in ours if s == 2], levels, bids=False)
-        bids = with_ours(book.bids, [p for s, p in ours if s == 1], levels, bids=True)
+        best_bid = book.bids[0][0] if book.bids else None
+        best_ask = book.asks[0][0] if book.asks else None
+        asks = with_ours(
+            book.asks, [p for s, p in ours if s == 2], levels, bids=False, other_best=best_bid
+        )
+        bids = with_ours(
+            book.bids, [p for s, p in ours if s == 1], levels, bids=True, other_best=best_ask
+        )
         largest = max((size for _, size in asks + bids), default=0)
         bar_w = max(0, width - _BAR_X - 1)
 

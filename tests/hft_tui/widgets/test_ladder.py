@@ -162,3 +162,4 @@ def test_our_prices_with_no_public_size_get_their_own_levels():
     assert with_ours(bids[:2], [90], 3, bids=True) == [(100, 5), (98, 5), (90, 0)]
     asks = [(101, 5), (103, 5)]
     assert with_ours(asks, [102, 101], 2, bids=False) == [(101, 5), (102, 0)]
+    assert with_ours(asks, [99], 2, bids=False, other_best=100) == [(101, 5), (103, 5)]  # crosses
