@@ -80,8 +80,7 @@ class CoinbaseStreamVenue(PublicStreamVenue):
 
     def inject_crossed(self, product: str) -> None:
         """The next update of ``product`` carries a bid one tick above the best ask."""
-        book = self.books[product]
-        book.faults["crossed"] = book.faults.get("crossed", 0) + 1
+        self.add_fault(product, "crossed")
 
     def inject_gap(self) -> None:
         """Every socket's next frame skips one ``sequence_num``."""

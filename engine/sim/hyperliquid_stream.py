@@ -67,13 +67,11 @@ class HyperliquidStreamVenue(PublicStreamVenue):
 
     def inject_crossed(self, coin: str) -> None:
         """The next ``l2Book`` of ``coin`` has its best bid above its best ask."""
-        book = self.books[coin]
-        book.faults["crossed"] = book.faults.get("crossed", 0) + 1
+        self.add_fault(coin, "crossed")
 
     def inject_reordered(self, coin: str) -> None:
         """After the next ``l2Book`` of ``coin``, the one before it is sent again (older time)."""
-        book = self.books[coin]
-        book.faults["reordered"] = book.faults.get("reordered", 0) + 1
+        self.add_fault(coin, "reordered")
 
     def broken_frame(self) -> str:
         """A truncated ``l2Book`` frame."""

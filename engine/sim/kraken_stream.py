@@ -103,13 +103,11 @@ class KrakenStreamVenue(PublicStreamVenue):
 
     def inject_bad_checksum(self, symbol: str) -> None:
         """The next update of ``symbol`` carries a wrong checksum."""
-        book = self.books[symbol]
-        book.faults["bad_checksum"] = book.faults.get("bad_checksum", 0) + 1
+        self.add_fault(symbol, "bad_checksum")
 
     def inject_lost_update(self, symbol: str) -> None:
         """The next update of ``symbol`` that changes something is never sent."""
-        book = self.books[symbol]
-        book.faults["lost"] = book.faults.get("lost", 0) + 1
+        self.add_fault(symbol, "lost")
 
     # ---- requests --------------------------------------------------------------------------------
 

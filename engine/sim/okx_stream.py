@@ -1,7 +1,8 @@
 """A local OKX v5 public WebSocket: ``books`` (with checksums) and ``trades`` from the sim market.
 
 :class:`OkxStreamVenue` serves ``/ws/v5/public`` on 127.0.0.1 for a set of instruments, each
-driven by its own seeded :class:`~engine.sim.market.MarketModel`. It speaks the parts of OKX a
+driven by its own seeded :class:`~engine.sim.market.MarketModel` (the server, sockets and market
+clock of :class:`~engine.sim.public_stream.PublicStreamVenue`). It speaks the parts of OKX a
 market-data client needs (venues.md §6):
 
 - ``{"op":"subscribe","args":[{"channel":"books"|"trades","instId":..}]}`` is acknowledged with
@@ -25,19 +26,16 @@ update, :meth:`OkxStreamVenue.inject_bad_checksum` corrupts the next update's ch
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import json
-import time
 import zlib
 from decimal import Decimal
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from engine.core.events import Side
 from engine.core.instruments import Instrument
-from engine.sim.market import Level, MarketModel
+from engine.sim.market import Level, MarketActivity
+from engine.sim.public_stream import PublicStreamVenue, SimBook, SimSocket
 
 _NS_PER_MS = 1_000_000
 CHECKSUM_DEPTH = 25
@@ -64,44 +62,23 @@ def okx_checksum(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> in
     return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
-class _Book:
-    """One instrument's market and what the stream has told about it."""
-
-    def __init__(self, instrument: Instrument, seed: int, events_per_second: float) -> None:
-        self.instrument = instrument
-        self.tick = Decimal(instrument.tick_size)
-        self.lot = Decimal(instrument.lot_size)
-        mid = Decimal(100_000) * self.tick
-        self.market = MarketModel(
-            instrument,
-            seed=seed,
-            mid_price=format(mid, "f"),
-            events_per_second=events_per_second,
-            max_levels=60,
-            min_levels=30,
-        )
-        self.seq_id = 1_000
-        self.gap = 0
-        self.bad_checksum = 0
-
-    def level(self, level: Level) -> list[str]:
-        return [okx_text(self.tick, level[0]), okx_text(self.lot, level[1]), "0", "1"]
-
-    def checksum(self) -> int:
-        bids = [(okx_text(self.tick, p), okx_text(self.lot, s)) for p, s in self.market.bids(25)]
-        asks = [(okx_text(self.tick, p), okx_text(self.lot, s)) for p, s in self.market.asks(25)]
-        return okx_checksum(bids, asks)
+def _level(book: SimBook, level: Level) -> list[str]:
+    tick, lot = _grids(book)
+    return [okx_text(tick, level[0]), okx_text(lot, level[1]), "0", "1"]
 
 
-class _Socket:
-    """One client: its subscriptions and its frames in the order they were made."""
-
-    def __init__(self) -> None:
-        self.subs: set[tuple[str, str]] = set()
-        self.out: asyncio.Queue[str] = asyncio.Queue()
+def _grids(book: SimBook) -> tuple[Decimal, Decimal]:
+    return Decimal(book.instrument.tick_size), Decimal(book.instrument.lot_size)
 
 
-class OkxStreamVenue:
+def _checksum(book: SimBook) -> int:
+    tick, lot = _grids(book)
+    bids = [(okx_text(tick, p), okx_text(lot, s)) for p, s in book.market.bids(CHECKSUM_DEPTH)]
+    asks = [(okx_text(tick, p), okx_text(lot, s)) for p, s in book.market.asks(CHECKSUM_DEPTH)]
+    return okx_checksum(bids, asks)
+
+
+class OkxStreamVenue(PublicStreamVenue):
     """The local OKX public stream.
 
     Args:
@@ -125,21 +102,19 @@ class OkxStreamVenue:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self._books = {i.symbol: _Book(i, seed, events_per_second) for i in instruments}
-        self.interval_ms = interval_ms
+        super().__init__(
+            instruments,
+            path="/ws/v5/public",
+            seed=seed,
+            events_per_second=events_per_second,
+            interval_ms=interval_ms,
+            host=host,
+            port=port,
+        )
         self.ws_snapshots = ws_snapshots
         self.rest_snapshots = 0
         """REST book snapshots served."""
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._sockets: dict[web.WebSocketResponse, _Socket] = {}
-        self._conn_ids = itertools.count(1)
-        self._malformed = 0
-        self._wall_offset_ms = 0
-        self.connections = 0
-        """Connections accepted so far."""
+        self._seq_ids = dict.fromkeys(self.books, 1_000)
 
     @property
     def rest_url(self) -> str:
@@ -149,124 +124,59 @@ class OkxStreamVenue:
     @property
     def ws_url(self) -> str:
         """The public stream's URL (``ts`` fields are model time from the wall clock at start)."""
-        return f"ws://{self._host}:{self._port}/ws/v5/public"
-
-    async def start(self) -> None:
-        """Listen and start the markets.
-
-        Raises:
-            OSError: when the address cannot be bound.
-        """
-        app = web.Application()
-        app.router.add_get("/ws/v5/public", self._handle)
-        app.router.add_get("/api/v5/market/books", self._rest_books)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = runner.addresses[0][1]
-        self._wall_offset_ms = time.time_ns() // _NS_PER_MS
-        self._task = asyncio.create_task(self._run(), name="okx-stream")
-
-    async def stop(self) -> None:
-        """Close every socket and stop listening. Idempotent."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.drop_connections()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        return self.url
 
     # ---- faults --------------------------------------------------------------------------------
 
     def inject_gap(self, symbol: str) -> None:
         """The next update of ``symbol`` skips a ``seqId``."""
-        self._books[symbol].gap += 1
+        self.add_fault(symbol, "gap")
 
     def inject_bad_checksum(self, symbol: str) -> None:
         """The next update of ``symbol`` carries a wrong checksum."""
-        self._books[symbol].bad_checksum += 1
+        self.add_fault(symbol, "bad_checksum")
 
-    def inject_malformed(self) -> None:
-        """One broken ``books`` frame goes to every socket with the next updates."""
-        self._malformed += 1
+    def broken_frame(self) -> str:
+        """A truncated ``books`` frame."""
+        return '{"arg":{"channel":"books","instId":'
 
-    async def drop_connections(self) -> None:
-        """Close every socket now."""
-        for ws in list(self._sockets):
-            await ws.close()
+    # ---- requests ------------------------------------------------------------------------------
 
-    # ---- the socket --------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
+        """``GET /api/v5/market/books``: the book now, with its ``seqId``."""
+        app.router.add_get("/api/v5/market/books", self._rest_books)
 
-    async def _handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=1 << 20)
-        await ws.prepare(request)
-        self.connections += 1
-        sock = self._sockets[ws] = _Socket()
-        conn_id = f"{next(self._conn_ids):08x}"
-        writer = asyncio.create_task(self._write(ws, sock), name="okx-stream-writer")
-        try:
-            async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
-                    continue
-                if msg.data == "ping":
-                    sock.out.put_nowait("pong")
-                    continue
-                self._on_request(sock, conn_id, msg.data)
-        finally:
-            self._sockets.pop(ws, None)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
-        return ws
-
-    @staticmethod
-    async def _write(ws: web.WebSocketResponse, sock: _Socket) -> None:
-        """Send the socket's frames in order (every frame is queued where it is made)."""
-        while True:
-            frame = await sock.out.get()
-            try:
-                await ws.send_str(frame)
-            except (ConnectionResetError, RuntimeError):
-                return
-
-    def _on_request(self, sock: _Socket, conn_id: str, text: str) -> None:
-        """Answer one request; its acks and snapshots are queued at once, in order."""
+    def on_request(self, sock: SimSocket, text: str) -> None:
+        """Answer ``ping`` and one request; its acks and snapshots are queued at once, in order."""
+        if text == "ping":
+            sock.send("pong")
+            return
         try:
             request = json.loads(text)
             op, args = request["op"], request["args"]
         except (ValueError, KeyError, TypeError):
             error = {"event": "error", "code": "60012", "msg": f"Invalid request: {text}"}
-            sock.out.put_nowait(json.dumps(error))
+            sock.send(json.dumps(error))
             return
+        conn_id = f"{sock.number:08x}"
         for arg in args:
             channel, symbol = arg.get("channel"), arg.get("instId")
-            if channel not in ("books", "trades") or symbol not in self._books:
+            if channel not in ("books", "trades") or symbol not in self.books:
                 error = {"event": "error", "code": "60018", "msg": f"{channel} doesn't exist"}
-                sock.out.put_nowait(json.dumps(error))
+                sock.send(json.dumps(error))
                 continue
             if op == "subscribe":
                 sock.subs.add((channel, symbol))
-                sock.out.put_nowait(
-                    json.dumps({"event": "subscribe", "arg": arg, "connId": conn_id})
-                )
+                sock.send(json.dumps({"event": "subscribe", "arg": arg, "connId": conn_id}))
                 if channel == "books" and self.ws_snapshots:
-                    sock.out.put_nowait(self._snapshot(self._books[symbol]))
+                    sock.send(self._snapshot(self.books[symbol]))
             elif op == "unsubscribe":
                 sock.subs.discard((channel, symbol))
                 ack = {"event": "unsubscribe", "arg": arg, "connId": conn_id}
-                sock.out.put_nowait(json.dumps(ack))
+                sock.send(json.dumps(ack))
 
     async def _rest_books(self, request: web.Request) -> web.Response:
-        book = self._books.get(request.query.get("instId", ""))
+        book = self.books.get(request.query.get("instId", ""))
         if book is None:
             return web.json_response(
                 {"code": "51001", "msg": "Instrument ID doesn't exist", "data": []}
@@ -276,85 +186,70 @@ class OkxStreamVenue:
         del data["checksum"], data["prevSeqId"]
         return web.json_response({"code": "0", "msg": "", "data": [data]})
 
-    def _snapshot(self, book: _Book) -> str:
+    def _snapshot(self, book: SimBook) -> str:
         return json.dumps(
             {
-                "arg": {"channel": "books", "instId": book.instrument.symbol},
+                "arg": {"channel": "books", "instId": book.symbol},
                 "action": "snapshot",
                 "data": [self._book_data(book)],
             }
         )
 
-    def _book_data(self, book: _Book) -> dict[str, object]:
+    def _book_data(self, book: SimBook) -> dict[str, object]:
         market = book.market
         data: dict[str, object] = {
-            "asks": [book.level(lv) for lv in market.asks()],
-            "bids": [book.level(lv) for lv in market.bids()],
-            "ts": str(self._wall_offset_ms + market.now_ns // _NS_PER_MS),
-            "checksum": book.checksum(),
+            "asks": [_level(book, lv) for lv in market.asks()],
+            "bids": [_level(book, lv) for lv in market.bids()],
+            "ts": self._ms(market.now_ns),
+            "checksum": _checksum(book),
             "prevSeqId": -1,
-            "seqId": book.seq_id,
+            "seqId": self._seq_ids[book.symbol],
         }
         return data
 
+    def _ms(self, model_ns: int) -> str:
+        return str(self.wall_ns(model_ns) // _NS_PER_MS)
+
     # ---- the market ----------------------------------------------------------------------------
 
-    async def _run(self) -> None:
-        dt_ns = self.interval_ms * _NS_PER_MS
-        while True:
-            await asyncio.sleep(self.interval_ms / 1000)
-            frames: dict[tuple[str, str], list[str]] = {}
-            for symbol, book in self._books.items():
-                update, trades = self._advance(book, dt_ns)
-                frames[("books", symbol)] = [update]
-                frames[("trades", symbol)] = trades
-            broken, self._malformed = self._malformed, 0
-            for sock in self._sockets.values():
-                for _ in range(broken):
-                    sock.out.put_nowait('{"arg":{"channel":"books","instId":')
-                for key in sorted(sock.subs):
-                    for frame in frames.get(key, ()):
-                        sock.out.put_nowait(frame)
-
-    def _advance(self, book: _Book, dt_ns: int) -> tuple[str, list[str]]:
-        activity = book.market.advance(dt_ns)
+    def step(self, book: SimBook, activity: MarketActivity) -> dict[str, list[str]]:
+        """One ``books`` update (empty when nothing changed) and the step's trades."""
+        tick, lot = _grids(book)
         changed: dict[tuple[Side, int], int] = {}
         for change in activity.changes:
             changed[(change.side, change.price)] = change.size
         bids = [
-            [okx_text(book.tick, p), okx_text(book.lot, s), "0", "1" if s else "0"]
+            [okx_text(tick, p), okx_text(lot, s), "0", "1" if s else "0"]
             for (side, p), s in sorted(changed.items(), key=lambda kv: -kv[0][1])
             if side is Side.BUY
         ]
         asks = [
-            [okx_text(book.tick, p), okx_text(book.lot, s), "0", "1" if s else "0"]
+            [okx_text(tick, p), okx_text(lot, s), "0", "1" if s else "0"]
             for (side, p), s in sorted(changed.items(), key=lambda kv: kv[0][1])
             if side is Side.SELL
         ]
-        prev = book.seq_id
+        symbol = book.symbol
+        prev = self._seq_ids[symbol]
         if changed:
-            book.seq_id += 1
-        if book.gap:  # the update that should have come between is never sent
-            book.gap -= 1
-            prev = book.seq_id + 1
-            book.seq_id += 2
-        checksum = book.checksum()
-        if book.bad_checksum:
-            book.bad_checksum -= 1
+            self._seq_ids[symbol] += 1
+        if book.take_fault("gap"):  # the update that should have come between is never sent
+            prev = self._seq_ids[symbol] + 1
+            self._seq_ids[symbol] += 2
+        checksum = _checksum(book)
+        if book.take_fault("bad_checksum"):
             checksum = checksum + 1 if checksum != -1 else 1
-        ts = str(self._wall_offset_ms + book.market.now_ns // _NS_PER_MS)
         update = json.dumps(
             {
-                "arg": {"channel": "books", "instId": book.instrument.symbol},
+                "arg": {"channel": "books", "instId": symbol},
                 "action": "update",
                 "data": [
                     {
                         "asks": asks,
                         "bids": bids,
-                        "ts": ts,
+                        "ts": self._ms(book.market.now_ns),
                         "checksum": checksum,
                         "prevSeqId": prev,
-                        "seqId": book.seq_id,
+                        "seqId": self._seq_ids[symbol],
                     }
                 ],
             }
@@ -362,19 +257,19 @@ class OkxStreamVenue:
         trades = [
             json.dumps(
                 {
-                    "arg": {"channel": "trades", "instId": book.instrument.symbol},
+                    "arg": {"channel": "trades", "instId": symbol},
                     "data": [
                         {
-                            "instId": book.instrument.symbol,
+                            "instId": symbol,
                             "tradeId": str(t.trade_id),
-                            "px": okx_text(book.tick, t.price),
-                            "sz": okx_text(book.lot, t.size),
+                            "px": okx_text(tick, t.price),
+                            "sz": okx_text(lot, t.size),
                             "side": "sell" if t.buyer_is_maker else "buy",
-                            "ts": str(self._wall_offset_ms + t.time_ns // _NS_PER_MS),
+                            "ts": self._ms(t.time_ns),
                         }
                     ],
                 }
             )
             for t in activity.trades
         ]
-        return update, trades
+        return {"books": [update], "trades": trades}

@@ -4,8 +4,9 @@
 subscriptions and an ordered queue of its frames (one writer task a socket, so frames go out in
 the order they were made), drives one seeded :class:`~engine.sim.market.MarketModel` per
 instrument every ``interval_ms`` and can drop every connection or send a broken frame. A venue's
-own stream (``kraken_stream``, ``coinbase_stream``, ``hyperliquid_stream``) fills in the hooks:
-what a client's request does, the frames of one market step, and what a socket gets on open.
+own stream (``okx_stream``, ``kraken_stream``, ``coinbase_stream``, ``hyperliquid_stream``)
+fills in the hooks: what a client's request does, the frames of one market step, what a socket
+gets on open, and any route besides the stream.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class PublicStreamVenue:
         """
         app = web.Application()
         app.router.add_get(self.path, self._handle)
+        self.add_routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
@@ -164,6 +166,11 @@ class PublicStreamVenue:
 
     # ---- faults --------------------------------------------------------------------------------
 
+    def add_fault(self, symbol: str, name: str) -> None:
+        """One more fault ``name`` pending on ``symbol``'s book (its venue takes it when due)."""
+        book = self.books[symbol]
+        book.faults[name] = book.faults.get(name, 0) + 1
+
     def inject_malformed(self) -> None:
         """One broken frame goes to every socket with the next market step."""
         self._malformed += 1
@@ -174,6 +181,9 @@ class PublicStreamVenue:
             await ws.close()
 
     # ---- what a venue fills in ---------------------------------------------------------------
+
+    def add_routes(self, app: web.Application) -> None:
+        """Serve more than the stream (a REST snapshot endpoint; nothing by default)."""
 
     def on_open(self, sock: SimSocket) -> None:
         """A client connected (a banner, nothing by default)."""
