@@ -30,6 +30,7 @@ import numpy as np
 from engine.core.events import BookDelta, BookSnapshot, Int64Array, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
+from engine.venues.book_events import book_event
 from engine.venues.level_text import steps
 from engine.venues.timestamps import rfc3339_ns
 
@@ -205,32 +206,16 @@ class CoinbaseParser:
         ask_px, ask_sz = _levels(asks, grids, "offer", stream, raw)
         last_time = event.updates[-1].event_time if event.updates else ""
         exch_ts = _time(last_time, stream, raw) if last_time else 0
-        iid = grids.instrument.instrument_id
-        book: BookSnapshot | BookDelta
-        if event.type == "snapshot":
-            book = BookSnapshot(
-                instrument=iid,
-                update_id=seq,
-                bid_px=bid_px,
-                bid_sz=bid_sz,
-                ask_px=ask_px,
-                ask_sz=ask_sz,
-                exch_ts=exch_ts,
-                recv_ts=recv_ts,
-            )
-        else:
-            book = BookDelta(
-                instrument=iid,
-                first_id=seq,
-                last_id=seq,
-                prev_id=-1,
-                bid_px=bid_px,
-                bid_sz=bid_sz,
-                ask_px=ask_px,
-                ask_sz=ask_sz,
-                exch_ts=exch_ts,
-                recv_ts=recv_ts,
-            )
+        book = book_event(
+            event.type == "snapshot",
+            instrument=grids.instrument.instrument_id,
+            update_id=seq,
+            prev_id=-1,
+            bids=(bid_px, bid_sz),
+            asks=(ask_px, ask_sz),
+            exch_ts=exch_ts,
+            recv_ts=recv_ts,
+        )
         return CoinbaseBook(symbol=event.product_id, event=book)
 
     def _trades(

@@ -33,6 +33,7 @@ import numpy as np
 from engine.core.events import BookDelta, BookSnapshot, Int64Array, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
+from engine.venues.book_events import book_event
 from engine.venues.level_text import OddLevel, StyledGrid, TextStyle, decimal_steps, steps
 from engine.venues.timestamps import rfc3339_ns, seconds_ns
 
@@ -288,32 +289,16 @@ class KrakenParser:
             bid_px, bid_sz = _v2_levels(data.bids, grids, "bid", stream, raw)
             ask_px, ask_sz = _v2_levels(data.asks, grids, "ask", stream, raw)
             exch_ts = _rfc3339(data.timestamp, stream, raw) if data.timestamp else 0
-            iid = grids.instrument.instrument_id
-            event: BookSnapshot | BookDelta
-            if frame.type == "snapshot":
-                event = BookSnapshot(
-                    instrument=iid,
-                    update_id=0,
-                    bid_px=bid_px,
-                    bid_sz=bid_sz,
-                    ask_px=ask_px,
-                    ask_sz=ask_sz,
-                    exch_ts=exch_ts,
-                    recv_ts=recv_ts,
-                )
-            else:
-                event = BookDelta(
-                    instrument=iid,
-                    first_id=0,
-                    last_id=0,
-                    prev_id=-1,
-                    bid_px=bid_px,
-                    bid_sz=bid_sz,
-                    ask_px=ask_px,
-                    ask_sz=ask_sz,
-                    exch_ts=exch_ts,
-                    recv_ts=recv_ts,
-                )
+            event = book_event(
+                frame.type == "snapshot",
+                instrument=grids.instrument.instrument_id,
+                update_id=0,
+                prev_id=-1,
+                bids=(bid_px, bid_sz),
+                asks=(ask_px, ask_sz),
+                exch_ts=exch_ts,
+                recv_ts=recv_ts,
+            )
             out.append(
                 KrakenBook(symbol=data.symbol, event=event, checksum=data.checksum, depth=0, odd=[])
             )

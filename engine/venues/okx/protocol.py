@@ -26,6 +26,7 @@ import numpy as np
 from engine.core.events import BookDelta, BookSnapshot, Int64Array, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
+from engine.venues.book_events import book_event
 from engine.venues.level_text import OddLevel, StyledGrid, TextStyle, steps
 
 VENUE = "okx"
@@ -205,32 +206,16 @@ class OkxParser:
             exch_ts = int(data.ts) * _MS
         except ValueError:
             raise MalformedMessage(VENUE, stream, f"ts {data.ts!r} is not a number", raw) from None
-        iid = grids.instrument.instrument_id
-        event: BookSnapshot | BookDelta
-        if snapshot:
-            event = BookSnapshot(
-                instrument=iid,
-                update_id=data.seqId,
-                bid_px=bid_px,
-                bid_sz=bid_sz,
-                ask_px=ask_px,
-                ask_sz=ask_sz,
-                exch_ts=exch_ts,
-                recv_ts=recv_ts,
-            )
-        else:
-            event = BookDelta(
-                instrument=iid,
-                first_id=data.seqId,
-                last_id=data.seqId,
-                prev_id=data.prevSeqId,
-                bid_px=bid_px,
-                bid_sz=bid_sz,
-                ask_px=ask_px,
-                ask_sz=ask_sz,
-                exch_ts=exch_ts,
-                recv_ts=recv_ts,
-            )
+        event = book_event(
+            snapshot,
+            instrument=grids.instrument.instrument_id,
+            update_id=data.seqId,
+            prev_id=data.prevSeqId,
+            bids=(bid_px, bid_sz),
+            asks=(ask_px, ask_sz),
+            exch_ts=exch_ts,
+            recv_ts=recv_ts,
+        )
         return OkxBook(
             symbol=symbol,
             event=event,
