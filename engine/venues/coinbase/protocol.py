@@ -22,8 +22,6 @@ in :attr:`CoinbaseParser.ignored` (their ``sequence_num`` still counts). Every p
 
 from __future__ import annotations
 
-from collections import Counter
-
 import msgspec
 import numpy as np
 
@@ -32,6 +30,7 @@ from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.venues.book_events import book_event
 from engine.venues.level_text import steps
+from engine.venues.symbol_reader import Grids, SymbolReader
 from engine.venues.timestamps import rfc3339_ns
 
 VENUE = "coinbase"
@@ -119,26 +118,17 @@ class CoinbaseFrame(msgspec.Struct, frozen=True, kw_only=True):
     items: list[CoinbaseBook | Trade | CoinbaseTicker]
 
 
-class _Grids:
-    __slots__ = ("instrument", "price", "size")
-
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self.price = instrument.price_grid()
-        self.size = instrument.size_grid()
-
-
-class CoinbaseParser:
+class CoinbaseParser(SymbolReader[Grids]):
     """Turns Advanced Trade market-data frames for a set of products into events.
+
+    Frames with no market data are counted in ``ignored`` by channel.
 
     Args:
         instruments: the products subscribed, ``symbol`` being the ``product_id``.
     """
 
     def __init__(self, instruments: list[Instrument]) -> None:
-        self._grids = {inst.symbol: _Grids(inst) for inst in instruments}
-        self.ignored: Counter[str] = Counter()
-        """Frames with no market data, by channel."""
+        super().__init__({inst.symbol: Grids(inst) for inst in instruments})
         self.history_trades = 0
         """Trades of ``market_trades`` snapshots (history), dropped."""
 
@@ -178,13 +168,6 @@ class CoinbaseParser:
         except _DECODE_ERRORS as exc:
             raise MalformedMessage(VENUE, channel, str(exc), raw) from None
         return CoinbaseFrame(channel=channel, sequence_num=env.sequence_num, items=items)
-
-    def _grids_of(self, symbol: str) -> _Grids | None:
-        """The product's grids; None (counted as ignored) for one not subscribed here."""
-        grids = self._grids.get(symbol)
-        if grids is None:
-            self.ignored[f"unsubscribed:{symbol}"] += 1
-        return grids
 
     def _book(self, event: _L2Event, seq: int, raw: bytes, recv_ts: int) -> CoinbaseBook | None:
         stream = f"l2_data:{event.product_id}"
@@ -280,7 +263,7 @@ def _time(text: str, stream: str, raw: bytes) -> int:
 
 
 def _levels(
-    updates: list[_L2Update], grids: _Grids, where: str, stream: str, raw: bytes
+    updates: list[_L2Update], grids: Grids, where: str, stream: str, raw: bytes
 ) -> tuple[Int64Array, Int64Array]:
     """One side's updates as (ticks, lots), in order."""
     n = len(updates)

@@ -14,8 +14,6 @@ counted in :attr:`HyperliquidParser.ignored`; every problem raises
 
 from __future__ import annotations
 
-from collections import Counter
-
 import msgspec
 import numpy as np
 
@@ -23,6 +21,7 @@ from engine.core.events import BookSnapshot, Int64Array, Side, Trade
 from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.venues.level_text import steps
+from engine.venues.symbol_reader import Grids, SymbolReader
 
 VENUE = "hyperliquid"
 _MS = 1_000_000
@@ -70,26 +69,18 @@ class HyperliquidBook(msgspec.Struct, frozen=True, kw_only=True):
     event: BookSnapshot
 
 
-class _Grids:
-    __slots__ = ("instrument", "price", "size")
-
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self.price = instrument.price_grid()
-        self.size = instrument.size_grid()
-
-
-class HyperliquidParser:
+class HyperliquidParser(SymbolReader[Grids]):
     """Turns Hyperliquid public frames for a set of coins into events.
+
+    Frames with no market data are counted in ``ignored`` by channel (``banner`` for the
+    connect text).
 
     Args:
         instruments: the coins subscribed, ``symbol`` being the coin name.
     """
 
     def __init__(self, instruments: list[Instrument]) -> None:
-        self._grids = {inst.symbol: _Grids(inst) for inst in instruments}
-        self.ignored: Counter[str] = Counter()
-        """Frames with no market data, by channel (``banner`` for the connect text)."""
+        super().__init__({inst.symbol: Grids(inst) for inst in instruments})
 
     def parse(self, raw: bytes, recv_ts: int) -> list[HyperliquidBook | Trade]:
         """Parse one WebSocket frame; control frames and other channels give ``[]``.
@@ -115,13 +106,6 @@ class HyperliquidParser:
             raise MalformedMessage(VENUE, env.channel, f"data: {exc}", raw) from None
         self.ignored[env.channel] += 1
         return []
-
-    def _grids_of(self, coin: str) -> _Grids | None:
-        """The coin's grids; None (counted as ignored) for one not subscribed here."""
-        grids = self._grids.get(coin)
-        if grids is None:
-            self.ignored[f"unsubscribed:{coin}"] += 1
-        return grids
 
     def _book(self, book: _Book, raw: bytes, recv_ts: int) -> HyperliquidBook | None:
         stream = f"l2Book:{book.coin}"
@@ -171,7 +155,7 @@ class HyperliquidParser:
 
 
 def _levels(
-    levels: list[_Level], grids: _Grids, where: str, stream: str, raw: bytes
+    levels: list[_Level], grids: Grids, where: str, stream: str, raw: bytes
 ) -> tuple[Int64Array, Int64Array]:
     """One side's levels as (ticks, lots); a size of 0 has no place in a snapshot."""
     n = len(levels)

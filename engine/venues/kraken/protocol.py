@@ -24,7 +24,6 @@ every problem raises :class:`~engine.errors.MalformedMessage` with the venue, st
 
 from __future__ import annotations
 
-from collections import Counter
 from decimal import Decimal
 
 import msgspec
@@ -35,6 +34,7 @@ from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.venues.book_events import book_event
 from engine.venues.level_text import OddLevel, StyledGrid, TextStyle, decimal_steps, steps
+from engine.venues.symbol_reader import SymbolReader
 from engine.venues.timestamps import rfc3339_ns, seconds_ns
 
 VENUE = "kraken"
@@ -114,17 +114,18 @@ class _Grids:
         self.trades = 0
 
 
-class KrakenParser:
+class KrakenParser(SymbolReader[_Grids]):
     """Turns Kraken v1 or v2 public frames for a set of pairs into events.
+
+    Frames with no market data are counted in ``ignored`` by kind (``event:heartbeat``,
+    ``method:pong``, ...).
 
     Args:
         instruments: the pairs subscribed, ``symbol`` as the protocol writes the pair.
     """
 
     def __init__(self, instruments: list[Instrument]) -> None:
-        self._grids = {inst.symbol: _Grids(inst) for inst in instruments}
-        self.ignored: Counter[str] = Counter()
-        """Frames with no market data, by kind (``event:heartbeat``, ``method:pong``, ...)."""
+        super().__init__({inst.symbol: _Grids(inst) for inst in instruments})
 
     def grids(self, symbol: str) -> tuple[StyledGrid, StyledGrid]:
         """The price and size grids of a subscribed pair, in Kraken's fixed-decimals style."""
@@ -159,13 +160,6 @@ class KrakenParser:
         )
         self.ignored[kind] += 1
         return []
-
-    def _grids_of(self, symbol: str) -> _Grids | None:
-        """The pair's grids; None (counted as ignored) for one not subscribed here."""
-        grids = self._grids.get(symbol)
-        if grids is None:
-            self.ignored[f"unsubscribed:{symbol}"] += 1
-        return grids
 
     # ---- v1 ------------------------------------------------------------------------------------
 

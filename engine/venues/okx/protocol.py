@@ -18,8 +18,6 @@ counted in :attr:`OkxParser.ignored`.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import msgspec
 import numpy as np
 
@@ -28,6 +26,7 @@ from engine.core.instruments import Instrument
 from engine.errors import MalformedMessage
 from engine.venues.book_events import book_event
 from engine.venues.level_text import OddLevel, StyledGrid, TextStyle, steps
+from engine.venues.symbol_reader import SymbolReader
 
 VENUE = "okx"
 _MS = 1_000_000
@@ -110,17 +109,18 @@ def _excerpt(raw: bytes) -> bytes:
     return raw[:200]
 
 
-class OkxParser:
+class OkxParser(SymbolReader[_Grids]):
     """Turns OKX public frames for a set of instruments into events.
+
+    Frames that carry no market data are counted in ``ignored`` by channel or event
+    (``event:subscribe``, ``pong``, ...).
 
     Args:
         instruments: the instruments subscribed, by their OKX ``instId`` as ``symbol``.
     """
 
     def __init__(self, instruments: list[Instrument]) -> None:
-        self._grids = {inst.symbol: _Grids(inst) for inst in instruments}
-        self.ignored: Counter[str] = Counter()
-        """Frames that carry no market data, by channel or event (``event:subscribe``, ...)."""
+        super().__init__({inst.symbol: _Grids(inst) for inst in instruments})
 
     def grids(self, symbol: str) -> tuple[StyledGrid, StyledGrid]:
         """The styled price and size grids of a subscribed instrument."""
@@ -172,13 +172,6 @@ class OkxParser:
         if grids is None:
             raise MalformedMessage(VENUE, stream, f"instrument {symbol!r} is not subscribed", raw)
         return self._book(body.data[0], grids, True, stream, raw, recv_ts)
-
-    def _grids_of(self, symbol: str) -> _Grids | None:
-        """The instrument's grids; None (counted as ignored) for one not subscribed here."""
-        grids = self._grids.get(symbol)
-        if grids is None:
-            self.ignored[f"unsubscribed:{symbol}"] += 1
-        return grids
 
     def _books(
         self, frame: _Frame, symbol: str, stream: str, raw: bytes, recv_ts: int
