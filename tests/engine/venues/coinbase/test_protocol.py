@@ -8,8 +8,8 @@ import pytest
 
 from engine.core.events import BookDelta, Side, Trade
 from engine.core.instruments import Instrument
-from engine.errors import MalformedMessage
 from engine.venues.coinbase.protocol import CoinbaseBook, CoinbaseParser, CoinbaseTicker
+from tests.engine.venues.protocol_checks import assert_refused
 
 BTC = Instrument(
     venue="coinbase", symbol="BTC-USD", tick_size="0.01", lot_size="0.00000001", instrument_id=2
@@ -153,11 +153,7 @@ def test_a_ticker_gives_the_venues_top_of_book():
 )
 def test_malformed_frames_name_the_venue_the_channel_and_an_excerpt(raw: bytes, words: str):
     """Each bad frame raises MalformedMessage naming coinbase, what is wrong and the raw start."""
-    with pytest.raises(MalformedMessage) as caught:
-        CoinbaseParser([BTC]).parse(raw, 1)
-    assert caught.value.venue == "coinbase"
-    assert words in str(caught.value)
-    assert caught.value.raw == raw[:200]
+    assert_refused(CoinbaseParser([BTC]).parse, raw, "coinbase", words)
 
 
 def test_other_channels_are_counted_and_ignored():

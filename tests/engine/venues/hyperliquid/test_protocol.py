@@ -8,8 +8,8 @@ import pytest
 
 from engine.core.events import Side, Trade
 from engine.core.instruments import Instrument
-from engine.errors import MalformedMessage
 from engine.venues.hyperliquid.protocol import HyperliquidParser
+from tests.engine.venues.protocol_checks import assert_ignored, assert_refused
 
 BTC = Instrument(
     venue="hyperliquid", symbol="BTC", tick_size="1", lot_size="0.00001", instrument_id=4
@@ -79,28 +79,26 @@ def test_trades_give_the_takers_side():
 )
 def test_malformed_frames_name_the_venue_and_an_excerpt(raw: bytes, words: str):
     """Each bad frame raises MalformedMessage naming the venue, what is wrong and the raw start."""
-    with pytest.raises(MalformedMessage) as caught:
-        HyperliquidParser([BTC]).parse(raw, 1)
-    assert caught.value.venue == "hyperliquid"
-    assert words in str(caught.value)
-    assert caught.value.raw == raw[:200]
+    assert_refused(HyperliquidParser([BTC]).parse, raw, "hyperliquid", words)
 
 
 def test_the_banner_and_other_channels_are_counted_and_ignored():
     """The connect text, subscription answers, pongs and unknown channels give no events."""
     parser = HyperliquidParser([BTC])
-    for raw in (
-        b"Websocket connection established.",
-        b'{"channel":"subscriptionResponse","data":{"method":"subscribe"}}',
-        b'{"channel":"pong"}',
-        b'{"channel":"allMids","data":{"mids":{}}}',
-        b'{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}',
-    ):
-        assert parser.parse(raw, 1) == []
-    assert parser.ignored == {
-        "banner": 1,
-        "subscriptionResponse": 1,
-        "pong": 1,
-        "allMids": 1,
-        "unsubscribed:ETH": 1,
-    }
+    assert_ignored(
+        parser,
+        [
+            b"Websocket connection established.",
+            b'{"channel":"subscriptionResponse","data":{"method":"subscribe"}}',
+            b'{"channel":"pong"}',
+            b'{"channel":"allMids","data":{"mids":{}}}',
+            b'{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}',
+        ],
+        {
+            "banner": 1,
+            "subscriptionResponse": 1,
+            "pong": 1,
+            "allMids": 1,
+            "unsubscribed:ETH": 1,
+        },
+    )

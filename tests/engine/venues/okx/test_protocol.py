@@ -8,8 +8,8 @@ import pytest
 
 from engine.core.events import BookDelta, BookSnapshot, Side, Trade
 from engine.core.instruments import Instrument
-from engine.errors import MalformedMessage
 from engine.venues.okx.protocol import OkxBook, OkxParser
+from tests.engine.venues.protocol_checks import assert_ignored, assert_refused
 
 INST = Instrument(
     venue="okx", symbol="BTC-USDT", tick_size="0.1", lot_size="0.00000001", instrument_id=7
@@ -116,28 +116,26 @@ def test_trades_give_the_taker_side_and_exact_values():
 )
 def test_malformed_frames_name_the_venue_the_stream_and_an_excerpt(raw: bytes, words: str):
     """Each bad frame raises MalformedMessage with venue okx, what is wrong, and the raw start."""
-    with pytest.raises(MalformedMessage) as caught:
-        OkxParser([INST]).parse(raw, 1)
-    assert caught.value.venue == "okx"
-    assert words in str(caught.value)
-    assert caught.value.raw == raw[:200]
+    assert_refused(OkxParser([INST]).parse, raw, "okx", words)
 
 
 def test_control_frames_and_other_channels_are_counted_and_ignored():
     """Acks, errors, pong and unknown channels give no events and are counted by kind."""
     parser = OkxParser([INST])
-    for raw in (
-        b'{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a"}',
-        b'{"event":"error","code":"60012","msg":"bad"}',
-        b"pong",
-        b'{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"last":"1"}]}',
-        b'{"arg":{"channel":"books","instId":"ETH-USDT"},"action":"update","data":[{"asks":[],"bids":[]}]}',
-    ):
-        assert parser.parse(raw, 1) == []
-    assert parser.ignored == {
-        "event:subscribe": 1,
-        "event:error": 1,
-        "pong": 1,
-        "tickers": 1,
-        "unsubscribed:ETH-USDT": 1,
-    }
+    assert_ignored(
+        parser,
+        [
+            b'{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a"}',
+            b'{"event":"error","code":"60012","msg":"bad"}',
+            b"pong",
+            b'{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"last":"1"}]}',
+            b'{"arg":{"channel":"books","instId":"ETH-USDT"},"action":"update","data":[{"asks":[],"bids":[]}]}',
+        ],
+        {
+            "event:subscribe": 1,
+            "event:error": 1,
+            "pong": 1,
+            "tickers": 1,
+            "unsubscribed:ETH-USDT": 1,
+        },
+    )
