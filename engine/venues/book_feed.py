@@ -104,6 +104,8 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
         """Delays between resubscriptions of a book that keeps failing (None: at once)."""
         self.pings = 0
         """Keep-alive pings sent."""
+        self.checksum_mismatches = 0
+        """Books thrown away because the venue's checksum disagreed (venues that send one)."""
 
     @property
     def url(self) -> str:
@@ -227,6 +229,7 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
         self._resync(instrument, ResyncReason.GAP)
 
     def _on_checksum(self, instrument: int, exc: ChecksumMismatch) -> None:
+        self.checksum_mismatches += 1
         self.log.warning(
             "checksum mismatch; resubscribing",
             extra={**self._where(instrument), "venue_sent": exc.expected, "book": exc.computed},

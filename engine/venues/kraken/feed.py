@@ -126,8 +126,6 @@ class KrakenFeed(BookFeed[KrakenBook]):
                 inst, books[inst.instrument_id], price, size, depth=depth, venue=venue
             )
         self._req_ids = itertools.count(1)
-        self.checksum_mismatches = 0
-        """Books thrown away because the venue's checksum disagreed."""
         self.refused = 0
         """Requests the venue answered with ``"success":false`` (an unknown pair, a bad depth)."""
 
@@ -201,7 +199,6 @@ class KrakenFeed(BookFeed[KrakenBook]):
         try:
             outcome = sync.on_message(msg)
         except ChecksumMismatch as exc:
-            self.checksum_mismatches += 1
             self._on_checksum(iid, exc)
             return
         except CrossedBook as exc:

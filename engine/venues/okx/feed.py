@@ -131,8 +131,6 @@ class OkxFeed(BookFeed[OkxBook]):
                 venue=venue,
                 allow_crossed=allow_crossed,
             )
-        self.checksum_mismatches = 0
-        """Books thrown away because the venue's checksum disagreed."""
 
     @property
     def ignored(self) -> Counter[str]:
@@ -210,7 +208,6 @@ class OkxFeed(BookFeed[OkxBook]):
             self._on_gap(iid, exc)
             return
         except ChecksumMismatch as exc:
-            self.checksum_mismatches += 1
             self._on_checksum(iid, exc)
             return
         except CrossedBook as exc:
