@@ -62,7 +62,7 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
         instruments: what to subscribe to; ids key ``books``.
         books: one book per instrument id, owned by the engine and updated in place.
         listener: told about books, trades, link and book states, malformed frames.
-        url: the stream every connection opens.
+        url: the stream every connection opens (a venue that builds it overrides :attr:`url`).
         venue: venue name for logs and errors.
         clock: receive timestamps and liveness; the machine's clocks by default.
         backoff: reconnect delays; 100 ms doubling to 30 s with jitter by default.
@@ -80,7 +80,7 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
         books: dict[int, OrderBook],
         listener: FeedListener,
         *,
-        url: str,
+        url: str = "",
         venue: str,
         clock: Clock | None = None,
         backoff: Backoff | None = None,
@@ -220,10 +220,12 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
             self.pacer.went_live(self._symbols[instrument], self._now_s())
         self._went_live(instrument, exch_ts, recv_ts)
 
-    def _on_gap(self, instrument: int, exc: SequenceGap) -> None:
+    def _on_gap(
+        self, instrument: int, exc: SequenceGap, message: str = "sequence gap; resubscribing"
+    ) -> None:
         self.stats.gaps += 1
         self.log.warning(
-            "sequence gap; resubscribing",
+            message,
             extra={**self._where(instrument), "expected": exc.expected, "received": exc.received},
         )
         self._resync(instrument, ResyncReason.GAP)

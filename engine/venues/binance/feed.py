@@ -1,7 +1,8 @@
 """Binance market-data feeds: one combined-stream WebSocket plus REST depth snapshots.
 
 :class:`BinanceDepthFeed` is the Binance way of keeping books on top of the shared connection
-loop (:class:`~engine.venues.stream_feed.StreamFeed`): one connection carries diff depth and
+loop (:class:`~engine.venues.stream_feed.StreamFeed`, books syncing and resync bookkeeping by
+:class:`~engine.venues.book_feed.BookFeed`): one connection carries diff depth and
 trades of every instrument, subscribed in the URL from the feed's own stream registry. Each
 instrument is its own sync unit: a gap, a crossed book or a malformed depth frame resnapshots only
 that symbol, while the socket dropping resyncs them all. Snapshots are fetched by one task per
@@ -32,7 +33,7 @@ from engine.venues.binance.protocol import (
     warm_up,
 )
 from engine.venues.binance.sync import DeltaOutcome, SnapshotOutcome, SpotBookSync, SyncPhase
-from engine.venues.stream_feed import StreamFeed
+from engine.venues.book_feed import BookFeed
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -49,7 +50,7 @@ _DEFAULT_RETRY_AFTER_S = 60.0  # when a 429/418 comes without a readable Retry-A
 _CONCURRENT_SNAPSHOTS = 4  # snapshots cost request weight: many books resyncing take turns
 
 
-class BinanceDepthFeed(StreamFeed):
+class BinanceDepthFeed(BookFeed[BookDelta]):
     """Keeps ``books`` in sync with a Binance diff-depth stream and REST snapshots.
 
     Args:
@@ -68,6 +69,7 @@ class BinanceDepthFeed(StreamFeed):
             disagrees with the venue's at the same update id (futures: their ids coincide).
     """
 
+    log = log
     depth_path = "/api/v3/depth"
     """The REST snapshot path."""
     parser_class: type[BinanceSpotParser] = BinanceSpotParser
@@ -153,6 +155,7 @@ class BinanceDepthFeed(StreamFeed):
         self._resync_all(reconnect=reconnect)
 
     async def _on_closed(self) -> None:
+        await super()._on_closed()
         await self._cancel_snapshots()
 
     def _parse(self, raw: bytes, recv_ts: int) -> object:
@@ -180,23 +183,16 @@ class BinanceDepthFeed(StreamFeed):
 
     def _resync_all(self, *, reconnect: bool) -> None:
         """After (re)connecting: every book starts over and fetches a snapshot."""
-        for inst in self.instruments:
-            iid = inst.instrument_id
-            self._syncs[iid].reset()
-            if reconnect:
-                self.stats.resyncs += 1
-            self.listener.on_book_state(
-                iid, "syncing", ResyncReason.RECONNECT if reconnect else None
-            )
+        for sync in self._syncs.values():
+            sync.reset()
+        self._books_syncing(reconnect=reconnect)
+        for iid in self._syncs:
             self._want_snapshot(iid)
         self._set_link(LinkState.SYNCING)
 
     def _resync(self, instrument: int, reason: ResyncReason) -> None:
         """One book was thrown away: tell the engine and fetch a new snapshot."""
-        self.stats.resyncs += 1
-        self.listener.on_book_state(instrument, "syncing", reason)
-        if self.stats.link is LinkState.LIVE:
-            self._set_link(LinkState.SYNCING)
+        self._book_resyncing(instrument, reason)
         self._want_snapshot(instrument)
 
     def _on_delta(self, delta: BookDelta) -> None:
@@ -205,16 +201,10 @@ class BinanceDepthFeed(StreamFeed):
         try:
             outcome = sync.on_delta(delta)
         except SequenceGap as exc:
-            self.stats.gaps += 1
-            log.warning(
-                "sequence gap; resyncing",
-                extra={**self._where(iid), "expected": exc.expected, "received": exc.received},
-            )
-            self._resync(iid, ResyncReason.GAP)
+            self._on_gap(iid, exc, "sequence gap; resyncing")
             return
         except CrossedBook as exc:
-            log.warning("crossed book; resyncing", extra={**self._where(iid), "error": str(exc)})
-            self._resync(iid, ResyncReason.CROSSED)
+            self._on_crossed(iid, exc, "crossed book; resyncing")
             return
         except SnapshotError as exc:
             log.info(
@@ -228,8 +218,7 @@ class BinanceDepthFeed(StreamFeed):
             self._resync(iid, ResyncReason.MALFORMED)
             return
         if outcome is DeltaOutcome.APPLIED:
-            self.listener.on_book_delta(delta)
-            self.listener.on_book(iid, sync.book, delta.exch_ts, delta.recv_ts)
+            self._delta_applied(iid, delta)
         elif outcome is DeltaOutcome.WENT_LIVE:
             self._went_live(iid, delta.exch_ts, delta.recv_ts)
 
