@@ -7,9 +7,10 @@ checksum, crossed, malformed) is counted in :class:`ReplayStats` and that book w
 snapshot in the capture, as a live feed would after resubscribing.
 
 The data tools (``hft-tui data replay``) register replayers by venue name; each module exports
-``VENUE`` and a replayer class taking the capture's instruments. :class:`BookReplay` is the frame
-loop the per-book replayers (OKX, Kraken, Hyperliquid) share: frames counted, a malformed one
-counted and skipped, trades counted and kept, each book message handed to the venue's sync.
+``VENUE`` and a replayer class taking the capture's instruments. :class:`FrameReplay` counts what
+every replayer counts (frames, a malformed one skipped, trades kept); :class:`BookReplay` is the
+frame loop the per-book replayers (OKX, Kraken, Hyperliquid) share, each book message handed to
+the venue's sync.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from engine.errors import MalformedMessage
 
 BookMessage = TypeVar("BookMessage")
 """What the venue's parser hands out for one book."""
+Parsed = TypeVar("Parsed")
+"""What the venue's parser makes of one frame."""
 
 
 class AppliedUpdate(NamedTuple):
@@ -67,21 +70,38 @@ class Replayer(Protocol):
         ...
 
 
-class BookReplay(Generic[BookMessage]):
-    """The frame loop of a replayer whose parser gives a frame's trades and book messages."""
+class FrameReplay(Generic[Parsed]):
+    """What every replayer counts: frames, malformed ones, frames with no market data, trades."""
 
     def __init__(self) -> None:
         self.stats = ReplayStats()
         self.trades: list[Trade] = []
         """Every trade parsed, in order."""
 
-    def _parse(self, raw: bytes, recv_ns: int) -> list[BookMessage | Trade]:
-        """One frame's trades and book messages, in order.
+    def _parse(self, raw: bytes, recv_ns: int) -> Parsed:
+        """One frame as the venue's parser reads it.
 
         Raises:
             MalformedMessage: the frame cannot be read.
         """
         raise NotImplementedError
+
+    def _read(self, raw: bytes, recv_ns: int) -> Parsed | None:
+        """Count one frame and parse it; None when it is malformed (counted)."""
+        self.stats.frames += 1
+        try:
+            return self._parse(raw, recv_ns)
+        except MalformedMessage:
+            self.stats.malformed += 1
+            return None
+
+    def _keep(self, trade: Trade) -> None:
+        self.stats.trades += 1
+        self.trades.append(trade)
+
+
+class BookReplay(FrameReplay[list[BookMessage | Trade]]):
+    """The frame loop of a replayer whose parser gives a frame's trades and book messages."""
 
     def _apply(self, msg: BookMessage, recv_ns: int) -> AppliedUpdate | None:
         """One book message through its sync; the update when it changed a live book."""
@@ -89,19 +109,15 @@ class BookReplay(Generic[BookMessage]):
 
     def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
         """Take one received frame; the book updates it applied."""
-        self.stats.frames += 1
-        try:
-            items = self._parse(raw, recv_ns)
-        except MalformedMessage:
-            self.stats.malformed += 1
+        items = self._read(raw, recv_ns)
+        if items is None:
             return []
         if not items:
             self.stats.ignored += 1
         out: list[AppliedUpdate] = []
         for item in items:
             if isinstance(item, Trade):
-                self.stats.trades += 1
-                self.trades.append(item)
+                self._keep(item)
                 continue
             update = self._apply(item, recv_ns)
             if update is not None:

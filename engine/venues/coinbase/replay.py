@@ -17,16 +17,16 @@ from collections import Counter
 from engine.book.order_book import OrderBook
 from engine.core.events import Trade
 from engine.core.instruments import Instrument
-from engine.errors import CrossedBook, MalformedMessage, SequenceGap
+from engine.errors import CrossedBook, SequenceGap
 from engine.venues.book_sync import ResyncCause
-from engine.venues.coinbase.protocol import VENUE, CoinbaseParser, CoinbaseTicker
+from engine.venues.coinbase.protocol import VENUE, CoinbaseFrame, CoinbaseParser, CoinbaseTicker
 from engine.venues.coinbase.sync import CoinbaseBookSync, CoinbaseConnectionSync, CoinbaseOutcome
-from engine.venues.replaying import AppliedUpdate, ReplayStats
+from engine.venues.replaying import AppliedUpdate, FrameReplay
 
 __all__ = ["VENUE", "CoinbaseReplay"]
 
 
-class CoinbaseReplay:
+class CoinbaseReplay(FrameReplay[CoinbaseFrame]):
     """Coinbase parser, the connection's sequence check and one book sync per product.
 
     Args:
@@ -34,13 +34,11 @@ class CoinbaseReplay:
     """
 
     def __init__(self, instruments: list[Instrument]) -> None:
+        super().__init__()
         self.parser = CoinbaseParser(instruments)
         self.connection = CoinbaseConnectionSync(
             {inst.symbol: CoinbaseBookSync(inst, OrderBook(inst.symbol)) for inst in instruments}
         )
-        self.stats = ReplayStats()
-        self.trades: list[Trade] = []
-        """Every trade parsed, in order."""
         self.ticker_matches: Counter[str] = Counter()
         """Tickers whose best bid and ask prices equal the live book's, by product."""
         self.ticker_mismatches: Counter[str] = Counter()
@@ -48,13 +46,13 @@ class CoinbaseReplay:
         self.ticker_size_matches: Counter[str] = Counter()
         """Tickers whose best prices and both sizes equal the live book's, by product."""
 
+    def _parse(self, raw: bytes, recv_ns: int) -> CoinbaseFrame:
+        return self.parser.parse(raw, recv_ns)
+
     def feed(self, recv_ns: int, raw: bytes) -> list[AppliedUpdate]:
         """Take one received frame; the book updates it applied."""
-        self.stats.frames += 1
-        try:
-            frame = self.parser.parse(raw, recv_ns)
-        except MalformedMessage:
-            self.stats.malformed += 1
+        frame = self._read(raw, recv_ns)
+        if frame is None:
             return []
         if not frame.items:
             self.stats.ignored += 1
@@ -75,8 +73,7 @@ class CoinbaseReplay:
                 )
         for item in frame.items:
             if isinstance(item, Trade):
-                self.stats.trades += 1
-                self.trades.append(item)
+                self._keep(item)
             elif isinstance(item, CoinbaseTicker):
                 self._check_ticker(item)
         return out
