@@ -69,3 +69,41 @@ async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_en
         await pilot.press("q")
     # Quitting an attached UI leaves the engine running.
     assert get_status(running_engine.control_url)["trading"] == "halted"
+
+
+@pytest.fixture
+def paper_mode(engine_env):
+    """The engine in paper mode: orders match in-process, against the local venue's market."""
+    engine_env["HFT__ENGINE__MODE"] = "paper"
+
+
+async def test_a_bid_from_the_ticket_shows_its_queue_on_the_ladder(
+    paper_mode, running_engine, instance
+):
+    """The b key joins the best bid on the paper engine; its level shows our size and queue.
+
+    While the bid rests, the trading page carries the public size queued ahead of it.
+    """
+    app = TradingApp(AttachedSession(instance), UiSettings(ansi=False), LiveClock())
+    seen: list[tuple[int, bool]] = []
+
+    def resting() -> bool:
+        frame = app.get_screen_stack("trade")[0].frame
+        page = frame.desk.page if frame is not None else None
+        for order in page.orders if page is not None else []:
+            if order.request == 1 and order.status in ("accepted", "partially_filled"):
+                marked = any("●" in line and " q" in line for line in ladder_lines(pilot))
+                seen.append((order.queue_ahead, marked))
+        return any(ahead >= 0 and marked for ahead, marked in seen)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: sum(bool(PRICE.search(line)) for line in ladder_lines(pilot)) >= 20,
+            "20 priced ladder rows",
+        )
+        await pilot.press("b")
+        await wait_until(pilot, resting, "our resting bid with its queue on the ladder")
+        order = app.get_screen_stack("trade")[0].frame.desk.page.orders[0]
+        assert (order.venue, order.strategy) == ("sim", "")  # sent from the UI, not a strategy
+        await pilot.press("X", "q")
