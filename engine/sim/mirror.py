@@ -1,7 +1,8 @@
 """The matching core's mirror of the public book: level sizes per side, and what we took from them.
 
 Each side maps price ticks to public size lots, with its prices kept sorted so the best level and
-a best-first walk are cheap. Two counters ride along per level, both cleared whenever the feed next
+a best-first walk are cheap (only the levels near the best are kept in order; see
+:class:`BookSide`). Two counters ride along per level, both cleared whenever the feed next
 reports the level (the report is the market's new word on it):
 
 * ``taken``: lots our own aggressive orders took there. They are not available to take again, so
@@ -77,17 +78,34 @@ def level_lists(
     return px, sz
 
 
-class BookSide:
-    """One side of the mirror: ``BUY`` bids (best is highest) or ``SELL`` asks (best is lowest)."""
+NEAR_LEVELS = 256
+"""Levels a side keeps sorted next to its best; the rest are kept unordered until needed."""
+_BOTTOM = -(1 << 63)
 
-    __slots__ = ("is_bid", "prices", "sizes", "taken", "traded")
+
+class BookSide:
+    """One side of the mirror: ``BUY`` bids (best is highest) or ``SELL`` asks (best is lowest).
+
+    Prices are handled as keys, ``price`` for bids and ``-price`` for asks, so the best level is
+    always the highest key. The keys at or above ``floor`` (about :data:`NEAR_LEVELS` of them, the
+    levels near the best) are one ascending list, the best last; the keys below it, far from the
+    touch, are an unordered set, so the far levels a feed keeps adding and deleting cost a set
+    operation instead of moving a list of thousands of prices. The far set is sorted only when a
+    walk goes past the near levels, and refills the near list when that runs empty.
+    """
+
+    __slots__ = ("_far", "_floor", "_near", "_sign", "is_bid", "sizes", "taken", "traded")
 
     def __init__(self, side: Side) -> None:
         self.is_bid = side is Side.BUY
+        self._sign = 1 if self.is_bid else -1
         self.sizes: dict[int, int] = {}
         """Price ticks -> public size lots, as last reported."""
-        self.prices: list[int] = []
-        """The prices of :attr:`sizes`, ascending."""
+        self._near: list[int] = []
+        """Ascending keys at or above :attr:`_floor`; the best is last."""
+        self._far: set[int] = set()
+        """Keys below :attr:`_floor`."""
+        self._floor = _BOTTOM
         self.taken: dict[int, int] = {}
         """Lots our aggressive orders took at a price since its last report."""
         self.traded: dict[int, int] = {}
@@ -99,19 +117,29 @@ class BookSide:
         Returns:
             ``(previous size, lots traded there since the previous report)``.
         """
-        sizes = self.sizes
-        prev = sizes.get(price, 0)
+        book = self.sizes
+        prev = book.get(price, 0)
         traded = self.traded.pop(price, 0) if self.traded else 0
         if self.taken:
             self.taken.pop(price, None)
         if size:
             if not prev:
-                insort(self.prices, price)
-            sizes[price] = size
+                key = price * self._sign
+                if key >= self._floor:
+                    insort(self._near, key)
+                else:
+                    self._far.add(key)
+                self._balance()
+            book[price] = size
         elif prev:
-            del sizes[price]
-            prices = self.prices
-            del prices[bisect_left(prices, price)]
+            del book[price]
+            key = price * self._sign
+            if key >= self._floor:
+                near = self._near
+                del near[bisect_left(near, key)]
+            else:
+                self._far.remove(key)
+            self._balance()
         return prev, traded
 
     def update(self, prices: list[int], sizes: list[int]) -> None:
@@ -127,15 +155,25 @@ class BookSide:
         if taken:
             for price in taken.keys() & prices:
                 del taken[price]
-        book, ladder = self.sizes, self.prices
+        book, near, far = self.sizes, self._near, self._far
+        sign, floor = self._sign, self._floor
         for price, size in zip(prices, sizes, strict=True):
             if size:
                 if price not in book:
-                    insort(ladder, price)
+                    key = price * sign
+                    if key >= floor:
+                        insort(near, key)
+                    else:
+                        far.add(key)
                 book[price] = size
             elif price in book:
                 del book[price]
-                del ladder[bisect_left(ladder, price)]
+                key = price * sign
+                if key >= floor:
+                    del near[bisect_left(near, key)]
+                else:
+                    far.remove(key)
+        self._balance()
 
     def reset(self, prices: list[int], sizes: list[int]) -> None:
         """Replace every level by a full image (a snapshot); a later duplicate price wins."""
@@ -145,14 +183,38 @@ class BookSide:
         if 0 in book.values():
             for price in [price for price, size in book.items() if not size]:
                 del book[price]
-        self.prices[:] = sorted(book)
+        sign = self._sign
+        self._near[:] = sorted(price * sign for price in book)
+        self._balance()
+
+    def _balance(self) -> None:
+        """Keep about :data:`NEAR_LEVELS` keys sorted at the best end (the floor moves)."""
+        near, far = self._near, self._far
+        if len(near) > 2 * NEAR_LEVELS:
+            cut = len(near) - NEAR_LEVELS
+            far.update(near[:cut])
+            del near[:cut]
+            self._floor = near[0]
+        elif not near and far:
+            top = sorted(far)[-NEAR_LEVELS:]
+            far.difference_update(top)
+            near[:] = top
+            self._floor = top[0]
 
     def clear(self) -> None:
         """Forget every level (before a snapshot)."""
         self.sizes.clear()
-        self.prices.clear()
+        self._near.clear()
+        self._far.clear()
+        self._floor = _BOTTOM
         self.taken.clear()
         self.traded.clear()
+
+    def levels(self) -> list[tuple[int, int]]:
+        """Every level ``(price, size)``, best first."""
+        sign, book = self._sign, self.sizes
+        keys = sorted(self._far, reverse=True) if self._far else []
+        return [(key * sign, book[key * sign]) for key in [*reversed(self._near), *keys]]
 
     def size(self, price: int) -> int:
         """The public size reported at ``price`` (0 when there is no level)."""
@@ -176,10 +238,8 @@ class BookSide:
 
     def best(self) -> int | None:
         """The best reported price, taken or not, or None for an empty side."""
-        prices = self.prices
-        if not prices:
-            return None
-        return prices[-1] if self.is_bid else prices[0]
+        near = self._near
+        return near[-1] * self._sign if near else None  # the near list is empty only with the far
 
     def best_available(self) -> int | None:
         """The best price with lots still available to take, or None."""
@@ -191,18 +251,16 @@ class BookSide:
 
     def walk(self, limit: int | None = None) -> Iterator[int]:
         """Prices with available lots, best first, up to and including ``limit`` when given."""
-        prices = self.prices
-        sizes, taken = self.sizes, self.taken
-        if self.is_bid:
-            stop = 0 if limit is None else bisect_left(prices, limit)
-            for i in range(len(prices) - 1, stop - 1, -1):
-                price = prices[i]
-                if sizes[price] > taken.get(price, 0):
-                    yield price
-        else:
-            for price in prices:
-                if limit is not None and price > limit:
-                    return
+        sign, sizes, taken = self._sign, self.sizes, self.taken
+        bound = _BOTTOM if limit is None else limit * sign
+        near = self._near
+        for i in range(len(near) - 1, bisect_left(near, bound) - 1, -1):
+            price = near[i] * sign
+            if sizes[price] > taken.get(price, 0):
+                yield price
+        if bound < self._floor and self._far:
+            for key in sorted((k for k in self._far if k >= bound), reverse=True):
+                price = key * sign
                 if sizes[price] > taken.get(price, 0):
                     yield price
 

@@ -1,7 +1,7 @@
 """A whole delta applied in one batch gives exactly what its levels applied one by one give.
 
 The reference is the core's own per-level step (``_level``) for every level of the delta, bids
-then asks, then the reduce-only settlement: the reports, the mirror (sizes, sorted prices,
+then asks, then the reduce-only settlement: the reports, the mirror (levels best first,
 ``taken`` and ``traded``), our orders' queue positions and the position must all be the same.
 """
 
@@ -41,7 +41,7 @@ def _reference(core: MatchingCore, bids: list[Level], asks: list[Level], ts: int
 
 def _state(core: MatchingCore) -> object:
     sides = (core.mirror.bids, core.mirror.asks)
-    mirror = [(s.sizes, s.prices, s.taken, s.traded) for s in sides]
+    mirror = [(s.levels(), s.taken, s.traded) for s in sides]
     return mirror, core.open_orders(), core.position_lots, core.stats
 
 
