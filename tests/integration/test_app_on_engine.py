@@ -72,9 +72,16 @@ async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_en
 
 
 @pytest.fixture
-def paper_mode(engine_env):
-    """The engine in paper mode: orders match in-process, against the local venue's market."""
+def paper_mode(engine_config, engine_env):
+    """The engine in paper mode (orders match in-process) on a calmer local market.
+
+    At 50 events a second a bid joining the best one rests long enough to be seen.
+    """
     engine_env["HFT__ENGINE__MODE"] = "paper"
+    text = engine_config.read_text().replace(
+        "events_per_second = 2000.0", "events_per_second = 50.0"
+    )
+    engine_config.write_text(text)
 
 
 async def test_a_bid_from_the_ticket_shows_its_queue_on_the_ladder(
