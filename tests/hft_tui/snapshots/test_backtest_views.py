@@ -22,8 +22,8 @@ from tests.hft_tui.snapshots.conftest import INSTANCE, SIZES, drawn
 LARGE = [SIZES[0], (200, 50)]
 
 
-def _app(clock) -> TradingApp:
-    return TradingApp(LocalSession(INSTANCE), UiSettings(token_env=TOKEN_ENV), clock)
+def _app(clock, *, ansi: bool = False) -> TradingApp:
+    return TradingApp(LocalSession(INSTANCE), UiSettings(ansi=ansi, token_env=TOKEN_ENV), clock)
 
 
 async def _backtest(pilot: Pilot[None]) -> BacktestScreen:
@@ -69,6 +69,13 @@ def test_sweep_table_and_heat_map(seeded, sim_clock, snap_compare, size, tmp_pat
     sweep_file(tmp_path)
     monkeypatch.chdir(tmp_path)  # the title shows the path as given: the same in every run
     assert snap_compare(_app(sim_clock), terminal_size=size, run_before=_sweep)
+
+
+def test_sweep_heat_map_ansi_80x24(seeded, sim_clock, snap_compare, tmp_path, monkeypatch):
+    """In 16 colours the map still reads: the shading characters carry the order."""
+    sweep_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert snap_compare(_app(sim_clock, ansi=True), terminal_size=(80, 24), run_before=_sweep)
 
 
 def _replayed(capture: str):
