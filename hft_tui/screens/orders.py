@@ -76,11 +76,11 @@ class OrdersScreen(DeskScreen):
     MODE = "orders"
     REMOTE_EVERY_S = 3.0
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("i", "next_instrument", "instrument", tooltip="filter by instrument (cycles)"),
+        Binding("i", "next_instrument", "instr", tooltip="filter by instrument (cycles)"),
         Binding(
             "g",
             "next_strategy",
-            "strategy",
+            "strat",
             tooltip="filter by the strategy that sent the order, or manual (cycles)",
         ),
         Binding("v", "next_venue", "venue", tooltip="filter by venue (cycles)"),
