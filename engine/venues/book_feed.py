@@ -73,6 +73,8 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
 
     log: ClassVar[logging.Logger] = logging.getLogger("engine.venues")
     """The venue's logger (each venue module sets its own)."""
+    book_channel: ClassVar[str] = ""
+    """The channel of book frames whose streams read ``<channel>:<symbol>`` (OKX, Kraken)."""
 
     def __init__(
         self,
@@ -131,6 +133,10 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
         """The frames that resubscribe ``topics`` (unsubscribe, then subscribe), in order."""
         raise NotImplementedError
 
+    def _lose_book(self, instrument: int) -> bool:
+        """Throw away a book one of whose frames was lost; False when it waits for one anyway."""
+        return False
+
     # ---- frames ------------------------------------------------------------------------------
 
     def _dispatch(self, event: object) -> bool:
@@ -145,6 +151,15 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
 
     def _on_unknown(self) -> None:
         self.stats.unknown = sum(self.ignored.values())
+
+    def _on_malformed_stream(self, stream: str) -> None:
+        """A lost frame of ``<book_channel>:<symbol>``: that book resyncs now."""
+        channel, _, symbol = stream.partition(":")
+        iid = self._ids.get(symbol)
+        if channel != self.book_channel or iid is None:
+            return  # a lost trade, or a frame we cannot place: the book's checks find the loss
+        if self._lose_book(iid):
+            self._resync(iid, ResyncReason.MALFORMED)
 
     # ---- books syncing -----------------------------------------------------------------------
 

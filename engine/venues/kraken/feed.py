@@ -33,7 +33,7 @@ import msgspec
 
 from engine.core.events import BookDelta
 from engine.errors import ChecksumMismatch, CrossedBook
-from engine.ipc.protocol import LinkState, ResyncReason
+from engine.ipc.protocol import LinkState
 from engine.venues.book_feed import BookFeed
 from engine.venues.book_sync import BookPhase, ResyncCause
 from engine.venues.kraken.protocol import KrakenBook, KrakenParser
@@ -88,6 +88,7 @@ class KrakenFeed(BookFeed[KrakenBook]):
     """
 
     log = log
+    book_channel = "book"
 
     def __init__(
         self,
@@ -179,16 +180,12 @@ class KrakenFeed(BookFeed[KrakenBook]):
     def _book_live(self, instrument: int) -> bool:
         return self._syncs[instrument].phase is BookPhase.LIVE
 
-    def _on_malformed_stream(self, stream: str) -> None:
-        channel, _, symbol = stream.partition(":")
-        iid = self._ids.get(symbol)
-        if channel != "book" or iid is None:
-            return  # a lost trade, or a frame we cannot place: a lost update fails the checksum
-        sync = self._syncs[iid]
+    def _lose_book(self, instrument: int) -> bool:
+        sync = self._syncs[instrument]
         if sync.phase is BookPhase.SYNCING:
-            return
+            return False
         sync.reset(ResyncCause.MALFORMED)
-        self._resync(iid, ResyncReason.MALFORMED)
+        return True
 
     # ---- books -------------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ class OkxFeed(BookFeed[OkxBook]):
     """
 
     log = log
+    book_channel = "books"
 
     def __init__(
         self,
@@ -185,16 +186,12 @@ class OkxFeed(BookFeed[OkxBook]):
     def _book_live(self, instrument: int) -> bool:
         return self._syncs[instrument].phase is BookPhase.LIVE
 
-    def _on_malformed_stream(self, stream: str) -> None:
-        channel, _, symbol = stream.partition(":")
-        iid = self._ids.get(symbol)
-        if channel != "books" or iid is None:
-            return  # a lost trade, or a frame we cannot place: a lost update shows as a gap
-        sync = self._syncs[iid]
+    def _lose_book(self, instrument: int) -> bool:
+        sync = self._syncs[instrument]
         if sync.phase is BookPhase.SYNCING:
-            return
+            return False
         sync.reset(ResyncCause.MALFORMED)
-        self._resync(iid, ResyncReason.MALFORMED)
+        return True
 
     # ---- books -------------------------------------------------------------------------------
 
