@@ -102,9 +102,15 @@ class BacktestScreen(DeskScreen):
 
     MODE = "backtest"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit", "edit form", tooltip="move into the form (enter there starts a run)"),
+        Binding("e", "edit", "form", tooltip="move into the form (enter there starts a run)"),
         Binding("n", "start", "run", tooltip="start a run with the form as it stands"),
-        Binding("x", "cancel", "cancel", tooltip="cancel the selected run if it has not started"),
+        Binding(
+            "x",
+            "cancel",
+            "cancel",
+            show=False,
+            tooltip="cancel the selected run if it has not started",
+        ),
         Binding("m", "mark", "mark", tooltip="mark or unmark the selected run for comparing"),
         Binding(
             "c",
