@@ -189,6 +189,8 @@ class Engine:
         self._stop = asyncio.Event()
         self._dirty: set[int] = set(self.books)
         self._book_ts: dict[int, tuple[int, int]] = dict.fromkeys(self.books, (0, 0))
+        #: books gone live whose strategies have not been told yet (see on_book_state)
+        self._live_untold: set[int] = set()
         self._rate_window_start = self.clock.monotonic_ns()
         self._rate_window_count = 0
         self._updates_per_s = 0.0
@@ -666,6 +668,9 @@ class Engine:
         """A book changed and is live."""
         self._book_ts[instrument] = (exch_ts, recv_ts)
         self.wire.record(self.clock.time_ns() - recv_ts)
+        if self._live_untold and instrument in self._live_untold:
+            self._live_untold.discard(instrument)
+            self.strategies.on_book_state(instrument, "live")
         self.strategies.on_book(instrument)
         self._rate_window_count += 1
         self._book_updates += 1
@@ -718,7 +723,13 @@ class Engine:
         assert state in ("syncing", "live", "crossed", "stale")
         self.book_states[instrument] = state  # type: ignore[assignment]
         self._dirty.add(instrument)
-        self.strategies.on_book_state(instrument, state)
+        if state == "live":
+            # strategies hear of it with the book's first update (next on_book), once its
+            # receive time is known, so an order sent from the callback is not refused as stale
+            self._live_untold.add(instrument)
+        else:
+            self._live_untold.discard(instrument)
+            self.strategies.on_book_state(instrument, state)
         now = self.clock.time_ns()
         if state == "live" and self._paper is not None:
             bids, asks = self.books[instrument].levels()
