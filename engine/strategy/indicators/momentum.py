@@ -52,7 +52,8 @@ class RSI:
             self._gain = (self._gain * (n - 1) + gain) / n
             self._loss = (self._loss * (n - 1) + loss) / n
         total = self._gain + self._loss
-        self.value = 50.0 if total == 0 else 100.0 * self._gain / total
+        # the share first: gain / total is at most 1 exactly, 100 * gain / total can exceed 100
+        self.value = 50.0 if total == 0 else 100.0 * (self._gain / total)
         return self.value
 
 

@@ -55,7 +55,7 @@ def ref_rsi(prices: list[int], n: int) -> list[float | None]:
             gain, loss = (gain + g) / n, (loss + lo) / n
         else:
             gain, loss = (gain * (n - 1) + g) / n, (loss * (n - 1) + lo) / n
-        out.append(50.0 if gain + loss == 0 else 100.0 * gain / (gain + loss))
+        out.append(50.0 if gain + loss == 0 else 100.0 * (gain / (gain + loss)))
     return out
 
 
