@@ -3,9 +3,10 @@
 For Binance spot and USD-M, Bybit, OKX, Kraken, Coinbase and Hyperliquid, each against its local
 stream on 127.0.0.1 and built by the engine's own ``make_feed`` with the engine as listener: a
 book fault at the venue (a gap, a bad checksum, a crossed book) and a dropped link each take the
-book out of ``live`` until it is rebuilt. At each change a strategy is told (``on_book_state``), and at that moment
-``/status`` and the UI's book view show the same state and risk refuses an order on the book
-(``market_data_down``) unless it is live. The book comes back live each time.
+book out of ``live`` until it is rebuilt. At each change a strategy is told (``on_book_state``),
+and at that moment ``/status`` and the UI's book view show the same state and risk refuses an
+order on the book (``market_data_down``) unless it is live; told it is live, an order passes the
+data checks. The book comes back live each time.
 """
 
 from __future__ import annotations
