@@ -28,12 +28,12 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar
 
 from websockets.exceptions import WebSocketException
 
 from engine.core.events import Trade
-from engine.errors import ChecksumMismatch, CrossedBook, SequenceGap
+from engine.errors import ChecksumMismatch, CrossedBook, MalformedMessage, SequenceGap
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.book_sync import ResyncCause
 from engine.venues.stream_feed import StreamFeed
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from engine.core.clock import Clock
     from engine.core.events import BookDelta
     from engine.core.instruments import Instrument
+    from engine.errors import SnapshotError
     from engine.venues.backoff import Backoff
     from engine.venues.base import FeedListener
     from engine.venues.resubscribe import ResubscribePacer
@@ -53,6 +54,8 @@ _NS = 1_000_000_000
 
 BookMessage = TypeVar("BookMessage")
 """What the venue's parser hands out for one book (``OkxBook``, ``KrakenBook``, ...)."""
+Snapshot = TypeVar("Snapshot")
+ParseArgs = ParamSpec("ParseArgs")
 
 
 class BookFeed(StreamFeed, Generic[BookMessage]):
@@ -258,6 +261,29 @@ class BookFeed(StreamFeed, Generic[BookMessage]):
     ) -> None:
         self.log.warning(message, extra={**self._where(instrument), "error": str(exc)})
         self._resync(instrument, ResyncReason.CROSSED)
+
+    # ---- REST snapshots ----------------------------------------------------------------------
+
+    def _snapshot_read(
+        self,
+        parse: Callable[ParseArgs, Snapshot],
+        *args: ParseArgs.args,
+        **kwargs: ParseArgs.kwargs,
+    ) -> Snapshot | None:
+        """A REST snapshot parsed and counted; None when it did not parse (reported malformed)."""
+        try:
+            snapshot = parse(*args, **kwargs)
+        except MalformedMessage as exc:
+            self._on_malformed(exc)
+            return None
+        self.stats.snapshots += 1
+        return snapshot
+
+    def _snapshot_too_old(self, instrument: int, exc: SnapshotError) -> None:
+        self.log.info(
+            "snapshot too old; fetching another",
+            extra={**self._where(instrument), "error": str(exc)},
+        )
 
     # ---- keep-alive --------------------------------------------------------------------------
 

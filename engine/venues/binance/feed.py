@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from engine.core.events import BookDelta, Trade
-from engine.errors import CrossedBook, MalformedMessage, SequenceGap, SnapshotError
+from engine.errors import CrossedBook, SequenceGap, SnapshotError
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.backoff import Backoff
 from engine.venues.binance.protocol import (
@@ -207,9 +207,7 @@ class BinanceDepthFeed(BookFeed[BookDelta]):
             self._on_crossed(iid, exc, "crossed book; resyncing")
             return
         except SnapshotError as exc:
-            log.info(
-                "snapshot too old; fetching another", extra={**self._where(iid), "error": str(exc)}
-            )
+            self._snapshot_too_old(iid, exc)
             self._want_snapshot(iid)
             return
         except Exception:  # a book bug must not take the engine down: throw that book away
@@ -279,20 +277,15 @@ class BinanceDepthFeed(BookFeed[BookDelta]):
             if body is None:
                 continue
             recv_ts = self._clock.time_ns()
-            try:
-                snapshot = self._parser.parse_snapshot(body, sync.instrument, recv_ts)
-            except MalformedMessage as exc:
-                self._on_malformed(exc)
+            parse = self._parser.parse_snapshot
+            snapshot = self._snapshot_read(parse, body, sync.instrument, recv_ts)
+            if snapshot is None:
                 await asyncio.sleep(retry.next_delay())
                 continue
-            self.stats.snapshots += 1
             try:
                 outcome = sync.on_snapshot(snapshot)
             except SnapshotError as exc:
-                log.info(
-                    "snapshot too old; fetching another",
-                    extra={**self._where(instrument), "error": str(exc)},
-                )
+                self._snapshot_too_old(instrument, exc)
                 await asyncio.sleep(retry.next_delay())
                 continue
             except CrossedBook as exc:

@@ -39,7 +39,6 @@ from engine.errors import (
     ChecksumMismatch,
     CrossedBook,
     FeedError,
-    MalformedMessage,
     SequenceGap,
     SnapshotError,
 )
@@ -256,20 +255,15 @@ class OkxFeed(BookFeed[OkxBook]):
                 await asyncio.sleep(retry.next_delay())
                 continue
             recv_ts = self._clock.time_ns()
-            try:
-                snapshot = self._parser.parse_rest_snapshot(body, sync.instrument.symbol, recv_ts)
-            except MalformedMessage as exc:
-                self._on_malformed(exc)
+            parse = self._parser.parse_rest_snapshot
+            snapshot = self._snapshot_read(parse, body, sync.instrument.symbol, recv_ts)
+            if snapshot is None:
                 await asyncio.sleep(retry.next_delay())
                 continue
-            self.stats.snapshots += 1
             try:
                 outcome = sync.on_rest_snapshot(snapshot)
             except SnapshotError as exc:
-                log.info(
-                    "snapshot too old; fetching another",
-                    extra={**self._where(instrument), "error": str(exc)},
-                )
+                self._snapshot_too_old(instrument, exc)
                 await asyncio.sleep(retry.next_delay())
                 continue
             except FeedError as exc:  # a replayed update broke the chain, checksum or cross
