@@ -43,6 +43,9 @@ def to_quote(value: Fraction | int, unit: Decimal) -> Decimal:
     Raises:
         decimal.Inexact: when ``value`` has no exact decimal form (never for PnL from this module).
     """
+    if isinstance(value, int):  # the same Decimal as over a denominator of 1, without the Fraction
+        with localcontext(_EXACT):
+            return Decimal(value) * unit
     frac = Fraction(value)
     with localcontext(_EXACT):
         return Decimal(frac.numerator) * unit / Decimal(frac.denominator)
@@ -207,6 +210,8 @@ class Portfolio:
         self._seen: set[tuple[str, str]] = set()
         self._day = clock.time_ns() // DAY_NS
         self._day_start_net = Decimal(0)
+        self._last: tuple[list[tuple[int, int, int, int, int | None]], PnlTotals] | None = None
+        """The last totals and the positions and marks they were made from."""
 
     def position(self, instrument_id: int) -> Position:
         """The position of one instrument.
@@ -281,6 +286,20 @@ class Portfolio:
             self._day_start_net = self._totals().net
 
     def _totals(self) -> PnlTotals:
+        """The totals; made again only when a position's figures or a mark changed."""
+        marks = self._marks
+        state = [
+            (pos.realised, pos.fees, pos.net, pos.cost, marks.get(iid))
+            for iid, pos in self._positions.items()
+        ]
+        last = self._last
+        if last is not None and last[0] == state:
+            return last[1]
+        totals = self._add_up()
+        self._last = (state, totals)
+        return totals
+
+    def _add_up(self) -> PnlTotals:
         realised = unrealised = fees = Decimal(0)
         with localcontext(_EXACT):
             for iid, pos in self._positions.items():

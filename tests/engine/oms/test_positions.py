@@ -176,6 +176,21 @@ def test_portfolio_totals_sum_positions_in_quote_currency():
     assert totals.net == Decimal("1.0499655")
 
 
+def test_portfolio_totals_follow_every_fill_and_mark():
+    """Totals are kept between changes; any fill or mark gives new ones, as adding up afresh."""
+    book = Portfolio([BTC], SimClock())
+    book.apply(fill(Side.BUY, 650000, 10))
+    book.mark(0, 2 * 650100)
+    first = book.totals()
+    assert book.totals() is first
+    book.mark(0, 2 * 650200)
+    assert book.totals().unrealised == Decimal("2.000")
+    book.position(0).apply(fill(Side.SELL, 650300, 4, fee=300))
+    totals = book.totals()
+    assert (totals.realised, totals.fees) == (Decimal("1.200"), Decimal("0.000003"))
+    assert totals == Portfolio._add_up(book)
+
+
 def test_portfolio_deduplicates_fills_across_instruments():
     """A (venue, trade id) already booked is refused even when it names another instrument."""
     book = Portfolio([BTC, ETH], SimClock())
