@@ -210,6 +210,14 @@ class EngineBridge:
             aux=style,
         )
 
+    def send_ping(self) -> None:
+        """A no-op command the engine only logs (a liveness probe of the command ring).
+
+        Raises:
+            RingFull: the engine has not taken commands for a while and the ring stayed full.
+        """
+        self._send(CommandKind.PING)
+
     def send_cancel(self, counter: int) -> None:
         """Ask the engine to cancel the order whose client id is ``<instance>-<counter>``.
 

@@ -35,6 +35,7 @@ SUBJECTS: dict[str, str] = {
     "memory": "engine.bench.memory",
     "backtest": "engine.bench.backtest",
     "feeds": "engine.bench.feeds",
+    "burst": "engine.bench.burst",
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 
