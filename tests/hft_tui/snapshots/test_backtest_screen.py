@@ -65,7 +65,7 @@ async def _with_runs(pilot: Pilot[None]) -> None:
 
 
 def _app(clock) -> TradingApp:
-    settings = UiSettings(token_env=TOKEN_ENV, backtest_data=DATA)
+    settings = UiSettings(token_env=TOKEN_ENV, backtest_data=DATA, ansi=False)  # not from TERM
     return TradingApp(LocalSession(INSTANCE), settings, clock)
 
 
