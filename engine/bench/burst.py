@@ -607,7 +607,8 @@ def table(results: list[StageResult]) -> str:
     )
     lines = [head, "|" + "---|" * 14]
     lines.extend(
-        f"| {r.stage} | {r.wall_s:.1f} | {r.speed_x:.0f}x | {r.frames_per_s:.0f} | {r.book_updates_per_s:.0f} "
+        f"| {r.stage} | {r.wall_s:.1f} | {r.speed_x:.0f}x | {r.frames_per_s:.0f} "
+        f"| {r.book_updates_per_s:.0f} "
         f"| {r.wire_p50_us:.0f}/{r.wire_p99_us:.0f} "
         f"| {r.max_lag_s * 1e3:.0f} ms, {r.max_lag_diffs} diffs "
         f"| {r.venue_peak_queue}/{r.venue_queue_limit} | {r.cutoffs} | {r.resyncs} "
