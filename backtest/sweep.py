@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -112,14 +113,39 @@ class SweepJob:
     source: SourceSpec
 
 
+class _QuietLogging:
+    """Warnings off while any point runs in this process; the caller's level back after the last.
+
+    Thread workers share the process's logging: each point saving and restoring the level on its
+    own would let a point that started second restore the first one's "off" after both ended.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._previous = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if not self._running:
+                self._previous = logging.root.manager.disable
+                logging.disable(logging.WARNING)  # per-order OMS warnings would flood stderr
+            self._running += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._running -= 1
+            if not self._running:
+                logging.disable(self._previous)
+
+
+_QUIET = _QuietLogging()
+
+
 def run_point(job: SweepJob) -> dict[str, Any]:
     """Run one point (in a worker): its metrics document."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)  # per-order OMS warnings would flood the worker's stderr
-    try:
+    with _QUIET:
         result = run_backtest(job.config, open_source(job.source))
-    finally:
-        logging.disable(previous)  # a thread worker shares the caller's logging
     return compute(result)
 
 

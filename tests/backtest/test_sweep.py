@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from backtest.capture import CaptureSource
 from backtest.catalog_source import SourceSpec
 from backtest.latency import latency_curve, slope
 from backtest.sweep import (
+    _QUIET,
     SweepJob,
     SweepSpecError,
     grid,
@@ -163,3 +165,15 @@ def test_windows_tile_the_span_and_refuse_what_does_not_fit():
 
     with pytest.raises(BacktestSetupError, match="no walk-forward window fits"):
         windows(0, 10 * S, 40, 20)
+
+
+def test_overlapping_points_give_the_callers_logging_back_after_the_last():
+    """Thread workers share logging: warnings stay off until the last point ends, then return."""
+    before = logging.root.manager.disable
+    first, second = _QUIET, _QUIET
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert logging.root.manager.disable == logging.WARNING
+    second.__exit__(None, None, None)
+    assert logging.root.manager.disable == before
