@@ -29,8 +29,6 @@ each writing the values in force at that moment. :meth:`LimitsSync.status` says 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 
@@ -47,16 +45,12 @@ from engine.risk.limits_layout import (
     with_hash,
 )
 from engine.risk.store import BREAKER, LIMITS, Fields, ParamStore, StoreUnavailable, validated
+from engine.risk.store_sync import RESTORE_ACTOR, StoreSync
 
 logger = logging.getLogger("engine.risk.live_limits")
 
-SEED_ACTOR = "engine (seed)"
-"""Who wrote a hash the store did not have at start."""
-RESTORE_ACTOR = "engine (restore)"
-"""Who wrote back a hash that vanished from the store."""
 
-
-class LimitsSync:
+class LimitsSync(StoreSync):
     """Keeps the limits in force and the breaker in step with the store, both ways.
 
     The store must be started first and stopped after :meth:`stop`.
@@ -73,6 +67,10 @@ class LimitsSync:
         ValueError: an instrument cannot name a hash, or two share one name.
     """
 
+    vanished_message = "limits/%s vanished from the store; writing the limits in force"
+    failed_message = "writing limits to the store failed; retrying"
+    task_name = "limits-sync"
+
     def __init__(
         self,
         store: ParamStore,
@@ -83,12 +81,11 @@ class LimitsSync:
         on_trip: Callable[[str], None],
         retry_interval_s: float = 1.0,
     ) -> None:
-        self._store = store
+        super().__init__(store, LIMITS, logger, retry_interval_s=retry_interval_s)
         self._instruments = list(instruments)
         self._limits = limits
         self._set_limits = set_limits
         self._on_trip = on_trip
-        self.retry_interval_s = retry_interval_s
         self._by_name: dict[str, Instrument | None] = {}
         for inst in self._instruments:
             name = hash_name(inst)
@@ -100,22 +97,10 @@ class LimitsSync:
         """What the store was last seen holding, valid or not."""
         self._stored_breaker: Fields | None = None
         self._written_breaker: Fields | None = None
-        self._unchecked: set[str] = set()
-        """Hashes not yet looked up (the store was down at start)."""
-        self._unwritten: dict[str, str] = {}
-        """Hash -> actor: the limits in force must be written there."""
         self._unwritten_breaker: tuple[Fields, str] | None = None
-        self._rejected: dict[str, str] = {}
         self._applied: set[str] = set()
         """Hashes whose store value has been put in force at least once."""
         self._from_store = False
-        self._running = False
-        self._stopping = False
-        self._write_warned = False
-        self._writes = 0
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -130,21 +115,7 @@ class LimitsSync:
         await self.write_pending()
         if not self._store.healthy:
             logger.warning("parameter store unreachable at start; trading on the configured limits")
-        self._task = asyncio.create_task(self._run(), name="limits-sync")
-
-    async def stop(self, *, flush_timeout_s: float = 2.0) -> None:
-        """Make a last attempt to write what is unwritten, then stop following the store."""
-        self._stopping = True
-        task, self._task = self._task, None
-        while task is not None and not task.done():
-            task.cancel()  # again if a client library lost the first cancellation
-            await asyncio.wait([task], timeout=0.5)
-        if task is not None and not task.cancelled() and task.exception() is not None:
-            logger.error("the limits sync task had failed: %s", task.exception())
-        if self._unwritten or self._unwritten_breaker:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.write_pending(), flush_timeout_s)
-        self._running = False
+        self._follow()
 
     @property
     def healthy(self) -> bool:
@@ -184,62 +155,20 @@ class LimitsSync:
         self._unwritten_breaker = (state, actor)
         self._wake.set()
 
-    async def write_pending(self) -> list[str]:
-        """Write what the store lacks or should change now, in order; keep the rest for later.
+    def _hash_names(self) -> list[str]:
+        return list(self._by_name)
 
-        Returns:
-            The names of the hashes written (``breaker`` for the breaker hash).
-        """
-        async with self._lock:
-            if not self._store.healthy:
-                return []
-            written: list[str] = []
-            try:
-                await self._look_up_unchecked()
-                self._restore_missing()
-                for name in list(self._unwritten):
-                    actor = self._unwritten.pop(name)
-                    fields = self._targets(self._limits())[name]
-                    if self._stored.get(name) == fields and not self._store.is_missing(
-                        LIMITS, name
-                    ):
-                        continue
-                    try:
-                        await self._store.put(LIMITS, name, fields, actor=actor)
-                    except StoreUnavailable:
-                        self._unwritten.setdefault(name, actor)
-                        raise
-                    written.append(name)
-                    self._writes += 1
-                if await self._write_breaker():
-                    written.append(BREAKER)
-                    self._writes += 1
-            except StoreUnavailable as exc:
-                if not self._write_warned:
-                    logger.warning("store writes wait until it answers again: %s", exc)
-                self._write_warned = True
-                return written
-            if self._write_warned:
-                logger.warning("store writes caught up")
-            self._write_warned = False
-            return written
+    def _has_unwritten(self) -> bool:
+        return bool(self._unwritten or self._unwritten_breaker)
 
-    async def _look_up_unchecked(self) -> None:
-        for name in sorted(self._unchecked):
-            present = await self._store.get(LIMITS, name)  # a new value reaches the watcher
-            if not self._store.healthy:
-                return
-            self._unchecked.discard(name)
-            if present is None:
-                self._unwritten.setdefault(name, SEED_ACTOR)
+    def _fields_to_write(self, name: str) -> Fields | None:
+        fields = self._targets(self._limits())[name]
+        if self._stored.get(name) == fields and not self._store.is_missing(LIMITS, name):
+            return None
+        return fields
 
     def _restore_missing(self) -> None:
-        for name in self._by_name:
-            if self._store.is_missing(LIMITS, name) and name not in self._unwritten:
-                logger.warning(
-                    "limits/%s vanished from the store; writing the limits in force", name
-                )
-                self._unwritten[name] = RESTORE_ACTOR
+        super()._restore_missing()
         stored = self._stored_breaker
         if (
             stored is not None
@@ -248,6 +177,9 @@ class LimitsSync:
         ):
             logger.warning("the breaker state vanished from the store; writing it back")
             self._unwritten_breaker = (stored, RESTORE_ACTOR)
+
+    async def _write_more(self) -> list[str]:
+        return [BREAKER] if await self._write_breaker() else []
 
     async def _write_breaker(self) -> bool:
         pending = self._unwritten_breaker
@@ -271,16 +203,6 @@ class LimitsSync:
         if self._unwritten_breaker is pending:
             self._unwritten_breaker = None
         return True
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.retry_interval_s)
-            self._wake.clear()
-            try:
-                await self.write_pending()
-            except Exception:
-                logger.exception("writing limits to the store failed; retrying")
 
     def _targets(self, limits: RiskLimits) -> dict[str, Fields]:
         targets = {

@@ -23,23 +23,17 @@ that hash, both ways, the way :mod:`engine.risk.live_limits` does for the risk l
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
 import msgspec
 
-from engine.risk.store import PARAMS, Fields, ParamStore, StoreUnavailable, WatchCallback
+from engine.risk.store import PARAMS, Fields, ParamStore, WatchCallback
+from engine.risk.store_sync import StoreSync
 from engine.strategy.base import Params, ParamsError, decode_params
 from engine.strategy.runner import StrategyRunner
 
 log = logging.getLogger("engine.strategy.live_params")
-
-SEED_ACTOR = "engine (seed)"
-"""Who wrote a hash the store did not have at start."""
-RESTORE_ACTOR = "engine (restore)"
-"""Who wrote back a hash that vanished from the store."""
 
 
 def params_fields(params: Params) -> Fields:
@@ -61,7 +55,7 @@ def params_from_fields(current: Params, fields: Fields, strategy: str) -> Params
     return decode_params(type(current), doc, strategy, from_text=True)
 
 
-class ParamsSync:
+class ParamsSync(StoreSync):
     """Keeps every strategy's parameters and its store hash in step, both ways.
 
     The store must be started first and stopped after :meth:`stop`.
@@ -72,24 +66,18 @@ class ParamsSync:
         retry_interval_s: how often unwritten hashes are retried while the store is down.
     """
 
+    waiting_message = "parameter writes wait until the store answers again: %s"
+    caught_up_message = "parameter writes caught up"
+    vanished_message = "params/%s vanished from the store; writing them back"
+    failed_message = "writing strategy parameters to the store failed; retrying"
+    task_name = "params-sync"
+
     def __init__(
         self, store: ParamStore, runner: StrategyRunner, *, retry_interval_s: float = 1.0
     ) -> None:
-        self._store = store
+        super().__init__(store, PARAMS, log, retry_interval_s=retry_interval_s)
         self._runner = runner
-        self.retry_interval_s = retry_interval_s
         self._names: list[str] = []
-        self._unwritten: dict[str, str] = {}
-        """Strategy -> actor: its parameters in force must be written."""
-        self._unchecked: set[str] = set()
-        self._rejected: dict[str, str] = {}
-        self._running = False
-        self._stopping = False
-        self._writes = 0
-        self._warned = False
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -103,19 +91,7 @@ class ParamsSync:
         await self.write_pending()
         if not self._store.healthy and self._names:
             log.warning("parameter store unreachable at start; strategies use their config")
-        self._task = asyncio.create_task(self._run(), name="params-sync")
-
-    async def stop(self, *, flush_timeout_s: float = 2.0) -> None:
-        """Make a last attempt to write what is unwritten, then stop following the store."""
-        self._stopping = True
-        task, self._task = self._task, None
-        while task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait([task], timeout=0.5)
-        if self._unwritten:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.write_pending(), flush_timeout_s)
-        self._running = False
+        self._follow()
 
     def status(self) -> dict[str, object]:
         """Store health, unwritten and refused hashes, writes: for ``/status`` and the TUI."""
@@ -139,60 +115,11 @@ class ParamsSync:
         self._unwritten[name] = actor
         self._wake.set()
 
-    async def write_pending(self) -> list[str]:
-        """Write what the store lacks or should change now; keep the rest for later.
+    def _hash_names(self) -> list[str]:
+        return self._names
 
-        Returns:
-            The strategies whose hash was written.
-        """
-        async with self._lock:
-            if not self._store.healthy:
-                return []
-            written: list[str] = []
-            try:
-                await self._look_up_unchecked()
-                for name in self._names:
-                    if self._store.is_missing(PARAMS, name) and name not in self._unwritten:
-                        log.warning("params/%s vanished from the store; writing them back", name)
-                        self._unwritten[name] = RESTORE_ACTOR
-                for name in list(self._unwritten):
-                    actor = self._unwritten.pop(name)
-                    fields = params_fields(self._runner.strategy(name).params)
-                    try:
-                        await self._store.put(PARAMS, name, fields, actor=actor)
-                    except StoreUnavailable:
-                        self._unwritten.setdefault(name, actor)
-                        raise
-                    written.append(name)
-                    self._writes += 1
-            except StoreUnavailable as exc:
-                if not self._warned:
-                    log.warning("parameter writes wait until the store answers again: %s", exc)
-                self._warned = True
-                return written
-            if self._warned:
-                log.warning("parameter writes caught up")
-            self._warned = False
-            return written
-
-    async def _look_up_unchecked(self) -> None:
-        for name in sorted(self._unchecked):
-            present = await self._store.get(PARAMS, name)  # a value reaches the watcher
-            if not self._store.healthy:
-                return
-            self._unchecked.discard(name)
-            if present is None:
-                self._unwritten.setdefault(name, SEED_ACTOR)
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.retry_interval_s)
-            self._wake.clear()
-            try:
-                await self.write_pending()
-            except Exception:
-                log.exception("writing strategy parameters to the store failed; retrying")
+    def _fields_to_write(self, name: str) -> Fields:
+        return params_fields(self._runner.strategy(name).params)
 
     # ---- store -> engine ---------------------------------------------------------------------
 
