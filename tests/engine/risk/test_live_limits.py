@@ -7,18 +7,13 @@ RiskPipeline holds the limits, a CircuitBreaker the halt, wired the way the engi
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
-import shutil
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from engine.core.clock import SimClock
@@ -31,11 +26,10 @@ from engine.risk.limits_layout import ACCOUNT, account_fields, limits_fields
 from engine.risk.live_limits import LimitsSync
 from engine.risk.pipeline import RiskPipeline
 from engine.risk.redis_store import RedisStore
-from engine.risk.store import BREAKER, LIMITS, Fields, ParamStore
+from engine.risk.store import BREAKER, ParamStore
 from engine.venues.backoff import Backoff
-from tests.engine.risk.test_store import PrivateRedis, wait_until
+from tests.engine.risk.redis_harness import Backend, PrivateRedis, stop_store, wait_until
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.1", lot_size="0.01", min_notional="10")
 ETH = Instrument(venue="sim", symbol="ETHUSDT", tick_size="0.01", lot_size="0.001", instrument_id=1)
 INSTRUMENTS = [BTC, ETH]
@@ -87,135 +81,6 @@ class Desk:
         """As Engine.reset: re-enable and publish it."""
         if self.breaker.reset(actor) and self.sync is not None:
             self.sync.publish_breaker(False, "", 0, actor)
-
-
-class Backend:
-    """One store backend: fresh stores on one namespace, and raw edits as an operator makes them."""
-
-    def __init__(self, kind: str, tmp_path: Path, instance: str) -> None:
-        self.kind = kind
-        self.instance = instance
-        self.path = tmp_path / "params.json"
-        self.stores: list[ParamStore] = []
-
-    async def store(self) -> ParamStore:
-        """A started store of the namespace (another engine gets another one)."""
-        store: ParamStore
-        if self.kind == "file":
-            store = FileStore(self.path, self.instance)
-        else:
-            store = RedisStore(REDIS_URL, self.instance)
-        await store.start()
-        self.stores.append(store)
-        return store
-
-    def _key(self, section: str, name: str) -> str:
-        if self.kind == "file":
-            return BREAKER if section == BREAKER else f"{section}:{name}"
-        if section == BREAKER:
-            return f"hft:{self.instance}:{BREAKER}"
-        return f"hft:{self.instance}:{section}:{name}"
-
-    def _read_file(self) -> dict[str, Fields]:
-        if not self.path.exists():
-            return {}
-        hashes: dict[str, Fields] = json.loads(self.path.read_text(encoding="utf-8"))["hashes"]
-        return hashes
-
-    async def hset(self, name: str, mapping: Fields, section: str = LIMITS) -> None:
-        """Set some fields of one hash, as HSET does (or a hand edit of the file)."""
-        key = self._key(section, name)
-        if self.kind == "file":
-            hashes = self._read_file()
-            hashes.setdefault(key, {}).update(mapping)
-            tmp = self.path.with_suffix(".edit")
-            tmp.write_text(json.dumps({"hashes": hashes}), encoding="utf-8")
-            os.replace(tmp, self.path)
-            return
-        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
-        try:
-            await client.hset(key, mapping=mapping)  # type: ignore[arg-type]
-        finally:
-            await client.aclose()
-
-    async def delete(self, name: str, section: str = LIMITS) -> None:
-        """Delete one hash, as DEL does (or a hand edit of the file)."""
-        key = self._key(section, name)
-        if self.kind == "file":
-            hashes = self._read_file()
-            hashes.pop(key, None)
-            tmp = self.path.with_suffix(".edit")
-            tmp.write_text(json.dumps({"hashes": hashes}), encoding="utf-8")
-            os.replace(tmp, self.path)
-            return
-        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
-        try:
-            await client.delete(key)
-        finally:
-            await client.aclose()
-
-    async def hgetall(self, name: str, section: str = LIMITS) -> Fields:
-        """One hash as the backend holds it now."""
-        key = self._key(section, name)
-        if self.kind == "file":
-            return self._read_file().get(key, {})
-        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
-        try:
-            got = await client.hgetall(key)
-            return {str(k): str(v) for k, v in got.items()}
-        finally:
-            await client.aclose()
-
-
-async def stop_store(store: ParamStore) -> None:
-    """Stop ``store``, cancelling a Redis store's listener again if the first cancel was lost.
-
-    redis-py on Python 3.11 can lose a cancellation that lands while the listener's client opens
-    a new pooled connection; RedisStore.stop then waits on a listener that keeps polling.
-    """
-    stopping = asyncio.ensure_future(store.stop())
-    while not (await asyncio.wait([stopping], timeout=0.5))[0]:
-        for task in asyncio.all_tasks():
-            coro = task.get_coro()
-            frame = getattr(coro, "cr_frame", None)
-            if (
-                frame is not None
-                and frame.f_code.co_qualname == "RedisStore._listen"
-                and frame.f_locals.get("self") is store
-            ):
-                task.cancel()
-    await stopping
-
-
-def _redis_answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
-
-
-@pytest.fixture(params=["file", pytest.param("redis", marks=pytest.mark.redis)])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    """The local file, then the shared Redis in a fresh namespace (its keys deleted afterwards)."""
-    kind: str = request.param
-    if kind == "redis" and not _redis_answers(REDIS_URL):
-        pytest.skip("no Redis server answers at 127.0.0.1:6379")
-    instance = f"test-{uuid.uuid4().hex[:12]}"
-    made = Backend(kind, tmp_path, instance)
-    yield made
-    for store in made.stores:
-        await stop_store(store)
-    if kind == "redis":
-        client = redis.Redis.from_url(REDIS_URL)
-        try:
-            keys = list(client.scan_iter(match=f"hft:{instance}:*"))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
 
 
 @pytest.fixture
@@ -493,17 +358,6 @@ async def test_unreadable_breaker_state_halts(backend: Backend, desk: Desk) -> N
 
 
 # --- a Redis stopped and restarted --------------------------------------------------------------
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    """A private redis-server this test may stop and restart."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server binary not found; cannot run a private server to restart")
-    server = PrivateRedis(binary, f"pw-{uuid.uuid4().hex}")
-    yield server
-    server.stop()
 
 
 @pytest.mark.redis

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import shutil
-import socket
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from engine.core.config import load_config
@@ -28,18 +23,13 @@ from engine.risk.store import (
     validated,
 )
 from engine.venues.backoff import Backoff
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-async def wait_until(condition: Callable[[], bool], bound_s: float = 5.0) -> None:
-    """Wait for ``condition``; fail if it is still false after ``bound_s`` (a hang guard)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + bound_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {bound_s} s")
-        await asyncio.sleep(0.02)
+from tests.engine.risk.redis_harness import (
+    REDIS_URL,
+    PrivateRedis,
+    delete_namespace,
+    redis_answers,
+    wait_until,
+)
 
 
 class Seen:
@@ -160,30 +150,14 @@ def test_redacted_url_has_no_password() -> None:
 # --- real Redis -------------------------------------------------------------------------------
 
 
-def _redis_answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def instance() -> Iterator[str]:
     """A fresh key namespace on the shared Redis; its keys are deleted afterwards."""
-    if not _redis_answers(REDIS_URL):
+    if not redis_answers(REDIS_URL):
         pytest.skip("no Redis server answers at 127.0.0.1:6379")
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"hft:{name}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_namespace(name)
 
 
 @pytest.fixture
@@ -274,76 +248,6 @@ async def test_breaker_state_round_trip(instance: str, raw_client: aioredis.Redi
 
 
 # --- a private Redis that is stopped and restarted --------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class PrivateRedis:
-    """A throw-away redis-server on a free loopback port, with a password and no persistence."""
-
-    def __init__(self, binary: str, password: str) -> None:
-        self.binary = binary
-        self.password = password
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server (again) on the same port."""
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--requirepass",
-                self.password,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def stop(self) -> None:
-        """Stop the server and wait for it to exit."""
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    async def ready(self) -> None:
-        """Wait until the server answers PING."""
-
-        def answers() -> bool:
-            client = redis.Redis.from_url(self.url, password=self.password, socket_timeout=0.5)
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
-            finally:
-                client.close()
-
-        await wait_until(answers, bound_s=10.0)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    """A private redis-server this test may stop and restart."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server binary not found; cannot run a private server to restart")
-    server = PrivateRedis(binary, f"pw-{uuid.uuid4().hex}")
-    yield server
-    server.stop()
 
 
 @pytest.mark.redis

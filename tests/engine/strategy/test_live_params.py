@@ -7,13 +7,9 @@ there. The engine's side is real: a runner with the reference market maker on th
 from __future__ import annotations
 
 import logging
-import shutil
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from engine.control.strategies import RunnerControl
@@ -22,29 +18,8 @@ from engine.risk.store import PARAMS
 from engine.strategy.live_params import ParamsSync, params_fields
 from engine.strategy.market_maker import MarketMaker, MarketMakerParams
 from engine.venues.backoff import Backoff
-from tests.engine.risk.test_live_limits import REDIS_URL, Backend, _redis_answers, stop_store
-from tests.engine.risk.test_store import PrivateRedis, wait_until
+from tests.engine.risk.redis_harness import Backend, PrivateRedis, stop_store, wait_until
 from tests.engine.strategy.conftest import StrategyDesk
-
-
-@pytest.fixture(params=["file", pytest.param("redis", marks=pytest.mark.redis)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    """The local file, then the shared Redis in a fresh namespace (its keys deleted afterwards)."""
-    kind: str = request.param
-    if kind == "redis" and not _redis_answers(REDIS_URL):
-        pytest.skip("no Redis server answers at 127.0.0.1:6379")
-    made = Backend(kind, tmp_path, f"test-{uuid.uuid4().hex[:12]}")
-    yield made
-    for started in made.stores:
-        await stop_store(started)
-    if kind == "redis":
-        client = redis.Redis.from_url(REDIS_URL)
-        try:
-            keys = list(client.scan_iter(match=f"hft:{made.instance}:*"))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
 
 
 class Seen(MarketMaker):
@@ -71,8 +46,8 @@ async def mm(desk: StrategyDesk) -> Seen:
 class Later:
     """Starts the sync when the test says, over a store started then (as the engine does)."""
 
-    def __init__(self, store: Backend, desk: StrategyDesk) -> None:
-        self.backend = store
+    def __init__(self, backend: Backend, desk: StrategyDesk) -> None:
+        self.backend = backend
         self.desk = desk
         self.made: ParamsSync | None = None
 
@@ -84,20 +59,20 @@ class Later:
 
 
 @pytest.fixture
-async def later(store: Backend, desk: StrategyDesk, mm: Seen) -> AsyncIterator[Later]:
+async def later(backend: Backend, desk: StrategyDesk, mm: Seen) -> AsyncIterator[Later]:
     """Starts the sync on demand; stops it afterwards."""
-    made = Later(store, desk)
+    made = Later(backend, desk)
     yield made
     if made.made is not None:
         await made.made.stop()
 
 
 async def test_absent_hash_is_seeded_from_the_parameters_in_force(
-    store: Backend, later: Later, mm: Seen
+    backend: Backend, later: Later, mm: Seen
 ) -> None:
     """At start the store gets the configured parameters as text fields."""
     await later.start()
-    stored = await store.hgetall("mm", PARAMS)
+    stored = await backend.hgetall("mm", PARAMS)
     assert stored == params_fields(mm.params)
     assert stored["half_spread_ticks"] == "10"
     assert stored["post_only"] == "true"
@@ -105,10 +80,10 @@ async def test_absent_hash_is_seeded_from_the_parameters_in_force(
 
 
 async def test_the_stores_hash_wins_over_the_config_at_start(
-    store: Backend, later: Later, mm: Seen
+    backend: Backend, later: Later, mm: Seen
 ) -> None:
     """A hash already there (one field is enough) is put in force through on_params."""
-    await store.hset("mm", {"half_spread_ticks": "25"}, PARAMS)
+    await backend.hset("mm", {"half_spread_ticks": "25"}, PARAMS)
     await later.start()
     await wait_until(lambda: mm.params.half_spread_ticks == 25)
     assert mm.changes == [(10, 25)]
@@ -116,12 +91,12 @@ async def test_the_stores_hash_wins_over_the_config_at_start(
 
 
 async def test_an_operator_change_is_checked_logged_and_applied(
-    store: Backend, later: Later, mm: Seen, caplog: pytest.LogCaptureFixture
+    backend: Backend, later: Later, mm: Seen, caplog: pytest.LogCaptureFixture
 ) -> None:
     """HSET half_spread_ticks 40: in force, logged old -> new; an equal hash changes nothing."""
     await later.start()
     caplog.set_level(logging.INFO)
-    await store.hset("mm", {"half_spread_ticks": "40"}, PARAMS)
+    await backend.hset("mm", {"half_spread_ticks": "40"}, PARAMS)
     await wait_until(lambda: mm.params.half_spread_ticks == 40)
     changed = [r for r in caplog.records if r.getMessage() == "strategy parameters changed"]
     assert "half_spread_ticks=10" in changed[-1].__dict__["old"]
@@ -130,7 +105,7 @@ async def test_an_operator_change_is_checked_logged_and_applied(
 
 
 async def test_invalid_values_are_refused_and_the_old_ones_stay(
-    store: Backend, later: Later, mm: Seen
+    backend: Backend, later: Later, mm: Seen
 ) -> None:
     """Out of range, not a number, unknown field: each refused with the field; nothing changes."""
     sync = await later.start()
@@ -140,26 +115,26 @@ async def test_invalid_values_are_refused_and_the_old_ones_stay(
         ({"size_lots": "3", "levels": "many"}, "levels"),
         ({"spread": "5"}, "spread"),
     ):
-        await store.hset("mm", bad, PARAMS)
+        await backend.hset("mm", bad, PARAMS)
         await wait_until(lambda f=field: f"parameter {f}=" in sync.rejected("mm"))
         assert "allowed:" in sync.rejected("mm")
         assert mm.params == before
-        await store.delete("mm", PARAMS)
+        await backend.delete("mm", PARAMS)
         await wait_until(lambda: bool(sync.status()["writes"]) and not sync.status()["unwritten"])
-        await store.hset("mm", params_fields(before), PARAMS)
+        await backend.hset("mm", params_fields(before), PARAMS)
         await wait_until(lambda: sync.rejected("mm") == "")
     assert mm.changes == []
 
 
 async def test_a_change_over_http_is_written_to_the_store(
-    store: Backend, later: Later, desk: StrategyDesk, mm: Seen
+    backend: Backend, later: Later, desk: StrategyDesk, mm: Seen
 ) -> None:
     """PUT /strategies/mm/params through the control: in force, then in the store."""
     sync = await later.start()
     control = RunnerControl(desk.runner, sync=sync)
     control.set_strategy_params("mm", {"half_spread_ticks": 33}, "http 127.0.0.1")
     await wait_until(lambda: sync.status()["unwritten"] == [])
-    assert (await store.hgetall("mm", PARAMS))["half_spread_ticks"] == "33"
+    assert (await backend.hgetall("mm", PARAMS))["half_spread_ticks"] == "33"
     doc = control.strategies_doc()[0]
     assert doc["params"]["half_spread_ticks"] == 33
     assert doc["params_refused"] == ""
@@ -168,12 +143,12 @@ async def test_a_change_over_http_is_written_to_the_store(
     assert doc["status"] == {}
 
 
-async def test_a_vanished_hash_is_written_back(store: Backend, later: Later, mm: Seen) -> None:
+async def test_a_vanished_hash_is_written_back(backend: Backend, later: Later, mm: Seen) -> None:
     """DEL of the hash: the parameters in force stay and are written back."""
     sync = await later.start()
-    await store.delete("mm", PARAMS)
+    await backend.delete("mm", PARAMS)
     await wait_until(lambda: sync.status()["writes"] == 2, bound_s=8)
-    assert await store.hgetall("mm", PARAMS) == params_fields(mm.params)
+    assert await backend.hgetall("mm", PARAMS) == params_fields(mm.params)
 
 
 @pytest.mark.redis
@@ -202,28 +177,17 @@ async def test_redis_unreachable_keeps_the_parameters_and_waits_to_write(
         await stop_store(store)
 
 
-@pytest.fixture
-def redis_server() -> Iterator[PrivateRedis]:
-    """A private redis-server this test may stop and restart."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server binary not found; cannot run a private server to restart")
-    server = PrivateRedis(binary, f"pw-{uuid.uuid4().hex}")
-    yield server
-    server.stop()
-
-
 @pytest.mark.redis
 async def test_redis_lost_mid_run_keeps_the_parameters_and_catches_up(
-    redis_server: PrivateRedis, desk: StrategyDesk, mm: Seen
+    private_redis: PrivateRedis, desk: StrategyDesk, mm: Seen
 ) -> None:
     """Redis stops: the parameters stay, a change waits; Redis back empty: it is written again."""
-    redis_server.start()
-    await redis_server.ready()
+    private_redis.start()
+    await private_redis.ready()
     store = RedisStore(
-        redis_server.url,
+        private_redis.url,
         "restart",
-        redis_server.password,
+        private_redis.password,
         poll_interval_s=0.2,
         backoff=Backoff(base_s=0.05, cap_s=0.3),
     )
@@ -232,7 +196,7 @@ async def test_redis_lost_mid_run_keeps_the_parameters_and_catches_up(
 
     async def hash_now() -> dict[str, str]:
         client = aioredis.Redis.from_url(
-            redis_server.url, password=redis_server.password, decode_responses=True
+            private_redis.url, password=private_redis.password, decode_responses=True
         )
         try:
             return await client.hgetall("hft:restart:params:mm")
@@ -242,7 +206,7 @@ async def test_redis_lost_mid_run_keeps_the_parameters_and_catches_up(
     try:
         await sync.start()
         assert await hash_now() == params_fields(mm.params)
-        redis_server.stop()
+        private_redis.stop()
         await wait_until(lambda: not store.healthy)
         RunnerControl(desk.runner, sync=sync).set_strategy_params(
             "mm", {"half_spread_ticks": 44}, "operator"
@@ -250,13 +214,13 @@ async def test_redis_lost_mid_run_keeps_the_parameters_and_catches_up(
         assert mm.params.half_spread_ticks == 44
         await wait_until(lambda: sync.status()["unwritten"] == ["mm"])
 
-        redis_server.start()  # no persistence: it comes back empty
-        await redis_server.ready()
+        private_redis.start()  # no persistence: it comes back empty
+        await private_redis.ready()
         await wait_until(lambda: store.healthy and not sync.status()["unwritten"], bound_s=10)
         await sync.write_pending()
         assert (await hash_now())["half_spread_ticks"] == "44"
         client = aioredis.Redis.from_url(
-            redis_server.url, password=redis_server.password, decode_responses=True
+            private_redis.url, password=private_redis.password, decode_responses=True
         )
         try:
             await client.hset("hft:restart:params:mm", "half_spread_ticks", "45")
