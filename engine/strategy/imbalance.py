@@ -23,10 +23,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from engine.core.events import Fill, OrderUpdate, Trade
-from engine.strategy.base import Params, Strategy
+from engine.strategy.base import Params
 from engine.strategy.context import BookReader
 from engine.strategy.indicators import BookImbalance, TradeFlowImbalance
-from engine.strategy.orders import PositionTarget, work_both_sides
+from engine.strategy.orders import work_both_sides
+from engine.strategy.target_trader import TargetTrader
 
 
 class ImbalanceParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -60,28 +61,18 @@ class ImbalanceParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=T
     """In "lean", a quote moves only when it is further than this from where it should be."""
 
 
-class Imbalance(Strategy[ImbalanceParams]):
+class Imbalance(TargetTrader[ImbalanceParams]):
     """Book imbalance confirmed by trade flow; see the module docstring."""
 
     params_type = ImbalanceParams
 
     def __init__(self, name: str, params: ImbalanceParams) -> None:
         super().__init__(name, params)
-        self.instruments = (params.instrument,)
         self.book_signal = BookImbalance(params.depth)
         self.flow = TradeFlowImbalance(params.flow_trades)
         self.entries = 0
         """Positions taken ("take")."""
         self._last_signal_ns = 0
-        self._target: PositionTarget | None = None
-
-    @property
-    def target(self) -> PositionTarget:
-        """Its position target (made on first use, once the context is bound)."""
-        if self._target is None:
-            p = self.params
-            self._target = PositionTarget(self.ctx, p.instrument, p.size_lots, p.slippage_ticks)
-        return self._target
 
     def on_params(self, old: ImbalanceParams, new: ImbalanceParams) -> None:
         """New windows start the signals again; a new mode or instrument cancels its orders."""
@@ -91,9 +82,7 @@ class Imbalance(Strategy[ImbalanceParams]):
             self.flow = TradeFlowImbalance(new.flow_trades)
         if (new.mode, new.instrument) != (old.mode, old.instrument):
             self.ctx.cancel_all(old.instrument)
-        self.instruments = (new.instrument,)
-        if self._target is not None:
-            self._target.follow(new.instrument, new.size_lots, new.slippage_ticks)
+        self.follow_params(new)
 
     def signal(self) -> float | None:
         """The mean of the book and flow imbalances, -1..1; None until both are known."""
@@ -169,5 +158,5 @@ class Imbalance(Strategy[ImbalanceParams]):
             "book_imbalance": self.book_signal.value,
             "flow_imbalance": None if flow is None else float(flow),
             "entries": self.entries,
-            "target_lots": self.target.target if self._target else 0,
+            "target_lots": self.target_lots(),
         }

@@ -16,11 +16,10 @@ from typing import Annotated
 
 import msgspec
 
-from engine.core.events import Fill, OrderUpdate, Trade
-from engine.strategy.base import Params, Strategy, relation
-from engine.strategy.context import BookReader
+from engine.core.events import Trade
+from engine.strategy.base import Params, relation
 from engine.strategy.indicators import SMA, Cross, TimeBars
-from engine.strategy.orders import PositionTarget
+from engine.strategy.target_trader import TargetTrader
 
 
 class MaCrossParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -45,18 +44,16 @@ class MaCrossParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=Tru
         relation(self.fast < self.slow, "slow", f"must exceed fast ({self.fast})")
 
 
-class MaCross(Strategy[MaCrossParams]):
+class MaCross(TargetTrader[MaCrossParams]):
     """Long after the fast average crosses above the slow one; see the module docstring."""
 
     params_type = MaCrossParams
 
     def __init__(self, name: str, params: MaCrossParams) -> None:
         super().__init__(name, params)
-        self.instruments = (params.instrument,)
         self._build()
         self.crosses = 0
         """Crosses seen."""
-        self._target: PositionTarget | None = None
 
     def _build(self) -> None:
         p = self.params
@@ -64,14 +61,6 @@ class MaCross(Strategy[MaCrossParams]):
         self.fast = SMA(p.fast)
         self.slow = SMA(p.slow)
         self.cross = Cross()
-
-    @property
-    def target(self) -> PositionTarget:
-        """Its position target (made on first use, once the context is bound)."""
-        if self._target is None:
-            p = self.params
-            self._target = PositionTarget(self.ctx, p.instrument, p.size_lots, p.slippage_ticks)
-        return self._target
 
     def on_params(self, old: MaCrossParams, new: MaCrossParams) -> None:
         """New windows or bar length start the averages again; the position stays."""
@@ -82,9 +71,7 @@ class MaCross(Strategy[MaCrossParams]):
             new.instrument,
         ):
             self._build()
-        self.instruments = (new.instrument,)
-        if self._target is not None:
-            self._target.follow(new.instrument, new.size_lots, new.slippage_ticks)
+        self.follow_params(new)
 
     def on_trade(self, trade: Trade) -> None:
         """Close bars; at a cross, set the target and trade towards it."""
@@ -101,23 +88,11 @@ class MaCross(Strategy[MaCrossParams]):
                     self.target.target = -p.size_lots if p.allow_short else 0
         self.target.step()
 
-    def on_book(self, instrument: int, book: BookReader) -> None:
-        """Keep working towards the target."""
-        self.target.step()
-
-    def on_fill(self, fill: Fill) -> None:
-        """A part filled: send the rest."""
-        self.target.step()
-
-    def on_order(self, update: OrderUpdate) -> None:
-        """An IOC ended: send the rest; a refusal pauses it for a second."""
-        self.target.on_order(update)
-
     def status(self) -> dict[str, object]:
         """Averages, crosses and the target."""
         return {
             "fast": None if self.fast.value is None else float(self.fast.value),
             "slow": None if self.slow.value is None else float(self.slow.value),
             "crosses": self.crosses,
-            "target_lots": self.target.target if self._target else 0,
+            "target_lots": self.target_lots(),
         }

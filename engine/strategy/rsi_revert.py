@@ -16,11 +16,10 @@ from typing import Annotated
 
 import msgspec
 
-from engine.core.events import Fill, OrderUpdate, Trade
-from engine.strategy.base import Params, Strategy, relation
-from engine.strategy.context import BookReader
+from engine.core.events import Trade
+from engine.strategy.base import Params, relation
 from engine.strategy.indicators import RSI, TimeBars
-from engine.strategy.orders import PositionTarget
+from engine.strategy.target_trader import TargetTrader
 
 
 class RsiRevertParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -53,36 +52,24 @@ class RsiRevertParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=T
         )
 
 
-class RsiRevert(Strategy[RsiRevertParams]):
+class RsiRevert(TargetTrader[RsiRevertParams]):
     """Buys oversold, sells overbought, closes back at the middle; see the module docstring."""
 
     params_type = RsiRevertParams
 
     def __init__(self, name: str, params: RsiRevertParams) -> None:
         super().__init__(name, params)
-        self.instruments = (params.instrument,)
         self.bars = TimeBars(params.bar_ms * 1_000_000)
         self.rsi = RSI(params.period)
         self.signals = 0
         """Times the target changed."""
-        self._target: PositionTarget | None = None
-
-    @property
-    def target(self) -> PositionTarget:
-        """Its position target (made on first use, once the context is bound)."""
-        if self._target is None:
-            p = self.params
-            self._target = PositionTarget(self.ctx, p.instrument, p.size_lots, p.slippage_ticks)
-        return self._target
 
     def on_params(self, old: RsiRevertParams, new: RsiRevertParams) -> None:
         """A new period or bar length starts the RSI again; the levels apply at the next bar."""
         if (old.period, old.bar_ms, old.instrument) != (new.period, new.bar_ms, new.instrument):
             self.bars = TimeBars(new.bar_ms * 1_000_000)
             self.rsi = RSI(new.period)
-        self.instruments = (new.instrument,)
-        if self._target is not None:
-            self._target.follow(new.instrument, new.size_lots, new.slippage_ticks)
+        self.follow_params(new)
 
     def decide(self, rsi: float, held: int) -> int:
         """The target position for an RSI reading with ``held`` lots now."""
@@ -106,22 +93,10 @@ class RsiRevert(Strategy[RsiRevertParams]):
                 target.target = wanted
         self.target.step()
 
-    def on_book(self, instrument: int, book: BookReader) -> None:
-        """Keep working towards the target."""
-        self.target.step()
-
-    def on_fill(self, fill: Fill) -> None:
-        """A part filled: send the rest."""
-        self.target.step()
-
-    def on_order(self, update: OrderUpdate) -> None:
-        """An IOC ended: send the rest; a refusal pauses it for a second."""
-        self.target.on_order(update)
-
     def status(self) -> dict[str, object]:
         """RSI, signals and the target."""
         return {
             "rsi": self.rsi.value,
             "signals": self.signals,
-            "target_lots": self.target.target if self._target else 0,
+            "target_lots": self.target_lots(),
         }
