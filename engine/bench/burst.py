@@ -2,7 +2,8 @@
 
 A :class:`~engine.sim.replay_venue.ReplayVenue` in its own process replays the hftbacktest
 BTCUSDT spot capture (or the seeded synthetic session when ``../shared/data`` is absent; the
-input line says which) over real sockets into an engine in this process, in paper mode with the
+input line says which, and the synthetic book crosses as it walks, so the engine resyncs on
+that too) over real sockets into an engine in this process, in paper mode with the
 market maker quoting. The speed steps up stage by stage until the engine breaks, then drops back
 to 1x to see it recover. Per stage: the engine's book update rate, wire-to-book p50/p99 (the
 samples ``/status`` reports), how far its book fell behind the venue's, the engine->UI event

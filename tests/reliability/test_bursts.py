@@ -128,8 +128,13 @@ def _journaled_ids(engine) -> set[str]:
     }
 
 
-async def test_replay_flat_out_cut_off_resyncs_and_recovers(tmp_path: Path, fault):
-    """Cut off while flat out: book not live, nothing sent on it, nothing lost, live again."""
+@pytest.mark.shared_data
+async def test_replay_flat_out_cut_off_resyncs_and_recovers(tmp_path: Path, shared_data, fault):
+    """Cut off while flat out: book not live, nothing sent on it, nothing lost, live again.
+
+    The captured session: the synthetic stand-in's book crosses as it walks, so the engine would
+    resync for that too.
+    """
     session = spot_session(limit=8000)
     venue = ReplayVenue(session)
     await venue.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from engine.bench.captures import BTCUSDT, spot_session
 from engine.book.order_book import OrderBook
@@ -38,8 +39,12 @@ def _book(snapshot: bytes, diffs: list[bytes]) -> tuple[list, list]:
     return book.levels()
 
 
-async def test_the_snapshot_is_the_book_after_the_released_diffs():
-    """Replay 20 recorded seconds flat out; the REST book equals snapshot + those diffs."""
+@pytest.mark.shared_data
+async def test_the_snapshot_is_the_book_after_the_released_diffs(shared_data):
+    """Replay 20 recorded seconds flat out; the REST book equals snapshot + those diffs.
+
+    The captured session: the synthetic stand-in's book crosses as it walks.
+    """
     session = spot_session(limit=400)
     venue = ReplayVenue(session)
     await venue.start()
