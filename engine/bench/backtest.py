@@ -45,29 +45,15 @@ from engine.bench.peers_backtest import (
     run_nautilus,
 )
 from engine.bench.report import Result, SubjectRun, missing, summarize
+from engine.bench.setup import open_limits
 from engine.book.order_book import warm_up as warm_up_book
 from engine.core.instruments import Instrument
-from engine.risk.limits import Limits, RiskLimits
 
 SUBJECT = "backtest"
 OURS = "hft-tui backtest"
 LOOP = QuoteLoop()
-LIMITS = RiskLimits(
-    defaults=Limits(
-        max_order_size="10",
-        max_order_notional="10000000",
-        max_market_order_size="1",
-        max_market_order_notional="100000",
-        max_position="1000",
-        max_open_orders=1000,
-        max_orders_per_second=1_000_000,
-        max_orders_per_minute=60_000_000,
-        price_band_bps=500,
-        post_only_band_bps=500,
-        max_data_age_ms=600_000,
-    ),
-    max_drawdown="1000000",
-    daily_loss_limit="1000000",
+LIMITS = open_limits(
+    max_order_notional="10000000", max_drawdown="1000000", daily_loss_limit="1000000"
 )
 """Every check on, nothing refused: the loop is measured, not the limits."""
 

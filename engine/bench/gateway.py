@@ -41,6 +41,7 @@ from aiohttp.connector import Connection
 from yarl import URL
 
 from engine.bench.report import Result, SubjectRun, summarize
+from engine.bench.setup import run_on_engine_loop
 from engine.core.clock import LiveClock
 from engine.core.commands import SubmitOrder, TimeInForce
 from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
@@ -361,10 +362,4 @@ async def _measure(quick: bool) -> tuple[list[Result], str]:
 
 def run(quick: bool) -> SubjectRun:
     """The ``gateway`` subject for ``python -m engine.bench``."""
-    try:
-        import uvloop  # the engine's loop, when installed
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported OS
-        results, described = asyncio.run(_measure(quick))
-    else:
-        results, described = uvloop.run(_measure(quick))
-    return SubjectRun(subject=SUBJECT, ours=OURS, input=described, results=results)
+    return run_on_engine_loop(SUBJECT, OURS, _measure, quick)

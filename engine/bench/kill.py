@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from engine.bench.report import Result, SubjectRun, summarize
+from engine.bench.setup import open_limits, run_on_engine_loop
 from engine.core.clock import LiveClock
 from engine.core.commands import SubmitOrder
 from engine.core.events import Side
@@ -38,7 +39,6 @@ from engine.oms.order import OrderStatus
 from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
 from engine.risk.circuit_breaker import CircuitBreaker
-from engine.risk.limits import Limits, RiskLimits
 from engine.risk.pipeline import RiskPipeline
 from engine.sim.process import SimVenueProcess
 from engine.venues.binance.gateway import BinanceSpotGateway
@@ -67,20 +67,13 @@ WIDE = (
 )
 """The gateways' limits: the local venue is configured for any order rate, so placing 200 orders
 is not paced as Binance's 100 per 10 s would; request weight stays under the venue's 6000."""
-LIMITS = RiskLimits(
-    defaults=Limits(
-        max_order_size="1",
-        max_order_notional="100000",
-        max_market_order_size="1",
-        max_market_order_notional="100000",
-        max_position="1000",
-        max_open_orders=1000,
-        max_orders_per_second=100_000,
-        max_orders_per_minute=1_000_000,
-        price_band_bps=1000,
-        post_only_band_bps=1000,
-        max_data_age_ms=600_000,
-    )
+LIMITS = open_limits(
+    max_order_size="1",
+    max_order_notional="100000",
+    max_orders_per_second=100_000,
+    max_orders_per_minute=1_000_000,
+    price_band_bps=1000,
+    post_only_band_bps=1000,
 )
 
 
@@ -236,10 +229,4 @@ def _p99(values: list[float]) -> float:
 
 def run(quick: bool) -> SubjectRun:
     """The ``kill`` subject for ``python -m engine.bench``."""
-    try:
-        import uvloop  # the engine's loop, when installed
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported OS
-        results, described = asyncio.run(_measure(quick))
-    else:
-        results, described = uvloop.run(_measure(quick))
-    return SubjectRun(subject=SUBJECT, ours=OURS, input=described, results=results)
+    return run_on_engine_loop(SUBJECT, OURS, _measure, quick)

@@ -22,6 +22,7 @@ import statistics
 import time
 
 from engine.bench.report import Result, SubjectRun, summarize
+from engine.bench.setup import open_limits
 from engine.core.clock import LiveClock
 from engine.core.commands import OrderType, SubmitOrder, TimeInForce
 from engine.core.events import Side
@@ -29,7 +30,6 @@ from engine.core.instruments import Instrument
 from engine.errors import EngineError
 from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
-from engine.risk.limits import Limits, RiskLimits
 from engine.risk.pipeline import RiskPipeline
 
 SUBJECT = "risk"
@@ -40,21 +40,7 @@ MID = 500_000
 OPEN = 20
 """Orders kept working while the benchmark runs."""
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.1", lot_size="0.01", min_notional="5")
-LIMITS = RiskLimits(
-    defaults=Limits(
-        max_order_size="10",
-        max_order_notional="1000000",
-        max_market_order_size="1",
-        max_market_order_notional="100000",
-        max_position="1000",
-        max_open_orders=1000,
-        max_orders_per_second=1_000_000,
-        max_orders_per_minute=60_000_000,
-        price_band_bps=500,
-        post_only_band_bps=200,
-        max_data_age_ms=600_000,
-    )
-)
+LIMITS = open_limits(post_only_band_bps=200)
 
 
 class BenchRejected(EngineError):

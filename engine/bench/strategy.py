@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.bench.report import Result, SubjectRun, summarize
+from engine.bench.setup import open_limits
 from engine.book.order_book import OrderBook
 from engine.core.clock import LiveClock
 from engine.core.instruments import Instrument
@@ -31,7 +32,6 @@ from engine.oms.ids import ClientOrderIds
 from engine.oms.manager import OrderManager
 from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
-from engine.risk.limits import Limits, RiskLimits
 from engine.risk.pipeline import RiskPipeline
 from engine.sim.exchange import SimulatedExchange
 from engine.sim.fees import FeeSchedule
@@ -44,21 +44,7 @@ SUBJECT = "strategy"
 OURS = "market_maker"
 MID = 500_000
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.1", lot_size="0.01", min_notional="5")
-LIMITS = RiskLimits(
-    defaults=Limits(
-        max_order_size="10",
-        max_order_notional="1000000",
-        max_market_order_size="1",
-        max_market_order_notional="100000",
-        max_position="1000",
-        max_open_orders=1000,
-        max_orders_per_second=1_000_000,
-        max_orders_per_minute=60_000_000,
-        price_band_bps=500,
-        post_only_band_bps=500,
-        max_data_age_ms=600_000,
-    )
-)
+LIMITS = open_limits()
 
 
 class _Rig:

@@ -32,6 +32,7 @@ import numpy as np
 
 from engine.bench.gateway import KEY, SECRET, WIDE, local_venue
 from engine.bench.report import Result, SubjectRun, summarize
+from engine.bench.setup import open_limits, run_on_engine_loop
 from engine.book.order_book import OrderBook
 from engine.book.order_book import warm_up as warm_up_book
 from engine.core.clock import LiveClock
@@ -43,7 +44,6 @@ from engine.oms.manager import OrderManager
 from engine.oms.order import OrderStatus
 from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
-from engine.risk.limits import Limits, RiskLimits
 from engine.risk.pipeline import RiskPipeline
 from engine.strategy.market_maker import MarketMaker, MarketMakerParams
 from engine.strategy.runner import StrategyRunner
@@ -61,21 +61,7 @@ MID = 6_500_000
 HALF_SPREAD = 100_000
 """1,000.00 each side: far enough from the venue's touch that nothing fills."""
 MOVE = 50
-LIMITS = RiskLimits(
-    defaults=Limits(
-        max_order_size="10",
-        max_order_notional="10000000",
-        max_market_order_size="1",
-        max_market_order_notional="100000",
-        max_position="1000",
-        max_open_orders=1000,
-        max_orders_per_second=1_000_000,
-        max_orders_per_minute=60_000_000,
-        price_band_bps=1000,
-        post_only_band_bps=1000,
-        max_data_age_ms=600_000,
-    )
-)
+LIMITS = open_limits(max_order_notional="10000000", price_band_bps=1000, post_only_band_bps=1000)
 _SETTLED = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
 
@@ -272,10 +258,4 @@ async def _measure(quick: bool) -> tuple[list[Result], str]:
 
 def run(quick: bool) -> SubjectRun:
     """The ``tick-to-order`` subject for ``python -m engine.bench``."""
-    try:
-        import uvloop  # the engine's loop, when installed
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported OS
-        results, described = asyncio.run(_measure(quick))
-    else:
-        results, described = uvloop.run(_measure(quick))
-    return SubjectRun(subject=SUBJECT, ours=OURS, input=described, results=results)
+    return run_on_engine_loop(SUBJECT, OURS, _measure, quick)
