@@ -8,6 +8,7 @@ own book and that orders, fills and the position still equal the venue's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -49,6 +50,28 @@ async def _back_live(desk: Desk, fault: FaultLog, resyncs: int) -> None:
     fault.recovered()
 
 
+async def _nothing_lost(desk: Desk, fault: FaultLog) -> None:
+    """Once the orders settle: orders, fills and position as the venue's, the book its own."""
+    await desk.settled()
+    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+
+
+async def _gap_resyncs(
+    desk: Desk, fault: FaultLog, name: str, arm: Callable[[], None], seen: str
+) -> None:
+    """The fault ``name``, armed at the venue by ``arm``, is a gap: seen, resynced, all right."""
+    engine = desk.engine
+    await _resting(desk)
+    assert engine.feed is not None
+    gaps, resyncs = engine.feed.stats.gaps, engine.feed.stats.resyncs
+    fault.inject(name)
+    arm()
+    await until(lambda: engine.feed.stats.gaps > gaps, seen)
+    fault.detected("feed: sequence check (gap counter)")
+    await _back_live(desk, fault, resyncs)
+    await _nothing_lost(desk, fault)
+
+
 async def test_disconnect_mid_stream(desk, fault):
     """Every socket cut without a close frame: reconnect, resync, orders untouched."""
     engine = desk.engine
@@ -60,8 +83,7 @@ async def test_disconnect_mid_stream(desk, fault):
     await until(lambda: engine.feed.stats.reconnects > reconnects, "a reconnect")
     fault.detected("feed: connection lost, reconnected")
     await _back_live(desk, fault, resyncs)
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _nothing_lost(desk, fault)
 
 
 async def test_stall_without_close(desk, fault):
@@ -83,23 +105,18 @@ async def test_stall_without_close(desk, fault):
     await until(lambda: feed.stats.reconnects > reconnects, "the reconnect")
     desk.venue.resume()
     await _back_live(desk, fault, resyncs)
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _nothing_lost(desk, fault)
 
 
 async def test_sequence_gap(desk, fault):
     """Diffs skip update ids: the gap is seen, the symbol resnapshots, the book is right."""
-    engine = desk.engine
-    await _resting(desk)
-    assert engine.feed is not None
-    gaps, resyncs = engine.feed.stats.gaps, engine.feed.stats.resyncs
-    fault.inject("sequence gap")
-    desk.venue.faults.gap_next(SYMBOL, missing=3)
-    await until(lambda: engine.feed.stats.gaps > gaps, "the gap to be seen")
-    fault.detected("feed: sequence check (gap counter)")
-    await _back_live(desk, fault, resyncs)
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _gap_resyncs(
+        desk,
+        fault,
+        "sequence gap",
+        lambda: desk.venue.faults.gap_next(SYMBOL, missing=3),
+        "the gap to be seen",
+    )
 
 
 async def test_duplicate_diffs(desk, fault):
@@ -116,23 +133,18 @@ async def test_duplicate_diffs(desk, fault):
     await asyncio.sleep(0.2)
     assert engine.book_states[0] == "live"
     fault.recovered()
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _nothing_lost(desk, fault)
 
 
 async def test_out_of_order_diffs(desk, fault):
     """A diff that arrives after its successor is a gap: resync, and the late one is ignored."""
-    engine = desk.engine
-    await _resting(desk)
-    assert engine.feed is not None
-    gaps, resyncs = engine.feed.stats.gaps, engine.feed.stats.resyncs
-    fault.inject("out-of-order messages")
-    desk.venue.faults.reorder_next(1)
-    await until(lambda: engine.feed.stats.gaps > gaps, "the early diff to be seen as a gap")
-    fault.detected("feed: sequence check (gap counter)")
-    await _back_live(desk, fault, resyncs)
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _gap_resyncs(
+        desk,
+        fault,
+        "out-of-order messages",
+        lambda: desk.venue.faults.reorder_next(1),
+        "the early diff to be seen as a gap",
+    )
 
 
 async def test_malformed_json(desk, fault):
@@ -152,8 +164,7 @@ async def test_malformed_json(desk, fault):
     await asyncio.sleep(0.1)  # a depth frame's resync starts at once
     await until(lambda: engine.book_states[0] == "live", "the book to be live")
     fault.recovered()
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _nothing_lost(desk, fault)
 
 
 async def test_oversized_frame(desk, fault):
@@ -167,5 +178,4 @@ async def test_oversized_frame(desk, fault):
     await until(lambda: engine.feed.stats.reconnects > reconnects, "a reconnect")
     fault.detected("feed: message size limit (connection closed 1009)")
     await _back_live(desk, fault, resyncs)
-    await desk.settled()
-    fault.lost(len(desk.mismatches()), await _book_is_true(desk))
+    await _nothing_lost(desk, fault)
