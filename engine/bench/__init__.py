@@ -35,7 +35,7 @@ SUBJECTS: dict[str, str] = {
     "memory": "engine.bench.memory",
     "backtest": "engine.bench.backtest",
     "feeds": "engine.bench.feeds",
-    "burst": "engine.bench.burst",
+    "burst": "hft_tui.bench.burst",  # drives the engine through the UI bridge, as a UI would
 }
 """Subject name -> module exposing ``run``; the order here is the order they run in."""
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.bench import burst
 from engine.bench.captures import spot_session
 from engine.ipc.protocol import order_style
 from engine.oms import records
 from engine.oms.journal import replay_decoded
 from engine.sim.replay_venue import MAX_SPEED, ReplayVenue
+from hft_tui.bench import burst
 from hft_tui.bridge import EngineBridge
 from tests.reliability.conftest import SYMBOL, until
 

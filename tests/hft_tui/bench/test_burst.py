@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from engine.bench import SUBJECTS, runner
-from engine.bench.burst import SUBJECT, StageResult, breaking_point, table, verdict
+from hft_tui.bench.burst import SUBJECT, StageResult, breaking_point, table, verdict
 
 
 def _stage(name: str, **changes) -> StageResult:
@@ -42,7 +42,7 @@ def _stage(name: str, **changes) -> StageResult:
 
 def test_the_subject_is_registered():
     """``hft-tui bench burst`` finds it."""
-    assert SUBJECTS[SUBJECT] == "engine.bench.burst"
+    assert SUBJECTS[SUBJECT] == "hft_tui.bench.burst"
     assert callable(runner(SUBJECT))
 
 
