@@ -23,8 +23,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
-import msgspec
-
 from engine.core.clock import Clock
 from engine.core.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from engine.core.events import Alert, AlertLevel, Fill, OrderUpdate, OrderUpdateKind
@@ -71,6 +69,8 @@ _ACKED = frozenset(
 """States that already imply the venue's ack: a second ACCEPTED there is a duplicate."""
 _IMPLY_ACK = frozenset({OrderUpdateKind.CANCELED, OrderUpdateKind.EXPIRED})
 """Reports that prove the venue took an order: on one still waiting for its ack, ack it first."""
+_EVENT_RECORDS = (records.Update, records.Filled)
+"""Records journaled as events (venue reports); every other record is a command."""
 
 
 class OrderManager:
@@ -272,10 +272,14 @@ class OrderManager:
             return f"order {cmd.client_order_id} is not open and acknowledged"
         if cmd.size_lots <= order.filled_lots:
             return f"new size {cmd.size_lots} lots <= filled {order.filled_lots} lots"
-        probe = msgspec.structs.replace(
-            _working_part(order),
+        probe = SubmitOrder(  # the working part at the new price and size, as risk counts it
+            client_order_id=order.client_order_id,
+            instrument=order.instrument,
+            side=order.side,
             size_lots=cmd.size_lots - order.filled_lots,
             price_ticks=cmd.price_ticks,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
         )
         rejection = self.risk.check(probe, self._market(order.instrument))
         if rejection is not None:
@@ -693,11 +697,7 @@ class OrderManager:
     def _record(self, record: records.Record, ts_ns: int) -> None:
         if self.journal is None:
             return
-        kind = (
-            RecordKind.EVENT
-            if isinstance(record, records.Update | records.Filled)
-            else (RecordKind.COMMAND)
-        )
+        kind = RecordKind.EVENT if isinstance(record, _EVENT_RECORDS) else RecordKind.COMMAND
         self.journal.append(kind, records.ENCODER.encode(record), ts_ns)
 
     def replay(self, directory: Path, instance: str) -> list[JournalCorrupt]:

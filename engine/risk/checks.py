@@ -341,6 +341,8 @@ def check_open_orders(
     order: SubmitOrder, state: CheckState, limits: InstrumentLimits
 ) -> Rejection | None:
     """Refuse when this order would make more open orders than the limit."""
+    if state.open_orders < limits.max_open_orders:
+        return None  # the usual case, without the call that builds a refusal
     return _count_over(
         RejectReason.OPEN_ORDERS,
         state.open_orders + 1,
@@ -354,6 +356,8 @@ def check_rate_per_second(
     order: SubmitOrder, state: CheckState, limits: InstrumentLimits
 ) -> Rejection | None:
     """Refuse when this order would make more orders in the sliding second than the limit."""
+    if state.sent_last_second < limits.max_orders_per_second:
+        return None
     return _count_over(
         RejectReason.RATE_PER_SECOND,
         state.sent_last_second + 1,
@@ -367,6 +371,8 @@ def check_rate_per_minute(
     order: SubmitOrder, state: CheckState, limits: InstrumentLimits
 ) -> Rejection | None:
     """Refuse when this order would make more orders in the sliding minute than the limit."""
+    if state.sent_last_minute < limits.max_orders_per_minute:
+        return None
     return _count_over(
         RejectReason.RATE_PER_MINUTE,
         state.sent_last_minute + 1,

@@ -27,7 +27,7 @@ from engine.core.events import Fill, OrderUpdate, OrderUpdateKind, Side
 from engine.core.instruments import Instrument
 from engine.errors import EngineError
 from engine.oms.manager import OrderManager
-from engine.oms.order import Order, OrderStatus
+from engine.oms.order import TERMINAL, Order, OrderStatus
 from engine.oms.positions import InvalidFill, Portfolio
 
 MAX_ACTIONS = 256
@@ -198,16 +198,28 @@ class StrategyContext:
             fees=pos.fees,
         )
 
+    def net_lots(self, instrument: int) -> int:
+        """Its own net lots in ``instrument``: ``position(instrument).net_lots`` without a copy."""
+        return self._portfolio.position(instrument).net
+
     def owns(self, client_order_id: str) -> bool:
         """True when the order was sent by this strategy."""
         return client_order_id in self._orders
 
     def open_orders(self, instrument: int = -1) -> list[OpenOrder]:
         """Its orders not yet final (sent ones only, not those buffered now), oldest first."""
-        return [
-            _view(order)
+        return [  # _view inlined: this runs for every book update a market maker decides on
+            OpenOrder(
+                client_order_id=order.client_order_id,
+                instrument=order.instrument,
+                side=order.side,
+                price_ticks=order.price_ticks,
+                size_lots=order.size_lots,
+                filled_lots=order.filled_lots,
+                status=order.status,
+            )
             for order in self._orders.values()
-            if order.is_open and (instrument < 0 or order.instrument == instrument)
+            if order.status not in TERMINAL and (instrument < 0 or order.instrument == instrument)
         ]
 
     # ---- acting (buffered) ----------------------------------------------------------------------
@@ -358,18 +370,6 @@ class StrategyContext:
     def forget_closed(self) -> None:
         """Drop final orders from the strategy's table (their late fills are still attributed)."""
         self._orders = {k: o for k, o in self._orders.items() if o.is_open}
-
-
-def _view(order: Order) -> OpenOrder:
-    return OpenOrder(
-        client_order_id=order.client_order_id,
-        instrument=order.instrument,
-        side=order.side,
-        price_ticks=order.price_ticks,
-        size_lots=order.size_lots,
-        filled_lots=order.filled_lots,
-        status=order.status,
-    )
 
 
 def _refusal(order: Order, kind: OrderUpdateKind, reason: str) -> OrderUpdate:

@@ -26,7 +26,7 @@ from engine.core.commands import TimeInForce
 from engine.core.events import OrderUpdate, OrderUpdateKind, Side
 from engine.oms.order import OrderStatus
 from engine.strategy.base import Params, Strategy
-from engine.strategy.context import BookReader, OpenOrder
+from engine.strategy.context import BookReader, OpenOrder, StrategyContext
 
 
 class MarketMakerParams(Params, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -94,18 +94,16 @@ class MarketMaker(Strategy[MarketMakerParams]):
         if ctx.halted:
             ctx.cancel_all(instrument)
             return
-        wanted = self.quotes(book, ctx.position(instrument).net_lots)
+        wanted = self.quotes(book, ctx.net_lots(instrument))
         if wanted is None:
             return
         self.decisions += 1
-        resting = ctx.open_orders(instrument)
-        bids = _sorted(resting, Side.BUY)
-        asks = _sorted(resting, Side.SELL)
+        bids, asks = _by_side(ctx.open_orders(instrument))
         # Move the side going away from the other first, so a quote never crosses our own.
         rising = bool(wanted[0] and bids and wanted[0][0][0] > bids[0].price_ticks)
         sides = [(Side.BUY, wanted[0], bids), (Side.SELL, wanted[1], asks)]
         for side, quotes, mine in reversed(sides) if rising else sides:
-            self._work_side(instrument, side, quotes, mine, p.requote_ticks)
+            self._work_side(ctx, instrument, side, quotes, mine, p.requote_ticks)
 
     def quotes(self, book: BookReader, inventory: int) -> tuple[list[Quote], list[Quote]] | None:
         """The wanted (bids, asks), best first, or None when the book has no two-sided touch."""
@@ -144,13 +142,13 @@ class MarketMaker(Strategy[MarketMakerParams]):
 
     def _work_side(
         self,
+        ctx: StrategyContext,
         instrument: int,
         side: Side,
         wanted: list[Quote],
         mine: list[OpenOrder],
         threshold: int,
     ) -> None:
-        ctx = self.ctx
         tif = TimeInForce.POST_ONLY if self.params.post_only else TimeInForce.GTC
         for k, (price, size) in enumerate(wanted):
             if k >= len(mine):
@@ -166,8 +164,23 @@ class MarketMaker(Strategy[MarketMakerParams]):
             ctx.cancel(order.client_order_id)
 
 
-def _sorted(orders: list[OpenOrder], side: Side) -> list[OpenOrder]:
-    """One side's quotes not being canceled, best first."""
-    mine = [o for o in orders if o.side is side and o.status is not _CANCELING]
-    mine.sort(key=lambda o: -o.price_ticks if side is Side.BUY else o.price_ticks)
-    return mine
+def _by_side(orders: list[OpenOrder]) -> tuple[list[OpenOrder], list[OpenOrder]]:
+    """``(bids, asks)``: each side's quotes not being canceled, best first (one pass)."""
+    bids: list[OpenOrder] = []
+    asks: list[OpenOrder] = []
+    for o in orders:
+        if o.status is not _CANCELING:
+            (bids if o.side is Side.BUY else asks).append(o)
+    if len(bids) > 1:
+        bids.sort(key=_bid_key)
+    if len(asks) > 1:
+        asks.sort(key=_ask_key)
+    return bids, asks
+
+
+def _bid_key(order: OpenOrder) -> int:
+    return -order.price_ticks
+
+
+def _ask_key(order: OpenOrder) -> int:
+    return order.price_ticks

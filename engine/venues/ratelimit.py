@@ -277,7 +277,17 @@ class RateLimiter:
                 fast = False
         if fast:
             for index, tokens in cost.spends:
-                buckets[index].spend(tokens, now)
+                bucket = buckets[index]
+                returns = bucket.returns
+                slot = bucket.slot_ns
+                if returns and returns[-1] == -(-(now + bucket.window_ns) // slot) * slot:
+                    # spend()'s usual case, inline: the tokens join the newest slot
+                    bucket.added += tokens
+                    bucket.cum[-1] += tokens
+                    if now > bucket.last_spend_ns:
+                        bucket.last_spend_ns = now
+                else:
+                    bucket.spend(tokens, now)
             return 0.0
         return self._reserve_held(cost, start, now)
 

@@ -214,9 +214,7 @@ class BinanceSpotGateway(BinanceGatewayCore):
             assert working is not None
             assert market is not None
             try:
-                query = replace_query(
-                    market, working.as_submit(), replace, working.filled, self.response_type
-                )
+                query = replace_query(market, working, replace, working.filled, self.response_type)
             except OrderRejected as exc:
                 refusal = exc.reason
         if refusal:

@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -185,9 +185,25 @@ def cancel_all_query(market: BinanceMarket) -> str:
     return f"symbol={market.symbol}"
 
 
+class OrderShape(Protocol):
+    """What a replace keeps of the order it replaces: side, type and time in force."""
+
+    @property
+    def side(self) -> Side:
+        """Buy or sell."""
+
+    @property
+    def order_type(self) -> OrderType:
+        """Limit or market."""
+
+    @property
+    def time_in_force(self) -> TimeInForce:
+        """GTC, IOC, FOK or post-only."""
+
+
 def replace_query(
     market: BinanceMarket,
-    original: SubmitOrder,
+    original: OrderShape,
     replace: ReplaceOrder,
     filled_lots: int,
     response_type: str = "FULL",

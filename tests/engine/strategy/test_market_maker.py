@@ -74,6 +74,7 @@ async def test_inventory_skews_and_widens_the_quotes(desk: StrategyDesk):
     desk.trade(499_400, 5, Side.SELL)
     await desk.settle()
     assert mm.ctx.position(0).net_lots == 5
+    assert mm.ctx.net_lots(0) == 5  # the same figure without the Holding copy
     desk.set_book(BIDS, ASKS)
     await desk.settle()
     # centre 499,500 - 200 * 1/2 = 499,400; half spread 100 + 100 * 1/2 = 150

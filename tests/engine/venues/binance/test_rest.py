@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+import pytest
+
 from engine.core.clock import SimClock
 from engine.venues.binance.rest import LIMITS, Costs, RestSigner
 from engine.venues.binance.signing import sign_rest
@@ -34,6 +39,19 @@ def test_a_target_is_signed_over_exactly_the_query_sent():
     bare = "recvWindow=2&timestamp=1"
     assert signer.target("/api/v3/account", "", 1, 2) == (
         f"/api/v3/account?{bare}&signature={sign_rest(SECRET, bare)}"
+    )
+
+
+@pytest.mark.parametrize("length", [0, 1, 32, 63, 64, 65, 200])
+def test_the_signer_is_hmac_sha256_for_every_key_length(length: int) -> None:
+    """Keys shorter than, equal to and longer than the block (hashed first) sign like ``hmac``."""
+    secret = bytes((7 * n + 3) % 256 for n in range(length))
+    payload = "symbol=BTCUSDT&side=SELL&quantity=0.00100&price=65000.00&timestamp=1"
+    expected = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+    signer = RestSigner(secret)
+    assert signer.sign(payload) == expected
+    assert signer.target("/p", "", 1, 2).endswith(
+        "&signature=" + hmac.new(secret, b"recvWindow=2&timestamp=1", hashlib.sha256).hexdigest()
     )
 
 
