@@ -20,16 +20,16 @@ from textual.widgets import Input, Static
 
 from engine.errors import ControlError
 from hft_tui import format as fmt
-from hft_tui.control import ControlClient, ControlRefused, TokenMissing
+from hft_tui.control import ControlClient, ControlRefused
 from hft_tui.frame import Frame
 from hft_tui.limits import LimitInputError, LimitRow, in_use, limit_rows, with_value
-from hft_tui.screens.base import DeskScreen
+from hft_tui.screens.editing import EditingScreen
 from hft_tui.widgets.keyed_table import Cells, KeyedTable, cell
 
 _COLUMNS = (("scope", "scope"), ("limit", "limit"), ("value", "value"), ("use", "in use now"))
 
 
-class RiskScreen(DeskScreen):
+class RiskScreen(EditingScreen):
     """Risk limits, their editor and the breaker.
 
     Args:
@@ -38,6 +38,9 @@ class RiskScreen(DeskScreen):
 
     MODE = "risk"
     REMOTE_EVERY_S = 3.0
+    READS = "limits"
+    MESSAGE_ID = "risk-message"
+    EDITOR_ID = "limit-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e,enter", "edit", "edit limit", tooltip="edit the selected limit"),
         Binding("escape", "close_editor", "keep", show=False, tooltip="leave the limit as it is"),
@@ -45,14 +48,11 @@ class RiskScreen(DeskScreen):
     ]
 
     def __init__(self, token_env: str = "HFT_CONTROL_TOKEN") -> None:  # noqa: S107 - a name
-        super().__init__()
-        self.token_env = token_env
+        super().__init__(token_env)
         self.limits: dict[str, Any] | None = None
         """The last limits document the engine sent."""
         self.rejections: dict[str, int] = {}
         """Orders refused per risk check since the engine started (from ``/status``)."""
-        self.message: tuple[str, str] = ("", "muted")
-        """The line under the table: what happened last, and its tone."""
         self._editing: LimitRow | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -68,14 +68,6 @@ class RiskScreen(DeskScreen):
         self.query_one("#limits-table", KeyedTable).focus()
 
     # ---- control plane ------------------------------------------------------------------------
-
-    def _client(self) -> ControlClient | None:
-        frame = self.frame
-        try:
-            return ControlClient(frame.control_url if frame else "", self.token_env)
-        except ControlError as exc:
-            self._say(f"limits unavailable: {exc}", "warn")
-            return None
 
     def fetch_remote(self, control_url: str) -> None:
         """Read the limits and the rejection counts (not while the editor is open)."""
@@ -130,15 +122,9 @@ class RiskScreen(DeskScreen):
 
     # ---- drawing ------------------------------------------------------------------------------
 
-    def _say(self, text: str, tone: str) -> None:
-        self.message = (text, tone)
-        self._redraw()
-
-    def _redraw(self) -> None:
-        if self.frame is not None:
-            self.show(self.frame)
-        else:
-            self._draw_message()
+    def has_read(self) -> bool:
+        """Have the limits been read once?"""
+        return self.limits is not None
 
     def show(self, frame: Frame) -> None:
         """Breaker line, limit rows with their use, the message line."""
@@ -162,12 +148,6 @@ class RiskScreen(DeskScreen):
             ]
         self.query_one("#limits-table", KeyedTable).set_rows(rows)
         self._draw_message()
-
-    def _draw_message(self) -> None:
-        text, tone = self.message
-        if not text and self.limits is None:
-            text, tone = "reading the limits from the engine…", "muted"
-        self.query_one("#risk-message", Static).update(Text(" " + text, self.tone(tone)))
 
     def _breaker(self, frame: Frame) -> Text:
         out = Text(no_wrap=True, overflow="crop")
@@ -199,18 +179,9 @@ class RiskScreen(DeskScreen):
         if row is None:
             self._say("no limit selected (the limits have not been read yet)", "warn")
             return
-        client = self._client()
-        if client is None:
-            return
-        if not client.has_token():
-            self._say(str(TokenMissing(self.token_env)), "bad")
+        if not self._open_editor(fmt.limit_value(row.value), row.key, "changing limits"):
             return
         self._editing = row
-        editor = self.query_one("#limit-input", Input)
-        editor.value = fmt.limit_value(row.value)
-        editor.placeholder = f"new {row.key}"
-        self.add_class("-editing")
-        editor.focus()
         self._say(f"new value for {row.key}: enter sends it, esc keeps {row.value}", "warn")
 
     @on(KeyedTable.RowSelected, "#limits-table")
@@ -223,8 +194,7 @@ class RiskScreen(DeskScreen):
         if self._editing is None:
             return
         self._editing = None
-        self.remove_class("-editing")
-        self.query_one("#limits-table", KeyedTable).focus()
+        self._close_editor(self.query_one("#limits-table", KeyedTable))
         self._say("not changed", "muted")
 
     def action_reload(self) -> None:
@@ -237,8 +207,7 @@ class RiskScreen(DeskScreen):
         row, doc = self._editing, self.limits
         client = self._client()
         self._editing = None
-        self.remove_class("-editing")
-        self.query_one("#limits-table", KeyedTable).focus()
+        self._close_editor(self.query_one("#limits-table", KeyedTable))
         if row is None or doc is None or client is None:
             return
         try:

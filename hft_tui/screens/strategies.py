@@ -23,10 +23,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
 from engine.errors import ControlError
-from hft_tui.control import ControlClient, ControlRefused, TokenMissing
+from hft_tui.control import ControlClient, ControlRefused
 from hft_tui.frame import Frame
-from hft_tui.screens.base import DeskScreen
 from hft_tui.screens.confirm import ConfirmScreen
+from hft_tui.screens.editing import EditingScreen
 from hft_tui.strategy_rows import (
     ParamInputError,
     StrategyDocError,
@@ -55,7 +55,7 @@ def _micros(value: float) -> str:
     return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
 
-class StrategiesScreen(DeskScreen):
+class StrategiesScreen(EditingScreen):
     """Strategies, their parameters and their controls.
 
     Args:
@@ -64,6 +64,9 @@ class StrategiesScreen(DeskScreen):
 
     MODE = "strategies"
     REMOTE_EVERY_S = 2.0
+    READS = "strategies"
+    MESSAGE_ID = "strategies-message"
+    EDITOR_ID = "param-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit", "edit param", tooltip="edit the selected parameter"),
         Binding("x", "stop", "stop", tooltip="stop the selected strategy and cancel its orders"),
@@ -76,12 +79,9 @@ class StrategiesScreen(DeskScreen):
     ]  # fmt: skip
 
     def __init__(self, token_env: str = "HFT_CONTROL_TOKEN") -> None:  # noqa: S107 - a name
-        super().__init__()
-        self.token_env = token_env
+        super().__init__(token_env)
         self.strategies: list[StrategyRow] | None = None
         """The last strategies the engine listed; None before the first answer."""
-        self.message: tuple[str, str] = ("", "muted")
-        """The line under the parameters: what happened last, and its tone."""
         self._editing: tuple[str, str] | None = None
         """(strategy, parameter) while the editor is open."""
 
@@ -105,14 +105,6 @@ class StrategiesScreen(DeskScreen):
         return self.query_one("#params-table", KeyedTable)
 
     # ---- control plane ------------------------------------------------------------------------
-
-    def _client(self) -> ControlClient | None:
-        frame = self.frame
-        try:
-            return ControlClient(frame.control_url if frame else "", self.token_env)
-        except ControlError as exc:
-            self._say(f"strategies unavailable: {exc}", "warn")
-            return None
 
     def fetch_remote(self, control_url: str) -> None:
         """Read the strategies (not while a parameter is being edited)."""
@@ -162,11 +154,8 @@ class StrategiesScreen(DeskScreen):
         self._say(f"refused, nothing changed: {exc.detail}{where}", "bad")
 
     def _send(self, method: str, path: str, body: object, done: str, what: str) -> None:
-        client = self._client()
+        client = self._token_client(what)
         if client is None:
-            return
-        if not client.has_token():
-            self._say(str(TokenMissing(self.token_env, what)), "bad")
             return
         self.run_worker(
             lambda: self._change(client, method, path, body, done), thread=True,
@@ -175,15 +164,9 @@ class StrategiesScreen(DeskScreen):
 
     # ---- drawing ------------------------------------------------------------------------------
 
-    def _say(self, text: str, tone: str) -> None:
-        self.message = (text, tone)
-        self._redraw()
-
-    def _redraw(self) -> None:
-        if self.frame is not None:
-            self.show(self.frame)
-        else:
-            self._draw_message()
+    def has_read(self) -> bool:
+        """Have the strategies been read once?"""
+        return self.strategies is not None
 
     def _selected(self) -> StrategyRow | None:
         key = self._table().selected_key
@@ -232,12 +215,6 @@ class StrategiesScreen(DeskScreen):
         self.query_one("#strategy-detail", Static).update(detail)
         self._params_table().set_rows(params)
 
-    def _draw_message(self) -> None:
-        text, tone = self.message
-        if not text and self.strategies is None:
-            text, tone = "reading the strategies from the engine…", "muted"
-        self.query_one("#strategies-message", Static).update(Text(" " + text, self.tone(tone)))
-
     @on(DataTable.RowHighlighted, "#strategies-table")
     def _strategy_moved(self) -> None:
         """Show the parameters of the strategy under the cursor."""
@@ -263,19 +240,11 @@ class StrategiesScreen(DeskScreen):
         if selected is None or field is None:
             self._say("no parameter selected (tab moves to the parameters)", "warn")
             return
-        client = self._client()
-        if client is None:
-            return
-        if not client.has_token():
-            self._say(str(TokenMissing(self.token_env, "changing parameters")), "bad")
+        value = param_text(selected.params.get(field))
+        if not self._open_editor(value, field, "changing parameters"):
             return
         self._editing = (selected.name, field)
-        editor = self.query_one("#param-input", Input)
-        editor.value = param_text(selected.params.get(field))
-        editor.placeholder = f"new {field}"
-        self.add_class("-editing")
-        editor.focus()
-        self._say(f"new {selected.name}.{field}: enter sends it, esc keeps {editor.value}", "warn")
+        self._say(f"new {selected.name}.{field}: enter sends it, esc keeps {value}", "warn")
 
     @on(KeyedTable.RowSelected, "#params-table")
     def _param_chosen(self) -> None:
@@ -292,15 +261,13 @@ class StrategiesScreen(DeskScreen):
         if self._editing is None:
             return
         self._editing = None
-        self.remove_class("-editing")
-        self._params_table().focus()
+        self._close_editor(self._params_table())
         self._say("not changed", "muted")
 
     @on(Input.Submitted, "#param-input")
     def _submitted(self, event: Input.Submitted) -> None:
         editing, self._editing = self._editing, None
-        self.remove_class("-editing")
-        self._params_table().focus()
+        self._close_editor(self._params_table())
         strategy = next(
             (s for s in self.strategies or [] if editing and s.name == editing[0]), None
         )
