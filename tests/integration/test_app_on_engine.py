@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from engine.core.clock import LiveClock
-from engine.ipc.segments import read_instance
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.launcher import AttachedSession
 from tests.hft_tui.pilot import banner_text, ladder_lines, status_text, wait_until
 from tests.integration.control import get_status
+from tests.integration.engine_process import engine_process
 
 pytestmark = pytest.mark.integration
 
@@ -25,30 +21,14 @@ PRICE = re.compile(r"\b\d{5}\.\d{2}\b")
 @pytest.fixture
 def running_engine(engine_config, engine_env, instance):
     """An engine started as `hft-tui --no-ui` would start it, on the local venue."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "--config", str(engine_config), "--log-format", "json"],
-        env=engine_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "engine exited during start-up"
-            info = read_instance(instance)
-            if info is not None and info.pid == proc.pid and info.control_url:
-                break
-            assert time.monotonic() < deadline, "engine did not announce itself"
-            time.sleep(0.05)
-        # A fresh checkout compiles the book kernels first; wait for a live book, not a fixed time.
-        deadline = time.monotonic() + 120
-        while get_status(info.control_url)["books"]["BTCUSDT"]["state"] != "live":
-            assert time.monotonic() < deadline, "the engine's book never went live"
-            time.sleep(0.1)
+    with engine_process(
+        engine_config,
+        engine_env,
+        instance,
+        ready=lambda info: get_status(info.control_url)["books"]["BTCUSDT"]["state"] == "live",
+        ready_what="the engine's book never went live",
+    ) as info:
         yield info
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
 
 
 async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_engine, instance):

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
 from engine.core.clock import LiveClock
-from engine.ipc.segments import read_instance
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.launcher import AttachedSession
 from tests.hft_tui.pilot import show_mode, table_rows, text_of, wait_until
+from tests.integration.engine_process import engine_process
 
 pytestmark = pytest.mark.integration
 
@@ -51,29 +47,15 @@ def engine_with_mm(tmp_path, engine_env, instance, monkeypatch):
     config = tmp_path / "mm.toml"
     config.write_text(CONFIG)
     env = {**engine_env, "HFT_CONTROL_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "--config", str(config), "--log-format", "json"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "engine exited during start-up"
-            info = read_instance(instance)
-            if info is not None and info.pid == proc.pid and info.control_url:
-                break
-            assert time.monotonic() < deadline, "engine did not announce itself"
-            time.sleep(0.05)
-        deadline = time.monotonic() + 120
-        while not _strategies(info.control_url)[0]["callbacks"]:
-            assert time.monotonic() < deadline, "the market maker never ran a callback"
-            time.sleep(0.1)
+    with engine_process(
+        config,
+        env,
+        instance,
+        announce_s=60,
+        ready=lambda info: bool(_strategies(info.control_url)[0]["callbacks"]),
+        ready_what="the market maker never ran a callback",
+    ) as info:
         yield info
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
 
 
 async def test_the_screen_lists_edits_stops_and_starts_the_engines_strategy(
