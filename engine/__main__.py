@@ -1,6 +1,7 @@
 """``python -m engine``: load the config, run one engine in the foreground, exit with a code.
 
-Exit codes: 0 clean stop, 2 configuration error, 3 instance already running, 1 anything else.
+Exit codes: 0 clean stop, 2 configuration error (instrument grids the venue cannot give
+included), 3 instance already running, 1 anything else.
 SIGTERM and SIGINT stop it gracefully (segments removed, venue child stopped); SIGUSR1 is the
 kill switch (trading halts, the engine keeps running); SIGHUP reloads the config file's risk
 limits and log level (:mod:`engine.hangup`).
@@ -82,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     fmt = None if args.log_format == "auto" else args.log_format == "json"
     configure_logging(config.engine.log_level, json=fmt)
+    if any(i.from_venue for i in config.instruments):
+        from engine.instrument_resolve import InstrumentsUnresolved, resolve_instruments
+
+        try:
+            config = asyncio.run(resolve_instruments(config))
+        except InstrumentsUnresolved as exc:
+            print(f"config error: {exc}", file=sys.stderr)  # noqa: T201 - one clear line
+            return EXIT_CONFIG
     return run(config, args.config, args.duration)
 
 

@@ -41,6 +41,19 @@ def restart_only_changes(old: EngineConfig, new: EngineConfig) -> list[str]:
         before, after = getattr(old, field), getattr(new, field)
         if field == "engine":
             before = msgspec.structs.replace(before, log_level=after.log_level)
+        if field == "instruments":  # grids left to the venue are the ones resolved at start
+            known = {i.symbol: i for i in before}
+            after = [
+                msgspec.structs.replace(
+                    i,
+                    tick_size=i.tick_size or known[i.symbol].tick_size,
+                    lot_size=i.lot_size or known[i.symbol].lot_size,
+                    min_notional=i.min_notional or known[i.symbol].min_notional,
+                )
+                if i.from_venue and i.symbol in known
+                else i
+                for i in after
+            ]
         if before != after:
             changed.append(field)
     return changed

@@ -99,19 +99,28 @@ class InstrumentSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     """Venue name, matching ``venue.name``."""
     symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9/-]{1,19}$")]
     """The venue's symbol, upper case."""
-    tick_size: str
-    """Price step as exact decimal text."""
-    lot_size: str
-    """Size step as exact decimal text."""
-    min_notional: str = "0"
-    """Smallest order value in quote currency, exact decimal text."""
+    tick_size: str = ""
+    """Price step as exact decimal text; left out, it is the venue's own (resolved at start from
+    the instrument cache or the venue's instrument endpoint, :mod:`engine.instrument_resolve`)."""
+    lot_size: str = ""
+    """Size step as exact decimal text; left out, the venue's own."""
+    min_notional: str = ""
+    """Smallest order value in quote currency, exact decimal text; left out, the venue's own
+    when the grids come from the venue, else 0."""
 
     def __post_init__(self) -> None:
         for step, what in ((self.tick_size, "tick_size"), (self.lot_size, "lot_size")):
+            if not step:
+                continue
             try:
                 DecimalGrid(step, what)
             except InstrumentError as exc:
                 raise ValueError(str(exc)) from None
+
+    @property
+    def from_venue(self) -> bool:
+        """True when the entry leaves its tick or lot to the venue's instrument list."""
+        return not (self.tick_size and self.lot_size)
 
 
 class SimSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -307,16 +316,14 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def __post_init__(self) -> None:
         if not self.instruments:
             raise ValueError("at least one [[instruments]] entry is required")
-        try:
-            validate_limits(self.risk, self.instrument_list())
-        except LimitsError as exc:
-            if exc.where in self.risk.per_instrument:
-                path = f"$.risk.per_instrument.{exc.where}.{exc.field}"
-            elif exc.field in Limits.__struct_fields__:
-                path = f"$.risk.defaults.{exc.field}"
-            else:
-                path = f"$.risk.{exc.field}"
-            raise ValueError(f"{exc} - at `{path}`") from None
+        unresolved = [i.symbol for i in self.instruments if i.from_venue]
+        if unresolved and self.venue.name == "sim":
+            raise ValueError(
+                f"instrument {unresolved[0]} on venue 'sim' needs tick_size and lot_size "
+                "(the local venue has no instrument list) - at `$.instruments`"
+            )
+        if not unresolved:  # else checked once the venue's grids are filled in
+            self._check_limits()
         symbols = {i.symbol for i in self.instruments}
         for name, strategy in self.strategies.items():
             if ":" in strategy.kind and not self.strategy.paths:
@@ -346,6 +353,18 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
                     f"but venue.name is {self.venue.name!r}"
                 )
 
+    def _check_limits(self) -> None:
+        try:
+            validate_limits(self.risk, self.instrument_list())
+        except LimitsError as exc:
+            if exc.where in self.risk.per_instrument:
+                path = f"$.risk.per_instrument.{exc.where}.{exc.field}"
+            elif exc.field in Limits.__struct_fields__:
+                path = f"$.risk.defaults.{exc.field}"
+            else:
+                path = f"$.risk.{exc.field}"
+            raise ValueError(f"{exc} - at `{path}`") from None
+
     def state_dir(self) -> Path:
         """The instance's state folder, resolved."""
         if self.engine.state_dir:
@@ -354,14 +373,25 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         return Path(base) / "hft-tui" / self.engine.instance
 
     def instrument_list(self) -> list[Instrument]:
-        """The configured instruments with dense ids in config order."""
+        """The configured instruments with dense ids in config order.
+
+        Raises:
+            InstrumentError: an entry still leaves its grids to the venue (resolve them first
+                with :func:`engine.instrument_resolve.resolve_instruments`).
+        """
+        pending = [i.symbol for i in self.instruments if i.from_venue]
+        if pending:
+            raise InstrumentError(
+                f"{self.venue.name} instrument {pending[0]}: tick_size and lot_size not resolved "
+                "from the venue yet"
+            )
         return [
             Instrument(
                 venue=i.venue,
                 symbol=i.symbol,
                 tick_size=i.tick_size,
                 lot_size=i.lot_size,
-                min_notional=i.min_notional,
+                min_notional=i.min_notional or "0",
                 instrument_id=n,
             )
             for n, i in enumerate(self.instruments)

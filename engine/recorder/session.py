@@ -186,9 +186,14 @@ async def record(
 
     Raises:
         RecordError: the venue cannot be recorded from.
+        engine.instrument_resolve.InstrumentsUnresolved: grids left to the venue it cannot give.
         engine.sim.process.SimVenueError: the local venue did not start.
     """
     clock = clock or LiveClock()
+    if any(i.from_venue for i in config.instruments):
+        from engine.instrument_resolve import resolve_instruments
+
+        config = await resolve_instruments(config)
     instruments = config.instrument_list()
     books = {i.instrument_id: OrderBook(i.symbol) for i in instruments}
     sim: SimVenueProcess | None = None
