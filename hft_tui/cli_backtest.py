@@ -62,6 +62,10 @@ ClusterOpt = Annotated[
     str | None, typer.Option("--cluster", help="Dask scheduler, e.g. tcp://host:8786.")
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", help="Local worker processes.")]
+RunOutOpt = Annotated[str | None, typer.Option("--out", help="Results folder.")]
+ReportOpt = Annotated[str, typer.Option("--report", help="'html' adds report.html.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the metrics JSON.")]
+NoUiOpt = Annotated[bool, typer.Option("--no-ui", help="Headless (the only mode here).")]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -166,10 +170,10 @@ def run_command(
     time: TimeOpt = "recv",
     set_: SetOpt = None,
     on_corrupt: CorruptOpt = "refuse",
-    out: Annotated[str | None, typer.Option("--out", help="Results folder.")] = None,
-    report: Annotated[str, typer.Option("--report", help="'html' adds report.html.")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics JSON.")] = False,
-    no_ui: Annotated[bool, typer.Option("--no-ui", help="Headless (the only mode here).")] = False,
+    out: RunOutOpt = None,
+    report: ReportOpt = "",
+    as_json: JsonOpt = False,
+    no_ui: NoUiOpt = False,
 ) -> None:
     """One backtest: results folder (Parquet + JSON [+ HTML]); --json prints the metrics."""
     from backtest.catalog_source import open_source
@@ -213,10 +217,10 @@ def backtest_command(
     time: TimeOpt = "recv",
     set_: SetOpt = None,
     on_corrupt: CorruptOpt = "refuse",
-    out: Annotated[str | None, typer.Option("--out", help="Results folder.")] = None,
-    report: Annotated[str, typer.Option("--report", help="'html' adds report.html.")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics JSON.")] = False,
-    no_ui: Annotated[bool, typer.Option("--no-ui", help="Headless (the only mode here).")] = False,
+    out: RunOutOpt = None,
+    report: ReportOpt = "",
+    as_json: JsonOpt = False,
+    no_ui: NoUiOpt = False,
 ) -> None:
     """Backtests over recorded markets; with run's options and no subcommand, one run."""
     if ctx.invoked_subcommand is not None:
@@ -229,23 +233,7 @@ def backtest_command(
                 f"(hft-tui backtest {ctx.invoked_subcommand} OPTIONS)"
             )
         return
-    run_command(
-        strategy=strategy,
-        params=params,
-        catalog=catalog,
-        capture=capture,
-        instrument=instrument,
-        symbol=symbol,
-        start=start,
-        end=end,
-        time=time,
-        set_=set_,
-        on_corrupt=on_corrupt,
-        out=out,
-        report=report,
-        as_json=as_json,
-        no_ui=no_ui,
-    )
+    run_command(**ctx.params)  # the same options, by the same names
 
 
 def _typed(ctx: typer.Context, name: str) -> bool:
