@@ -18,6 +18,7 @@ import sys
 
 from engine.core.config import load_config
 from engine.errors import ConfigError
+from engine.instrument_resolve import InstrumentsUnresolved, resolve_instruments
 from engine.sim.coinbase_stream import CoinbaseStreamVenue
 from engine.sim.hyperliquid_stream import HyperliquidStreamVenue
 from engine.sim.kraken_stream import KrakenStreamVenue
@@ -44,7 +45,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(name: str, config_path: str | None, port: int) -> int:
-    config = load_config(config_path, {})
+    try:  # grids the config leaves out: the real venue's, from the cache or its endpoint
+        config = await resolve_instruments(load_config(config_path, {}))
+    except InstrumentsUnresolved as exc:
+        sys.stderr.write(f"config error: {exc}\n")
+        return EXIT_CONFIG
     venue_class = VENUES[name]
     venue = venue_class(
         config.instrument_list(),

@@ -24,6 +24,7 @@ from engine.core.config import EngineConfig, load_config
 from engine.core.instruments import Instrument
 from engine.errors import ConfigError, InstrumentError
 from engine.instrument_resolve import InstrumentsUnresolved, resolve_instruments
+from engine.sim.market_only import main as market_only_main
 from engine.venues.instrument_cache import InstrumentCache
 
 BINANCE_BODY = {
@@ -253,3 +254,15 @@ def test_the_engine_exits_with_one_line_when_the_grids_cannot_be_had(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("config error: binance instrument BTCUSDT:")
+
+
+def test_the_local_stream_of_a_venue_resolves_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """``python -m engine.sim.market_only`` with grids left out stops with the same one line."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    _config(tmp_path, "kraken", _entry("kraken", "XBT/USD"), rest_url=url)
+    assert market_only_main(["--config", str(tmp_path / "engine.toml")]) == EXIT_CONFIG
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("config error: kraken instrument XBT/USD:")
