@@ -176,6 +176,7 @@ class BacktestRun:
             breaker_tripped=lambda: bool(self.halted),
             on_trip=self.trip,
             on_booked=self._booked,
+            keep_finished=None,  # the run's report lists every order
         )
         self.strategies = StrategyRunner(
             self.oms, self.books, clock, halted=lambda: self.risk.halted, budget_ns=BUDGET_NS

@@ -139,6 +139,7 @@ class Engine:
             on_alert=self._on_alert,
             on_booked=self._on_booked,
             on_link_back=self._on_link_back,
+            keep_finished=config.oms.keep_finished_orders,
         )
         self.gateway: Gateway | None = None
         self.strategies = StrategyRunner(

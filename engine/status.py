@@ -61,6 +61,7 @@ def status_document(engine: Engine) -> dict[str, Any]:
             "known": len(engine.oms.orders),
             "duplicates_ignored": engine.oms.duplicates,
             "unknown_reports": engine.oms.unknown_reports,
+            "forgotten": engine.oms.forgotten,
         },
         "gateway": _gateway_status(engine),
         "pnl": engine.positions_doc(),

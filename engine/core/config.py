@@ -220,6 +220,9 @@ class OmsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     max_venue_errors_per_minute: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 30
     """Failed venue requests (rate limits, unknown status, garbage, network) within a minute that
     trip the circuit breaker as "repeated venue errors"; rejects of single orders do not count."""
+    keep_finished_orders: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 10_000
+    """Finished orders kept in memory for late reports and ``/orders?all=1``; the journal keeps
+    every order."""
 
 
 class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -40,6 +40,9 @@ log = logging.getLogger("engine.oms")
 
 RECENT_CLOSED = 100
 """Finished orders kept in :attr:`OrderManager.recent_closed` for the UI's order list."""
+KEEP_FINISHED = 10_000
+"""Finished orders the OMS keeps by default (``[oms] keep_finished_orders``) for late reports,
+``/orders?all=1`` and reconciliation; older ones live on in the journal only."""
 
 _KIND = {
     OrderUpdateKind.ACCEPTED: OrderEventKind.ACCEPTED,
@@ -107,6 +110,7 @@ class OrderManager:
         on_alert: Callable[[Alert], None] | None = None,
         on_booked: Callable[[Fill], None] | None = None,
         on_link_back: Callable[[str], None] | None = None,
+        keep_finished: int | None = KEEP_FINISHED,
     ) -> None:
         self.instruments = {i.instrument_id: i for i in instruments}
         self.clock = clock
@@ -123,7 +127,13 @@ class OrderManager:
         self._reconciling: set[str] = set()
         self.gateways: dict[str, Gateway] = {}
         self.orders: dict[str, Order] = {}
-        """Every order this engine knows, by client order id (replayed ones included)."""
+        """Every open order and the ``keep_finished`` most recently finished ones, by client
+        order id (replayed ones included); all of them when ``keep_finished`` is None."""
+        self.keep_finished = keep_finished
+        self._finished: deque[str] = deque()
+        """Client ids of the finished orders in :attr:`orders`, oldest finished first."""
+        self.forgotten = 0
+        """Finished orders dropped from :attr:`orders` to keep it bounded."""
         self._open: dict[str, Order] = {}
         """The orders of :attr:`orders` not yet final, oldest first (kept by :meth:`_track`)."""
         self.recent_closed: deque[Order] = deque(maxlen=RECENT_CLOSED)
@@ -168,6 +178,26 @@ class OrderManager:
         elif self._open.pop(cid, None) is not None or not order.history[:-1]:
             # it just became final (or was refused straight away): newest of the closed
             self.recent_closed.append(order)
+            self._finished.append(cid)
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        """Drop the oldest finished orders beyond ``keep_finished`` from :attr:`orders`.
+
+        A market maker finishes orders all day; kept forever they would grow the engine without
+        bound. The journal keeps every one; positions dedup fills on their own, so a very late
+        report of a forgotten order is counted as unknown and changes nothing twice.
+        """
+        keep = self.keep_finished
+        if keep is None:
+            return
+        finished, orders = self._finished, self.orders
+        while len(finished) > keep:
+            cid = finished.popleft()
+            order = orders.get(cid)
+            if order is not None and not order.is_open:
+                del orders[cid]
+                self.forgotten += 1
 
     # ---- commands ----------------------------------------------------------------------------
 
@@ -714,6 +744,8 @@ class OrderManager:
         self._open = {c: o for c, o in self.orders.items() if o.is_open}
         self.recent_closed.clear()
         self.recent_closed.extend(o for o in self.orders.values() if not o.is_open)
+        self._finished = deque(c for c, o in self.orders.items() if not o.is_open)
+        self._forget_oldest()
         for order in self.open_orders():
             self.risk.on_submitted(_working_part(order))
         self.risk.on_pnl()

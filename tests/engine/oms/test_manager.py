@@ -587,6 +587,41 @@ async def test_the_open_index_follows_every_way_an_order_ends(desk: Desk):
     assert [o for o in desk.oms.orders.values() if o.is_open] == desk.oms.open_orders()
 
 
+async def test_finished_orders_beyond_the_limit_are_forgotten_and_their_late_fills_count_once(
+    desk: Desk, tmp_path: Path
+):
+    """Open orders are never forgotten; the oldest finished ones go, their late reports harmless."""
+    desk.oms.keep_finished = 3
+    resting = desk.oms.submit(desk.order(Side.BUY, 10, 498_000))
+    taken = [desk.oms.submit(desk.order(Side.BUY, 10)) for _ in range(5)]
+    await desk.settle()
+    assert all(o.status is OrderStatus.FILLED for o in taken)
+    known = set(desk.oms.orders)
+    assert known == {resting.client_order_id} | {o.client_order_id for o in taken[2:]}
+    assert desk.oms.forgotten == 2
+    net = desk.portfolio.position(0).net
+    desk.journal.flush()
+    first = taken[0].client_order_id
+    fills = [
+        m.fill
+        for _, m in replay_decoded(desk.state / "journal", "t", records.DECODER)
+        if isinstance(m, records.Filled) and m.fill.client_order_id == first
+    ]
+    assert fills
+    unknown = desk.oms.unknown_reports
+    for fill in fills:
+        desk.oms.on_fill(fill)  # the venue repeats a fill of a forgotten order
+    assert desk.portfolio.position(0).net == net  # booked once, when it happened
+    assert desk.oms.unknown_reports == unknown + len(fills)
+    desk.journal.flush()
+    replayed = Desk(tmp_path / "again")
+    replayed.oms.keep_finished = 3
+    replayed.oms.replay(desk.state / "journal", "t")
+    assert set(replayed.oms.orders) == known  # the journal has them all; memory keeps the newest
+    assert replayed.portfolio.position(0).net == net
+    replayed.journal.close()
+
+
 async def test_an_order_acknowledged_while_the_venue_list_travelled_is_kept(desk: Desk):
     """The venue's list was taken before this order's ack came: its absence proves nothing."""
     older = desk.oms.submit(desk.order(Side.BUY, 10, 498_000))
