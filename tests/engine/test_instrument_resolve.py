@@ -23,6 +23,7 @@ from engine.__main__ import EXIT_CONFIG, main
 from engine.core.config import EngineConfig, load_config
 from engine.core.instruments import Instrument
 from engine.errors import ConfigError, InstrumentError
+from engine.hangup import restart_only_changes
 from engine.instrument_resolve import InstrumentsUnresolved, resolve_instruments
 from engine.sim.market_only import main as market_only_main
 from engine.venues.instrument_cache import InstrumentCache
@@ -266,3 +267,14 @@ def test_the_local_stream_of_a_venue_resolves_too(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("config error: kraken instrument XBT/USD:")
+
+
+async def test_a_reload_does_not_take_grids_left_out_for_a_change(tmp_path: Path):
+    """SIGHUP reloads the file with its grids still left out: nothing waits for a restart."""
+    config = _config(tmp_path, "binance", _entry("binance", "BTCUSDT"))
+    listed = [Instrument(venue="binance", symbol="BTCUSDT", tick_size="0.01", lot_size="0.00001")]
+    InstrumentCache(config.state_dir()).write("binance", listed, time.time_ns())
+    running = await resolve_instruments(config)
+    assert restart_only_changes(running, config) == []
+    moved = _config(tmp_path, "binance", _entry("binance", "BTCUSDT", 'tick_size = "0.1"\n'))
+    assert restart_only_changes(running, moved) == ["instruments"]
