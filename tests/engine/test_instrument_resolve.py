@@ -25,6 +25,7 @@ from engine.core.instruments import Instrument
 from engine.errors import ConfigError, InstrumentError
 from engine.hangup import restart_only_changes
 from engine.instrument_resolve import InstrumentsUnresolved, resolve_instruments
+from engine.recorder.session import record
 from engine.sim.market_only import main as market_only_main
 from engine.venues.instrument_cache import InstrumentCache
 
@@ -278,3 +279,12 @@ async def test_a_reload_does_not_take_grids_left_out_for_a_change(tmp_path: Path
     assert restart_only_changes(running, config) == []
     moved = _config(tmp_path, "binance", _entry("binance", "BTCUSDT", 'tick_size = "0.1"\n'))
     assert restart_only_changes(running, moved) == ["instruments"]
+
+
+async def test_the_recorder_resolves_before_it_records(tmp_path: Path):
+    """``hft-tui record`` on a config with grids left out and no way to get them records nothing."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    config = _config(tmp_path, "kraken", _entry("kraken", "XBT/USD"), rest_url=url)
+    with pytest.raises(InstrumentsUnresolved, match=r"^kraken instrument XBT/USD: "):
+        await record(config, root=tmp_path / "catalog", duration_s=1.0)
+    assert not (tmp_path / "catalog").exists()
