@@ -105,6 +105,65 @@ def ready(instance: str, proc: subprocess.Popen[str]) -> str:
     return wait_for("a live book and a healthy order link", up, 30)
 
 
+@contextmanager
+def live_engine(config: Path, env: dict[str, str]) -> Iterator[str]:
+    """An engine process on ``config``, :func:`ready`: its control URL; stopped at the end."""
+    proc = start_engine(config, env)
+    try:
+        yield ready(env["HFT__ENGINE__INSTANCE"], proc)
+    finally:
+        stop_engine(proc)
+
+
+@contextmanager
+def announced_engine(
+    config: Path,
+    env: dict[str, str],
+    *,
+    until: Callable[[str], object] = bool,
+    what: str = "the engine to announce itself",
+    timeout: float = 30.0,
+) -> Iterator[str]:
+    """An engine process on ``config`` once it announced itself and ``until(control_url)``.
+
+    For an engine with no order link (paper), where :func:`ready` would wait for one.
+
+    Args:
+        config: the engine's config file.
+        env: its environment, naming its instance (``HFT__ENGINE__INSTANCE``).
+        until: what else must hold, given the control URL (polled with ``wait_for``).
+        what: names ``until`` in the failure.
+        timeout: how long both may take (a fresh checkout compiles the book kernels first).
+    """
+    proc = start_engine(config, env)
+    instance = env["HFT__ENGINE__INSTANCE"]
+
+    def up() -> str:
+        assert proc.poll() is None, "the engine exited"
+        info = read_instance(instance)
+        if info is None or info.pid != proc.pid or not info.control_url:
+            return ""
+        return info.control_url if until(info.control_url) else ""
+
+    try:
+        yield wait_for(what, up, timeout)
+    finally:
+        stop_engine(proc)
+
+
+def gap_resyncs(url: str, rest_url: str) -> None:
+    """A diff lost at the venue: the engine counts the gap and its book is live again."""
+    code, _ = control(rest_url, "/sim/faults/gap?symbol=BTCUSDT&missing=1", "POST")
+    assert code == 200
+    wait_for("the gap", lambda: get_status(url)["venue"]["gaps"] >= 1)
+    wait_for("the book live again", lambda: _live_after_resync(url))
+
+
+def _live_after_resync(url: str) -> bool:
+    status = get_status(url)
+    return status["venue"]["resyncs"] >= 1 and status["books"]["BTCUSDT"]["state"] == "live"
+
+
 def place(url: str, token: str, **doc: Any) -> dict[str, Any]:
     """Place an order over the control plane; it must be accepted for sending."""
     code, placed = control(url, "/orders", "POST", json.dumps(doc).encode(), token=token)

@@ -11,7 +11,7 @@ from hft_tui.app import TradingApp, UiSettings
 from hft_tui.launcher import AttachedSession
 from tests.hft_tui.pilot import banner_text, ladder_lines, status_text, wait_until
 from tests.integration.control import get_status
-from tests.integration.engine_process import engine_process
+from tests.integration.live import announced_engine
 
 pytestmark = pytest.mark.integration
 
@@ -19,16 +19,16 @@ PRICE = re.compile(r"\b\d{5}\.\d{2}\b")
 
 
 @pytest.fixture
-def running_engine(engine_config, engine_env, instance):
-    """An engine started as `hft-tui --no-ui` would start it, on the local venue."""
-    with engine_process(
+def running_engine(engine_config, engine_env):
+    """An engine started as `hft-tui --no-ui` would start it, on the local venue: its URL."""
+    with announced_engine(
         engine_config,
         engine_env,
-        instance,
-        ready=lambda info: get_status(info.control_url)["books"]["BTCUSDT"]["state"] == "live",
-        ready_what="the engine's book never went live",
-    ) as info:
-        yield info
+        until=lambda url: get_status(url)["books"]["BTCUSDT"]["state"] == "live",
+        what="a live book",
+        timeout=120,
+    ) as url:
+        yield url
 
 
 async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_engine, instance):
@@ -41,14 +41,14 @@ async def test_ctrl_k_on_a_live_engine_shows_halted_and_status_agrees(running_en
             "20 priced ladder rows",
         )
         assert "live" in status_text(pilot)
-        assert get_status(running_engine.control_url)["trading"] == "running"
+        assert get_status(running_engine)["trading"] == "running"
         await pilot.press("ctrl+k")
         await wait_until(pilot, lambda: "HALTED" in banner_text(pilot), "the HALTED banner")
         assert app.get_screen_stack("trade")[0].has_class("-halted")
-        assert get_status(running_engine.control_url)["trading"] == "halted"
+        assert get_status(running_engine)["trading"] == "halted"
         await pilot.press("q")
     # Quitting an attached UI leaves the engine running.
-    assert get_status(running_engine.control_url)["trading"] == "halted"
+    assert get_status(running_engine)["trading"] == "halted"
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ import pytest
 from engine.venues.bybit.signing import sign, sign_string
 from tests.integration.control import control, get_status
 from tests.integration.live import (
+    gap_resyncs,
+    live_engine,
     orders,
     place,
     ready,
@@ -86,22 +88,10 @@ def test_book_goes_live_on_bybit_public_stream_and_resyncs_after_a_gap(tmp_path,
     """The Bybit feed's book goes live; a lost delta is noticed, resubscribed, live again."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = start_engine(_config(tmp_path, venue), env)
-    try:
-        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+    with live_engine(_config(tmp_path, venue), env) as url:
         assert get_status(url)["venue"]["name"] == "bybit-linear"
-        code, _ = control(rest_url, "/sim/faults/gap?symbol=BTCUSDT&missing=1", "POST")
-        assert code == 200
-        wait_for("the gap", lambda: get_status(url)["venue"]["gaps"] >= 1)
-        wait_for("the book live again", lambda: _live_after_resync(url))
+        gap_resyncs(url, rest_url)
         assert get_status(url)["venue"]["reconnects"] == 0
-    finally:
-        stop_engine(proc)
-
-
-def _live_after_resync(url: str) -> bool:
-    status = get_status(url)
-    return status["venue"]["resyncs"] >= 1 and status["books"]["BTCUSDT"]["state"] == "live"
 
 
 def _open_at_venue(rest_url: str) -> set[str]:
@@ -119,9 +109,7 @@ def test_orders_fill_rest_at_the_venue_and_kill_cancels_them(tmp_path, venue, en
     """A market order fills; a resting order is open on /v5; the kill switch cancels it there."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = start_engine(_config(tmp_path, venue), env)
-    try:
-        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+    with live_engine(_config(tmp_path, venue), env) as url:
         assert get_status(url)["gateway"]["venue"] == "bybit-linear"
         bought = place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.001", type="market")
         wait_for(
@@ -137,8 +125,6 @@ def test_orders_fill_rest_at_the_venue_and_kill_cancels_them(tmp_path, venue, en
         wait_for("the cancel", lambda: orders(url)[cid]["status"] == "canceled")
         assert _open_at_venue(rest_url) == set()
         assert control(url, "/positions")[1]["positions"][0]["net"] == "0.00100"
-    finally:
-        stop_engine(proc)
 
 
 def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, engine_env):

@@ -11,7 +11,7 @@ from engine.core.clock import LiveClock
 from hft_tui.app import TradingApp, UiSettings
 from hft_tui.launcher import AttachedSession
 from tests.hft_tui.pilot import show_mode, table_rows, text_of, wait_until
-from tests.integration.engine_process import engine_process
+from tests.integration.live import announced_engine
 
 pytestmark = pytest.mark.integration
 
@@ -41,28 +41,27 @@ def _strategies(url: str) -> list[dict]:
 
 
 @pytest.fixture
-def engine_with_mm(tmp_path, engine_env, instance, monkeypatch):
-    """A paper engine quoting with [strategies.mm]; the token in both environments."""
+def engine_with_mm(tmp_path, engine_env, monkeypatch):
+    """A paper engine quoting with [strategies.mm], the token in both environments: its URL."""
     monkeypatch.setenv("HFT_CONTROL_TOKEN", TOKEN)
     config = tmp_path / "mm.toml"
     config.write_text(CONFIG)
     env = {**engine_env, "HFT_CONTROL_TOKEN": TOKEN}
-    with engine_process(
+    with announced_engine(
         config,
         env,
-        instance,
-        announce_s=60,
-        ready=lambda info: bool(_strategies(info.control_url)[0]["callbacks"]),
-        ready_what="the market maker never ran a callback",
-    ) as info:
-        yield info
+        until=lambda url: _strategies(url)[0]["callbacks"],
+        what="the market maker's first callback",
+        timeout=120,
+    ) as url:
+        yield url
 
 
 async def test_the_screen_lists_edits_stops_and_starts_the_engines_strategy(
     engine_with_mm, instance
 ):
     """The market maker is listed running with callback times; a change and stop reach it."""
-    url = engine_with_mm.control_url
+    url = engine_with_mm
     app = TradingApp(AttachedSession(instance), UiSettings(ansi=False), LiveClock())
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await show_mode(pilot, "y", "strategies")

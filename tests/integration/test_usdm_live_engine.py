@@ -24,6 +24,8 @@ import pytest
 from engine.venues.binance.signing import sign_rest
 from tests.integration.control import control, get_status
 from tests.integration.live import (
+    gap_resyncs,
+    live_engine,
     orders,
     place,
     ready,
@@ -79,9 +81,7 @@ def test_orders_rest_at_the_venue_and_kill_cancels_them(tmp_path, venue, engine_
     """A resting order is accepted and open on /fapi; the kill switch cancels it there."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = start_engine(_config(tmp_path, venue), env)
-    try:
-        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+    with live_engine(_config(tmp_path, venue), env) as url:
         assert get_status(url)["gateway"]["venue"] == "binance-usdm"
         placed = place(url, TOKEN, symbol="BTCUSDT", side="buy", size="0.001", price="63000.00")
         cid = placed["client_order_id"]
@@ -91,8 +91,6 @@ def test_orders_rest_at_the_venue_and_kill_cancels_them(tmp_path, venue, engine_
         assert code in (200, 202)
         wait_for("the cancel", lambda: orders(url)[cid]["status"] == "canceled")
         assert _fapi(rest_url, "/fapi/v1/openOrders") == []
-    finally:
-        stop_engine(proc)
 
 
 def test_sigkill_restores_orders_fills_and_the_netted_position(tmp_path, venue, engine_env):
@@ -148,21 +146,9 @@ def test_book_goes_live_on_usdm_streams_and_resyncs_after_a_gap(tmp_path, venue,
     """The USD-M feed's book goes live; a gap at the venue is noticed and the book is live again."""
     rest_url = venue[1]
     env = _env(engine_env)
-    proc = start_engine(_config(tmp_path, venue), env)
-    try:
-        url = ready(env["HFT__ENGINE__INSTANCE"], proc)
+    with live_engine(_config(tmp_path, venue), env) as url:
         assert get_status(url)["venue"]["name"] == "binance-usdm"
-        code, _ = control(rest_url, "/sim/faults/gap?symbol=BTCUSDT&missing=1", "POST")
-        assert code == 200
-        wait_for("the gap", lambda: get_status(url)["venue"]["gaps"] >= 1)
-        wait_for("the book live again", lambda: _live_after_resync(url))
-    finally:
-        stop_engine(proc)
-
-
-def _live_after_resync(url: str) -> bool:
-    status = get_status(url)
-    return status["venue"]["resyncs"] >= 1 and status["books"]["BTCUSDT"]["state"] == "live"
+        gap_resyncs(url, rest_url)
 
 
 def _open_at_venue(rest_url: str) -> set[str]:
