@@ -96,24 +96,7 @@ KRAKEN_SEEDS = [
     b'"BTC/USD"]',
 ]
 COINBASE_SEEDS = [
-    coinbase.envelope(
-        "l2_data",
-        14,
-        [
-            {
-                "type": "update",
-                "product_id": "BTC-USD",
-                "updates": [
-                    {
-                        "side": "offer",
-                        "event_time": "2026-08-09T21:05:48.210883123Z",
-                        "price_level": "65062.5",
-                        "new_quantity": "0.00583",
-                    }
-                ],
-            }
-        ],
-    ),
+    coinbase.L2_UPDATE,
     coinbase.envelope(
         "market_trades",
         15,
@@ -136,23 +119,7 @@ COINBASE_SEEDS = [
 ]
 HYPERLIQUID_SEEDS = [
     hyperliquid.l2(1737918794873, [("105000", "0.1")], [("105001", "0.2")]),
-    json.dumps(
-        {
-            "channel": "trades",
-            "data": [
-                {
-                    "coin": "BTC",
-                    "side": "A",
-                    "px": "105056.0",
-                    "sz": "0.00219",
-                    "time": 1737918794873,
-                    "hash": "0x",
-                    "tid": 12,
-                    "users": ["a", "b"],
-                }
-            ],
-        }
-    ).encode(),
+    hyperliquid.TRADES,
 ]
 OKX_SEEDS = [
     okx.books(
@@ -166,21 +133,7 @@ OKX_SEEDS = [
             "prevSeqId": -1,
         },
     ),
-    json.dumps(
-        {
-            "arg": {"channel": "trades", "instId": "BTC-USDT"},
-            "data": [
-                {
-                    "instId": "BTC-USDT",
-                    "tradeId": "7849",
-                    "px": "30218.8",
-                    "sz": "0.001",
-                    "side": "sell",
-                    "ts": "1652459199958",
-                }
-            ],
-        }
-    ).encode(),
+    okx.TRADES,
 ]
 
 PUBLIC = {

@@ -28,26 +28,30 @@ def envelope(channel: str, seq: int, events: list) -> bytes:
     ).encode()
 
 
+L2_UPDATE = envelope(
+    "l2_data",
+    14,
+    [
+        {
+            "type": "update",
+            "product_id": "BTC-USD",
+            "updates": [
+                {
+                    "side": "offer",
+                    "event_time": "2026-08-09T21:05:48.210883123Z",
+                    "price_level": "65062.5",
+                    "new_quantity": "0.00583",
+                }
+            ],
+        }
+    ],
+)
+"""An l2_data update of one offer level (sequence_num 14)."""
+
+
 def test_an_update_becomes_a_delta_numbered_by_the_envelope():
     """Offer is the ask side; the delta's ids are the sequence_num; event_time in ns."""
-    raw = envelope(
-        "l2_data",
-        14,
-        [
-            {
-                "type": "update",
-                "product_id": "BTC-USD",
-                "updates": [
-                    {
-                        "side": "offer",
-                        "event_time": "2026-08-09T21:05:48.210883123Z",
-                        "price_level": "65062.5",
-                        "new_quantity": "0.00583",
-                    }
-                ],
-            }
-        ],
-    )
+    raw = L2_UPDATE
     frame = CoinbaseParser([BTC]).parse(raw, 9)
     assert frame.sequence_num == 14
     (book,) = frame.items

@@ -30,25 +30,29 @@ def l2(time: int, bids, asks) -> bytes:
     ).encode()
 
 
+TRADES = json.dumps(
+    {
+        "channel": "trades",
+        "data": [
+            {
+                "coin": "BTC",
+                "side": "A",
+                "px": "105056.0",
+                "sz": "0.00219",
+                "time": 1737918794873,
+                "hash": "0x",
+                "tid": 12,
+                "users": ["a", "b"],
+            }
+        ],
+    }
+).encode()
+"""A trades frame: one sell by the taker, tid 12."""
+
+
 def test_trades_give_the_takers_side():
     """Side B is a buy by the taker, A a sell; tid is the trade id; time in ms."""
-    raw = json.dumps(
-        {
-            "channel": "trades",
-            "data": [
-                {
-                    "coin": "BTC",
-                    "side": "A",
-                    "px": "105056.0",
-                    "sz": "0.00219",
-                    "time": 1737918794873,
-                    "hash": "0x",
-                    "tid": 12,
-                    "users": ["a", "b"],
-                }
-            ],
-        }
-    ).encode()
+    raw = TRADES
     (trade,) = HyperliquidParser([BTC]).parse(raw, 3)
     assert trade == Trade(
         instrument=4,

@@ -63,23 +63,27 @@ def test_a_snapshot_becomes_a_book_snapshot():
     assert msg.event.bid_sz.tolist() == [200000000]
 
 
+TRADES = json.dumps(
+    {
+        "arg": {"channel": "trades", "instId": "BTC-USDT"},
+        "data": [
+            {
+                "instId": "BTC-USDT",
+                "tradeId": "7849",
+                "px": "30218.8",
+                "sz": "0.001",
+                "side": "sell",
+                "ts": "1652459199958",
+            }
+        ],
+    }
+).encode()
+"""A trades frame: one sell by the taker, tradeId 7849."""
+
+
 def test_trades_give_the_taker_side_and_exact_values():
     """trades: tradeId, px, sz, side (the taker's), ts in ms."""
-    raw = json.dumps(
-        {
-            "arg": {"channel": "trades", "instId": "BTC-USDT"},
-            "data": [
-                {
-                    "instId": "BTC-USDT",
-                    "tradeId": "7849",
-                    "px": "30218.8",
-                    "sz": "0.001",
-                    "side": "sell",
-                    "ts": "1652459199958",
-                }
-            ],
-        }
-    ).encode()
+    raw = TRADES
     (trade,) = OkxParser([INST]).parse(raw, 3)
     assert trade == Trade(
         instrument=7,
