@@ -44,6 +44,9 @@ class StrategyRow:
     over_budget: int
     sent: int
     refused: int
+    cpu_p50_us: float = 0.0
+    """CPU time of a callback (a sample of them); 0 when the engine has not measured one."""
+    cpu_p99_us: float = 0.0
 
     @property
     def state(self) -> str:
@@ -84,6 +87,8 @@ def strategy_rows(doc: object) -> list[StrategyRow]:
                 over_budget=int(_number(entry, "over_budget")),
                 sent=int(_number(entry, "sent")),
                 refused=int(_number(entry, "refused")),
+                cpu_p50_us=_number(entry, "cpu_p50_us"),
+                cpu_p99_us=_number(entry, "cpu_p99_us"),
             )
         )
     return rows

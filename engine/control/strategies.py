@@ -94,6 +94,8 @@ class RunnerControl:
                     "callbacks": stats.callbacks,
                     "p50_us": stats.p50_ns / 1000,
                     "p99_us": stats.p99_ns / 1000,
+                    "cpu_p50_us": stats.cpu_p50_ns / 1000,
+                    "cpu_p99_us": stats.cpu_p99_ns / 1000,
                     "over_budget": stats.over_budget,
                     "sent": stats.sent,
                     "refused": stats.refused,

@@ -26,6 +26,11 @@ def strategy_families(runner: StrategyRunner) -> Iterator[Metric]:
         "callbacks kept, by quantile",
         labels=["strategy", "quantile"],
     )
+    cpu = GaugeMetricFamily(
+        "hft_strategy_callback_cpu_seconds",
+        "The engine thread's CPU time in a callback (a sample of callbacks), by quantile",
+        labels=["strategy", "quantile"],
+    )
     callbacks = GaugeMetricFamily(
         "hft_strategy_callbacks_sampled", "Callbacks the quantiles are over", labels=["strategy"]
     )
@@ -42,12 +47,15 @@ def strategy_families(runner: StrategyRunner) -> Iterator[Metric]:
         seconds.add_metric([s.name, "0.5"], s.p50_ns / 1e9)
         seconds.add_metric([s.name, "0.99"], s.p99_ns / 1e9)
         seconds.add_metric([s.name, "1"], s.max_ns / 1e9)
+        cpu.add_metric([s.name, "0.5"], s.cpu_p50_ns / 1e9)
+        cpu.add_metric([s.name, "0.99"], s.cpu_p99_ns / 1e9)
         callbacks.add_metric([s.name], s.callbacks)
         over.add_metric([s.name], s.over_budget)
         orders.add_metric([s.name, "sent"], s.sent)
         orders.add_metric([s.name, "refused"], s.refused)
     yield running
     yield seconds
+    yield cpu
     yield callbacks
     yield over
     yield orders

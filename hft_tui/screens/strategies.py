@@ -207,6 +207,9 @@ class StrategiesScreen(EditingScreen):
             detail.append(selected.state, self.tone(_STATE_TONE[selected.state]))
             if selected.error:
                 detail.append(f": {selected.error}", self.tone("bad"))
+            if selected.cpu_p99_us:
+                cpu = f"{_micros(selected.cpu_p50_us)}/{_micros(selected.cpu_p99_us)}"
+                detail.append(f"   cpu p50/p99 {cpu} µs", self.tone("muted"))
             detail.append("   parameters:", self.tone("muted"))
             params = [
                 (field, (cell(field), cell(param_text(value))))

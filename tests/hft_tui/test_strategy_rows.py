@@ -18,13 +18,21 @@ PARAMS = {"levels": 2, "fair": "mid", "post_only": True, "alpha": 0.5}
 def test_rows_read_every_field_and_name_the_state():
     """Running, failed (stopped with an error) and stopped; missing figures count as 0."""
     doc = [
-        {"name": "a", "kind": "MarketMaker", "running": True, "params": PARAMS, "p99_us": 8.5},
+        {
+            "name": "a",
+            "kind": "MarketMaker",
+            "running": True,
+            "params": PARAMS,
+            "p99_us": 8.5,
+            "cpu_p99_us": 7.25,
+        },
         {"name": "b", "running": False, "error": "ValueError: x"},
         {"name": "c", "running": False, "callbacks": 3},
     ]
     rows = strategy_rows(doc)
     assert [r.state for r in rows] == ["running", "failed", "stopped"]
     assert rows[0].p99_us == 8.5
+    assert (rows[0].cpu_p99_us, rows[1].cpu_p99_us) == (7.25, 0.0)
     assert rows[0].params == PARAMS
     assert rows[1].params == {}
     assert rows[2].callbacks == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
@@ -11,6 +12,7 @@ from engine.oms.order import OrderStatus
 from engine.strategy.base import Params, ParamsError, Strategy
 from engine.strategy.context import BookReader, StrategyStopped
 from engine.strategy.market_maker import MarketMaker, MarketMakerParams
+from engine.strategy.runner import CPU_EVERY
 from tests.engine.strategy.conftest import StrategyDesk
 
 BIDS = [(499_000, 1000)]
@@ -171,6 +173,29 @@ async def test_a_callback_past_its_budget_is_reported(tmp_path):
         assert "budget" in d.oms.alerts[-1].message
     finally:
         await d.gateway.stop()
+
+
+class Spinner(Recorder):
+    """Burns CPU in every book callback (about 2 ms) and sends nothing."""
+
+    def on_book(self, instrument: int, book: BookReader) -> None:
+        """Spin."""
+        end = time.thread_time_ns() + 2_000_000
+        while time.thread_time_ns() < end:
+            pass
+
+
+async def test_every_eighth_callback_has_its_cpu_time_measured(desk: StrategyDesk):
+    """CPU p50/p99 come from a sample of callbacks and count the strategy's own work."""
+    spin = Spinner("spin", desk)
+    desk.runner.add(spin)
+    desk.runner.start("spin")
+    for _ in range(2 * CPU_EVERY):
+        desk.runner.on_book(0)
+    (stats,) = [s for s in desk.runner.stats() if s.name == "spin"]
+    assert stats.callbacks == 2 * CPU_EVERY + 1  # and on_start
+    assert 2_000_000 <= stats.cpu_p50_ns <= stats.cpu_p99_ns
+    assert stats.cpu_p99_ns <= stats.max_ns + 1_000_000  # CPU time is never far past wall time
 
 
 async def test_parameters_change_live_and_bad_ones_keep_the_old(desk: StrategyDesk):
