@@ -6,9 +6,6 @@ as p50/p99 and the UI's engine view, once the heartbeat drains the ring.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -16,9 +13,9 @@ from engine.book.order_book import OrderBook
 from engine.core.clock import SimClock
 from engine.core.config import load_config
 from engine.engine import Engine
-from engine.sim.server import SimVenue
 from engine.wire_latency import BUCKETS_NS, RING, WireToBook, bucket_of
 from tests.engine.venues.feed_harness import until
+from tests.integration.in_process import engine_on_local_venue
 
 
 def test_drain_folds_new_samples_into_buckets_and_percentiles():
@@ -93,22 +90,7 @@ def test_the_engine_measures_every_book_update_and_shows_it(tmp_path):
 @pytest.mark.integration
 async def test_a_running_engine_measures_its_feed(tmp_path):
     """On the local venue: the heartbeat drains samples into /status, /metrics and the view."""
-    config = load_config(
-        None,
-        {
-            "HFT__ENGINE__INSTANCE": f"w{uuid.uuid4().hex[:10]}",
-            "HFT__CONTROL__PORT": "0",
-            "HFT__ENGINE__STATE_DIR": str(tmp_path / "state"),
-            "HFT__SIM__DEPTH_INTERVAL_MS": "20",
-        },
-    )
-    venue = SimVenue(
-        config.instrument_list(), seed=5, events_per_second=2000.0, depth_interval_ms=20
-    )
-    await venue.start()
-    engine = Engine(config, venue_urls=(venue.ws_url, venue.rest_url))
-    task = asyncio.create_task(engine.run())
-    try:
+    async with engine_on_local_venue(tmp_path, stop_timeout_s=30) as (_, engine, _):
         await until(lambda: engine.book_updates >= 30, "book updates")
         await until(lambda: engine.status()["wire_to_book"]["sim"]["window"] > 0, "a drain")
         doc = engine.status()["wire_to_book"]["sim"]
@@ -121,7 +103,3 @@ async def test_a_running_engine_measures_its_feed(tmp_path):
             if s.name.endswith("_count")
         ]
         assert counts[0] > 0
-    finally:
-        engine.request_stop()
-        await asyncio.wait_for(task, 30)
-        await venue.stop()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.core.config import load_config
 from engine.engine import Engine
 from engine.sim.server import SimVenue
+from tests.integration.in_process import engine_on_local_venue
 
 
 @pytest.fixture
@@ -58,26 +58,6 @@ async def until(condition: Callable[[], bool], what: str) -> None:
 @pytest.fixture
 async def venue_and_engine(tmp_path: Path) -> AsyncIterator[tuple[SimVenue, Engine, str]]:
     """A fast local venue in this process and an engine talking to it over real sockets."""
-    instance = f"t{uuid.uuid4().hex[:10]}"
-    config = load_config(
-        None,
-        {
-            "HFT__ENGINE__INSTANCE": instance,
-            "HFT__CONTROL__PORT": "0",
-            "HFT__ENGINE__STATE_DIR": str(tmp_path / "state"),
-            "HFT__SIM__DEPTH_INTERVAL_MS": "20",
-        },
-    )
-    venue = SimVenue(
-        config.instrument_list(), seed=5, events_per_second=2000.0, depth_interval_ms=20
-    )
-    await venue.start()
-    engine = Engine(config, venue_urls=(venue.ws_url, venue.rest_url))
-    task = asyncio.create_task(engine.run())
-    try:
+    async with engine_on_local_venue(tmp_path, stop_timeout_s=TIMEOUT_S) as (venue, engine, name):
         await until(lambda: engine.book_states.get(0) == "live", "the book to go live")
-        yield venue, engine, instance
-    finally:
-        engine.request_stop()
-        await asyncio.wait_for(task, TIMEOUT_S)
-        await venue.stop()
+        yield venue, engine, name

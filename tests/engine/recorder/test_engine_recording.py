@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
 from backtest.catalog import Catalog
 from engine.book.order_book import OrderBook
-from engine.core.config import load_config
 from engine.core.events import BookDelta, BookSnapshot, Trade
-from engine.engine import Engine
-from engine.sim.server import SimVenue
+from tests.integration.in_process import engine_on_local_venue
 
 pytestmark = pytest.mark.integration
 
@@ -28,33 +25,13 @@ async def until(condition, what, timeout_s=20.0):
 async def test_the_engine_records_the_local_venue_into_the_catalog(tmp_path):
     """[recorder] enabled: raw frames, a snapshot when the book goes live, deltas and trades."""
     root = tmp_path / "catalog"
-    config = load_config(
-        None,
-        {
-            "HFT__ENGINE__INSTANCE": f"t{uuid.uuid4().hex[:10]}",
-            "HFT__CONTROL__PORT": "0",
-            "HFT__ENGINE__STATE_DIR": str(tmp_path / "state"),
-            "HFT__SIM__DEPTH_INTERVAL_MS": "20",
-            "HFT__RECORDER__ENABLED": "true",
-            "HFT__RECORDER__ROOT": str(root),
-        },
-    )
-    venue = SimVenue(
-        config.instrument_list(), seed=5, events_per_second=2000.0, depth_interval_ms=20
-    )
-    await venue.start()
-    engine = Engine(config, venue_urls=(venue.ws_url, venue.rest_url))
-    task = asyncio.create_task(engine.run())
-    try:
+    recording = {"HFT__RECORDER__ENABLED": "true", "HFT__RECORDER__ROOT": str(root)}
+    async with engine_on_local_venue(tmp_path, recording, stop_timeout_s=60) as (_, engine, _):
         await until(lambda: engine.book_states.get(0) == "live", "the book to go live")
         await until(lambda: engine.book_updates >= 30, "book updates")
         status = engine.status()["recorder"]
         assert status["root"] == str(root)
         assert status["running"]
-    finally:
-        engine.request_stop()
-        await asyncio.wait_for(task, 60)
-        await venue.stop()
     stats = engine.recorder.stats()
     assert stats.dropped == 0
     assert stats.write_errors == 0
@@ -63,7 +40,7 @@ async def test_the_engine_records_the_local_venue_into_the_catalog(tmp_path):
     assert kinds >= {"book", "raw"}
     (found,) = catalog.instruments()
     assert (found.venue, found.symbol, found.tick_size) == ("sim", "BTCUSDT", "0.01")
-    inst = config.instrument_list()[0]
+    inst = engine.config.instrument_list()[0]
     events = list(catalog.events([inst], 0, 2**62))
     books = [e for e in events if not isinstance(e, Trade)]
     assert isinstance(books[0], BookSnapshot)
