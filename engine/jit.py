@@ -46,7 +46,11 @@ from engine.errors import EngineError
 
 log = logging.getLogger("engine.jit")
 
-KERNEL_MODULES = ("engine.book.ladder_kernels", "engine.venues.binance.kernels")
+KERNEL_MODULES = (
+    "engine.book.ladder_kernels",
+    "engine.venues.binance.kernels",
+    "engine.sim.mirror_kernels",
+)
 """Every module holding compiled kernels, each with its ``SIGNATURES``."""
 
 _POLL_INTERVAL_S = 0.25

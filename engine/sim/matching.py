@@ -286,9 +286,9 @@ class MatchingCore(Matcher):
         self._events += 1
         out: list[Report] = []
         if bid_prices:
-            self._levels(Side.BUY, bid_prices, bid_sizes, ts, out)
+            self._levels(Side.BUY, bid_prices, bid_sizes, ts, out, bid_px, bid_sz)
         if ask_prices:
-            self._levels(Side.SELL, ask_prices, ask_sizes, ts, out)
+            self._levels(Side.SELL, ask_prices, ask_sizes, ts, out, ask_px, ask_sz)
         self._settle(ts, out)
         return out
 
@@ -408,7 +408,14 @@ class MatchingCore(Matcher):
         return ""
 
     def _levels(
-        self, side: Side, prices: list[int], sizes: list[int], ts: int, out: list[Report]
+        self,
+        side: Side,
+        prices: list[int],
+        sizes: list[int],
+        ts: int,
+        out: list[Report],
+        px: Int64Array | None = None,
+        sz: Int64Array | None = None,
     ) -> None:
         """One side of a delta, exactly as :meth:`_level` for each level in turn would apply it.
 
@@ -417,7 +424,8 @@ class MatchingCore(Matcher):
         change nothing but the mirror, are recorded in one batch. Applying the batch first
         changes nothing: every level touches only its own price, and the levels picked are
         picked against the orders before the delta, a superset of what :meth:`_level` acts on
-        (a delta only takes orders away). A price reported twice goes level by level.
+        (a delta only takes orders away). A price reported twice goes level by level. ``px`` and
+        ``sz`` are the same levels as the delta's arrays, when there are any.
         """
         queued = self._resting[side].levels
         mine = self._resting[opposite(side)].best()
@@ -427,7 +435,7 @@ class MatchingCore(Matcher):
         crosses = mine is not None and (min(prices) <= edge if is_ask else max(prices) >= edge)
         book = self.mirror.side(side)
         if not watched and not crosses:
-            book.update(prices, sizes)
+            book.update(prices, sizes, px, sz)
             return
         if len(set(prices)) != len(prices):
             for price, size in zip(prices, sizes, strict=True):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 
+from engine.book import order_book
 from engine.core.events import Int64Array, Side
 from engine.sim import SimError
 
@@ -142,11 +143,18 @@ class BookSide:
             self._balance()
         return prev, traded
 
-    def update(self, prices: list[int], sizes: list[int]) -> None:
+    def update(
+        self,
+        prices: list[int],
+        sizes: list[int],
+        px: Int64Array | None = None,
+        sz: Int64Array | None = None,
+    ) -> None:
         """Record many level reports at once, as :meth:`set` for each in turn would.
 
         For levels none of our orders care about (the caller keeps the others apart): nothing is
         returned, and the ``traded`` and ``taken`` counters of the prices reported are dropped.
+        ``px`` and ``sz``, the same levels as arrays, are for the ladder side and unused here.
         """
         traded, taken = self.traded, self.taken
         if traded:
@@ -266,13 +274,25 @@ class BookSide:
 
 
 class BookMirror:
-    """Both sides of one instrument's public book."""
+    """Both sides of one instrument's public book.
+
+    On the compiled ladder (:class:`~engine.sim.mirror_ladder.LadderSide`) once the process uses
+    the compiled kernels (:func:`engine.book.order_book.compiled`), else on :class:`BookSide`;
+    both behave the same, level for level.
+    """
 
     __slots__ = ("asks", "bids")
 
     def __init__(self) -> None:
-        self.bids = BookSide(Side.BUY)
-        self.asks = BookSide(Side.SELL)
+        if order_book.compiled():
+            from engine.sim import mirror_ladder  # imports numba: only once kernels are in use
+
+            mirror_ladder.load()
+            self.bids: BookSide = mirror_ladder.LadderSide(Side.BUY)  # type: ignore[assignment]
+            self.asks: BookSide = mirror_ladder.LadderSide(Side.SELL)  # type: ignore[assignment]
+        else:
+            self.bids = BookSide(Side.BUY)
+            self.asks = BookSide(Side.SELL)
 
     def side(self, side: Side) -> BookSide:
         """The bids for ``BUY``, the asks for ``SELL``."""
