@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from engine.risk.file_store import FileStore
 from engine.risk.redis_store import RedisStore
 from engine.risk.store import BREAKER, LIMITS, Fields, ParamStore
+from engine.venues.backoff import Backoff
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 """The shared Redis; a test on it uses a namespace of its own."""
@@ -199,6 +200,16 @@ class PrivateRedis:
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+
+    def store(self, instance: str) -> RedisStore:
+        """An unstarted store on this server for ``instance``, quick to see it go and come back."""
+        return RedisStore(
+            self.url,
+            instance,
+            self.password,
+            poll_interval_s=0.2,
+            backoff=Backoff(base_s=0.05, cap_s=0.3),
+        )
 
     async def ready(self) -> None:
         """Wait until the server answers PING."""

@@ -25,9 +25,7 @@ from engine.risk.limits import Limits, RiskLimits
 from engine.risk.limits_layout import ACCOUNT, account_fields, limits_fields
 from engine.risk.live_limits import LimitsSync
 from engine.risk.pipeline import RiskPipeline
-from engine.risk.redis_store import RedisStore
 from engine.risk.store import BREAKER, ParamStore
-from engine.venues.backoff import Backoff
 from tests.engine.risk.redis_harness import Backend, PrivateRedis, stop_store, wait_until
 
 BTC = Instrument(venue="sim", symbol="BTCUSDT", tick_size="0.1", lot_size="0.01", min_notional="10")
@@ -368,13 +366,7 @@ async def test_redis_stopped_and_restarted_mid_run(
     caplog.set_level(logging.INFO)
     private_redis.start()
     await private_redis.ready()
-    store = RedisStore(
-        private_redis.url,
-        "restart",
-        private_redis.password,
-        poll_interval_s=0.2,
-        backoff=Backoff(base_s=0.05, cap_s=0.3),
-    )
+    store = private_redis.store("restart")
     await store.start()
     desk = Desk(tmp_path / "engine")
     sync = desk.attach(store, retry_interval_s=0.1)
@@ -425,13 +417,7 @@ async def test_redis_down_at_start_trades_on_the_config_then_catches_up(
     private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     """An engine that starts while Redis is down keeps its configured limits; once up, it syncs."""
-    store = RedisStore(
-        private_redis.url,
-        "late",
-        private_redis.password,
-        poll_interval_s=0.2,
-        backoff=Backoff(base_s=0.05, cap_s=0.3),
-    )
+    store = private_redis.store("late")
     await store.start(connect_timeout_s=0.2)
     desk = Desk(tmp_path / "engine")
     sync = desk.attach(store, retry_interval_s=0.1)

@@ -22,7 +22,6 @@ from engine.risk.store import (
     redact_url,
     validated,
 )
-from engine.venues.backoff import Backoff
 from tests.engine.risk.redis_harness import (
     REDIS_URL,
     PrivateRedis,
@@ -258,13 +257,7 @@ async def test_redis_stopped_and_restarted_mid_run(
     caplog.set_level(logging.INFO, logger="engine.risk.store")
     private_redis.start()
     await private_redis.ready()
-    store = RedisStore(
-        private_redis.url,
-        "restart",
-        private_redis.password,
-        poll_interval_s=0.2,
-        backoff=Backoff(base_s=0.05, cap_s=0.3),
-    )
+    store = private_redis.store("restart")
     await store.start()
     seen = Seen()
     store.watch(LIMITS, "BTCUSDT", seen)

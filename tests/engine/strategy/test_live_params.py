@@ -184,13 +184,7 @@ async def test_redis_lost_mid_run_keeps_the_parameters_and_catches_up(
     """Redis stops: the parameters stay, a change waits; Redis back empty: it is written again."""
     private_redis.start()
     await private_redis.ready()
-    store = RedisStore(
-        private_redis.url,
-        "restart",
-        private_redis.password,
-        poll_interval_s=0.2,
-        backoff=Backoff(base_s=0.05, cap_s=0.3),
-    )
+    store = private_redis.store("restart")
     await store.start()
     sync = ParamsSync(store, desk.runner, retry_interval_s=0.1)
 
