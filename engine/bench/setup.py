@@ -1,7 +1,8 @@
 """Set-up the benchmark subjects share: risk limits that refuse nothing, the engine's loop.
 
 The subjects that measure a path through risk run it with :func:`open_limits`, every check on
-and every limit far above what the benchmark sends, so the path is measured and not a refusal;
+and every limit far above what the benchmark sends, so the path is measured and not a refusal,
+and the ones that trade one instrument through the OMS build it with :func:`one_instrument_oms`;
 the ones that measure on a loop run with :func:`run_on_engine_loop`, uvloop when installed.
 """
 
@@ -12,7 +13,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from engine.bench.report import Result, SubjectRun
+from engine.core.clock import Clock
+from engine.core.instruments import Instrument
+from engine.oms.ids import ClientOrderIds
+from engine.oms.manager import OrderManager
+from engine.oms.positions import Portfolio
+from engine.risk.checks import MarketState
 from engine.risk.limits import Limits, RiskLimits
+from engine.risk.pipeline import RiskPipeline
 
 
 def open_limits(
@@ -47,6 +55,32 @@ def open_limits(
         ),
         max_drawdown=account.max_drawdown if max_drawdown is None else max_drawdown,
         daily_loss_limit=account.daily_loss_limit if daily_loss_limit is None else daily_loss_limit,
+    )
+
+
+def one_instrument_oms(
+    instrument: Instrument,
+    limits: RiskLimits,
+    clock: Clock,
+    ids: ClientOrderIds,
+    market: Callable[[int], MarketState],
+) -> OrderManager:
+    """An OMS with its portfolio and risk pipeline on ``instrument``: no journal, no breaker.
+
+    A trip halts its risk pipeline, as the engine's does.
+    """
+    portfolio = Portfolio([instrument], clock)
+    risk = RiskPipeline([instrument], limits, clock, portfolio)
+    return OrderManager(
+        [instrument],
+        clock=clock,
+        risk=risk,
+        portfolio=portfolio,
+        ids=ids,
+        journal=None,
+        market=market,
+        breaker_tripped=lambda: False,
+        on_trip=risk.halt,
     )
 
 

@@ -24,15 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.bench.report import Result, SubjectRun, summarize
-from engine.bench.setup import open_limits
+from engine.bench.setup import one_instrument_oms, open_limits
 from engine.book.order_book import OrderBook
 from engine.core.clock import LiveClock
 from engine.core.instruments import Instrument
 from engine.oms.ids import ClientOrderIds
-from engine.oms.manager import OrderManager
-from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
-from engine.risk.pipeline import RiskPipeline
 from engine.sim.exchange import SimulatedExchange
 from engine.sim.fees import FeeSchedule
 from engine.sim.matching import MatchingCore
@@ -52,19 +49,9 @@ class _Rig:
 
     def __init__(self, state: Path, requote_ticks: int) -> None:
         clock = LiveClock()
-        portfolio = Portfolio([BTC], clock)
-        risk = RiskPipeline([BTC], LIMITS, clock, portfolio)
         self.book = OrderBook(BTC.symbol)
-        self.oms = OrderManager(
-            [BTC],
-            clock=clock,
-            risk=risk,
-            portfolio=portfolio,
-            ids=ClientOrderIds("bench", state / "ids.json"),
-            journal=None,
-            market=self.market,
-            breaker_tripped=lambda: False,
-            on_trip=risk.halt,
+        self.oms = one_instrument_oms(
+            BTC, LIMITS, clock, ClientOrderIds("bench", state / "ids.json"), self.market
         )
         self.clock = clock
         self.runner = StrategyRunner(self.oms, {0: self.book}, clock)

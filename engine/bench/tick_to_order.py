@@ -32,7 +32,7 @@ import numpy as np
 
 from engine.bench.gateway import KEY, SECRET, WIDE, local_venue
 from engine.bench.report import Result, SubjectRun, summarize
-from engine.bench.setup import open_limits, run_on_engine_loop
+from engine.bench.setup import one_instrument_oms, open_limits, run_on_engine_loop
 from engine.book.order_book import OrderBook
 from engine.book.order_book import warm_up as warm_up_book
 from engine.core.clock import LiveClock
@@ -40,11 +40,8 @@ from engine.core.events import BookDelta
 from engine.core.instruments import Instrument
 from engine.errors import EngineError
 from engine.oms.ids import ClientOrderIds
-from engine.oms.manager import OrderManager
 from engine.oms.order import OrderStatus
-from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
-from engine.risk.pipeline import RiskPipeline
 from engine.strategy.market_maker import MarketMaker, MarketMakerParams
 from engine.strategy.runner import StrategyRunner
 from engine.venues.binance.gateway import BinanceSpotGateway
@@ -103,21 +100,11 @@ class _Rig:
     def __init__(self, state: Path, rest_url: str, ws_url: str) -> None:
         clock = LiveClock()
         self.clock = clock
-        portfolio = Portfolio([BTC], clock)
-        risk = RiskPipeline([BTC], LIMITS, clock, portfolio)
         self.book = OrderBook(BTC.symbol)
         self.sync = SpotBookSync(BTC, self.book, venue="sim")
         self.parser = BinanceSpotParser([BTC])
-        self.oms = OrderManager(
-            [BTC],
-            clock=clock,
-            risk=risk,
-            portfolio=portfolio,
-            ids=ClientOrderIds("t2o", state / "ids.json"),
-            journal=None,
-            market=self.market,
-            breaker_tripped=lambda: False,
-            on_trip=risk.halt,
+        self.oms = one_instrument_oms(
+            BTC, LIMITS, clock, ClientOrderIds("t2o", state / "ids.json"), self.market
         )
         self.runner = StrategyRunner(self.oms, {0: self.book}, clock)
         self.writes: list[int] = []
