@@ -44,7 +44,12 @@ def load() -> None:
 
 
 def _as_array(values: Int64Array | list[int]) -> Int64Array:
-    return np.ascontiguousarray(values, dtype=np.int64)
+    """Contiguous int64, as the kernel's one signature takes it.
+
+    A read-only array (read from Parquet, say) is copied: numba types it apart from a writable one.
+    """
+    array = np.ascontiguousarray(values, dtype=np.int64)
+    return array if array.flags.writeable else array.copy()
 
 
 class LadderSide:

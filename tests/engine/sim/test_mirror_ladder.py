@@ -193,6 +193,16 @@ def test_a_bad_level_is_refused_and_changes_nothing() -> None:
     assert side.levels() == [(100, 3), (101, 4)]
 
 
+def test_read_only_level_arrays_are_taken_as_they_come_from_parquet() -> None:
+    """Arrays read from the catalog are read-only; the side copies them for the kernel."""
+    px = np.array([100, 101], dtype=np.int64)
+    sz = np.array([3, 4], dtype=np.int64)
+    px.flags.writeable = sz.flags.writeable = False
+    side = LadderSide(Side.SELL)
+    side.update([100, 101], [3, 4], px, sz)
+    assert side.levels() == [(100, 3), (101, 4)]
+
+
 def test_the_mirror_uses_the_ladder_once_kernels_are_compiled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
