@@ -13,6 +13,7 @@ import msgspec
 
 from engine.core.config import DecimalText, PaperSection
 from engine.risk.limits import RiskLimits
+from engine.strategy.registry import REFERENCE
 
 ParamValue = str | int | float | bool
 
@@ -27,8 +28,8 @@ class VenueFees(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One backtest run."""
 
-    strategy: Literal["market_maker"] = "market_maker"
-    """The strategy kind (:mod:`engine.strategy.registry`)."""
+    strategy: str = "market_maker"
+    """The strategy kind, one of :data:`engine.strategy.registry.REFERENCE`."""
     symbol: str = ""
     """The instrument it trades; empty: the source's first."""
     params: dict[str, ParamValue] = msgspec.field(default_factory=dict)
@@ -65,6 +66,11 @@ class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     on_corrupt: Literal["skip", "refuse"] = "refuse"
     """A corrupt data file: skipped with a warning, or the run refused."""
     risk: RiskLimits = msgspec.field(default_factory=RiskLimits)
+
+    def __post_init__(self) -> None:
+        if self.strategy not in REFERENCE:
+            kinds = ", ".join(REFERENCE)
+            raise ValueError(f"strategy {self.strategy!r} is not one of the kinds: {kinds}")
 
     def paper(self) -> PaperSection:
         """The fee, queue and latency part as the paper section the matching is built from."""

@@ -117,17 +117,18 @@ def build_job(form: BacktestForm, number: int) -> BacktestJob:
     """
     from backtest.config import BacktestConfig, parse_params
     from engine.strategy.base import ParamsError, decode_params
-    from engine.strategy.market_maker import MarketMakerParams
+    from engine.strategy.registry import REFERENCE
 
     spec = _spec(form.data)
     try:
         params = parse_params(form.params.split())
     except ValueError as exc:
         raise BacktestFormError(f"params: {exc}") from None
-    if form.strategy != "market_maker":
-        raise BacktestFormError(f"strategy {form.strategy!r}: backtests run market_maker")
+    kind = form.strategy.strip()
+    if kind not in REFERENCE:
+        raise BacktestFormError(f"strategy: {kind!r} is not one of {', '.join(REFERENCE)}")
     try:
-        decode_params(MarketMakerParams, params, form.strategy)
+        decode_params(REFERENCE[kind].params_type, params, kind)
     except ParamsError as exc:
         raise BacktestFormError(f"params: {exc}") from None
     start, start_offset = _when(form.start, "start") if form.start.strip() else (0, -1)
@@ -138,7 +139,7 @@ def build_job(form: BacktestForm, number: int) -> BacktestJob:
         raise BacktestFormError("end: it must be after the start")
     try:
         config = msgspec.convert(
-            {"strategy": form.strategy, "params": params, "start_ns": start, "end_ns": end},
+            {"strategy": kind, "params": params, "start_ns": start, "end_ns": end},
             BacktestConfig,
         )
     except msgspec.ValidationError as exc:

@@ -13,8 +13,8 @@ A form that cannot make a run says which field is wrong, on the line at the bott
 side (:class:`~hft_tui.screens.run_compare.RunCompareScreen`); ``s`` opens a sweep's results file
 as a sortable table and a heat map (:class:`~hft_tui.screens.sweep_view.SweepScreen`); ``l``
 replays the selected finished run on the ladder with its orders drawn, at a chosen speed
-(:class:`~hft_tui.screens.replay_view.ReplayScreen`). Backtests run ``market_maker`` only: the
-backtest config accepts no other strategy yet, so the form has no strategy field.
+(:class:`~hft_tui.screens.replay_view.ReplayScreen`). The strategy is any reference kind; its
+parameters are checked against its ranges before the run is handed to a worker.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from hft_tui.widgets.keyed_table import Cells, KeyedTable, cell
 from hft_tui.widgets.pnl_chart import PnlChart
 
 _FIELDS = (
+    ("strategy", "strategy", "market_maker, imbalance, grid, ma_cross, rsi_revert, twap, vwap"),
     ("data", "data", "capture stem or file(s), or catalog:<folder>"),
     ("params", "params", "half_spread_ticks=50 size_lots=1000 ..."),
     ("start", "start", "ISO-8601, ns, or +90s/+5m/+1h from the data's start; empty: its start"),
@@ -145,8 +146,8 @@ class BacktestScreen(DeskScreen):
         with Vertical(id="backtest-form"):
             for key, label, hint in _FIELDS:
                 with Horizontal(classes="form-row"):
-                    yield Static(f" {label:<7}", classes="form-label")
-                    value = self._data if key == "data" else ""
+                    yield Static(f" {label:<8}", classes="form-label")
+                    value = {"data": self._data, "strategy": "market_maker"}.get(key, "")
                     yield Input(value, placeholder=hint, id=f"bt-{key}", compact=True)
         yield KeyedTable(_COLUMNS, id="runs-table")
         yield Static(id="run-detail")

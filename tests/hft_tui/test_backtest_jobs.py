@@ -51,7 +51,8 @@ def test_absolute_times_go_into_the_config(capture):
         (BacktestForm("{capture}", "levels=99"), "levels=99 refused"),
         (BacktestForm("{capture}", "", "yesterday"), "start 'yesterday' is neither ns nor ISO"),
         (BacktestForm("{capture}", "", "+2m", "+1m"), "end: it must be after the start"),
-        (BacktestForm("{capture}", strategy="grid"), "backtests run market_maker"),
+        (BacktestForm("{capture}", strategy="pairs"), "strategy: 'pairs' is not one of"),
+        (BacktestForm("{capture}", "levels=99", strategy="grid"), "levels"),
     ],
 )
 def test_a_form_that_cannot_run_names_the_field(form, words, capture):
@@ -74,6 +75,17 @@ def test_a_run_returns_figures_and_an_equity_curve(shared_data: Path):
     ts, net = answer["equity"][-1]
     assert isinstance(ts, int)
     assert isinstance(net, str)
+
+
+@pytest.mark.shared_data
+def test_any_reference_strategy_can_be_backtested(shared_data: Path):
+    """The grid over the same minute: its own parameters checked, its own figures back."""
+    form = BacktestForm(_capture(shared_data), "", "", "+60s", strategy="grid")
+    job = build_job(form, 1)
+    assert job.config.strategy == "grid"
+    answer = run_job(job)
+    assert "error" not in answer, answer.get("error")
+    assert "net" in answer["headline"]
 
 
 def test_a_run_that_fails_answers_with_the_reason(capture):
