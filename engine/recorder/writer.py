@@ -6,6 +6,9 @@ in the next roll period (an hour by default); the file is then closed and rename
 dot-prefixed temporary name to its final name, so a reader only ever sees whole files. Rows are
 handed to Parquet in row groups of ``row_group_rows``, so memory stays bounded over an hour.
 
+Files are owner-only (0600) and the folders the writer makes 0700, like everything else under
+the engine's state dir; share a catalog by changing its modes on purpose.
+
 A write that fails (disk full, folder read-only) abandons that file (its temporary is removed
 when possible) and raises :class:`CatalogWriteError`; the next row starts a new file.
 """
@@ -292,7 +295,7 @@ class CatalogWriter:
         try:
             table = self._table(current)
             if current.writer is None:
-                current.temp.parent.mkdir(parents=True, exist_ok=True)
+                current.temp.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 current.writer = pq.ParquetWriter(current.temp, table.schema, compression="zstd")
             current.writer.write_table(table)
         except (OSError, pa.ArrowException) as exc:
@@ -309,6 +312,7 @@ class CatalogWriter:
             return
         try:
             current.writer.close()
+            os.chmod(current.temp, 0o600)
             with open(current.temp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(current.temp, current.final)

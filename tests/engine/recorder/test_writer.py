@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,8 @@ def test_rows_land_in_the_partition_with_metadata(tmp_path):
     writer.write_raw("binance", "BTCUSDT", T0 + 4, "btcusdt@depth", b'{"x": 1}')
     files = writer.close()
     assert len(files) == 3
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}  # owner-only, as the state
+    assert stat.S_IMODE(files[0].parent.stat().st_mode) & 0o077 == 0
     book = tmp_path / "book/venue=binance/symbol=BTCUSDT/date=2024-08-09" / f"00-{T0 + 1}.parquet"
     assert book in files
     table = pq.read_table(book)
