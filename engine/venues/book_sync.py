@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import zlib
+from typing import Protocol
 
 import numpy as np
 
@@ -58,6 +59,28 @@ class ResyncCause(enum.StrEnum):
         they travel as :attr:`ResyncReason.GAP`.
         """
         return _IPC[self]
+
+
+class PhasedSync(Protocol):
+    """A venue's book keeping as the shared feed code sees it: a phase and a reset."""
+
+    phase: BookPhase
+
+    def reset(self, cause: ResyncCause) -> None:
+        """Throw the book away for ``cause``; it syncs again."""
+        ...
+
+
+def lose_book(sync: PhasedSync) -> bool:
+    """A frame of the book was lost: throw it away, unless it is already waiting for a snapshot.
+
+    Returns:
+        Whether the book was thrown away (and must be resubscribed).
+    """
+    if sync.phase is BookPhase.SYNCING:
+        return False
+    sync.reset(ResyncCause.MALFORMED)
+    return True
 
 
 _IPC = {

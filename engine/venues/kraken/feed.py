@@ -35,7 +35,7 @@ from engine.core.events import BookDelta
 from engine.errors import ChecksumMismatch, CrossedBook
 from engine.ipc.protocol import LinkState
 from engine.venues.book_feed import BookFeed
-from engine.venues.book_sync import BookPhase, ResyncCause
+from engine.venues.book_sync import BookPhase, ResyncCause, lose_book
 from engine.venues.kraken.protocol import KrakenBook, KrakenParser
 from engine.venues.kraken.sync import KrakenBookSync, KrakenOutcome
 from engine.venues.resubscribe import ResubscribePacer
@@ -181,11 +181,7 @@ class KrakenFeed(BookFeed[KrakenBook]):
         return self._syncs[instrument].phase is BookPhase.LIVE
 
     def _lose_book(self, instrument: int) -> bool:
-        sync = self._syncs[instrument]
-        if sync.phase is BookPhase.SYNCING:
-            return False
-        sync.reset(ResyncCause.MALFORMED)
-        return True
+        return lose_book(self._syncs[instrument])
 
     # ---- books -------------------------------------------------------------------------------
 

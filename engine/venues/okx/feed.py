@@ -45,7 +45,7 @@ from engine.errors import (
 from engine.ipc.protocol import LinkState, ResyncReason
 from engine.venues.backoff import Backoff
 from engine.venues.book_feed import BookFeed
-from engine.venues.book_sync import BookPhase, ResyncCause
+from engine.venues.book_sync import BookPhase, ResyncCause, lose_book
 from engine.venues.okx.protocol import OkxBook, OkxParser
 from engine.venues.okx.sync import OkxBookSync, OkxOutcome
 from engine.venues.resubscribe import ResubscribePacer
@@ -186,11 +186,7 @@ class OkxFeed(BookFeed[OkxBook]):
         return self._syncs[instrument].phase is BookPhase.LIVE
 
     def _lose_book(self, instrument: int) -> bool:
-        sync = self._syncs[instrument]
-        if sync.phase is BookPhase.SYNCING:
-            return False
-        sync.reset(ResyncCause.MALFORMED)
-        return True
+        return lose_book(self._syncs[instrument])
 
     # ---- books -------------------------------------------------------------------------------
 
