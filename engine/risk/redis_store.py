@@ -58,6 +58,7 @@ class RedisStore(StoreBase):
             retry=Retry(NoBackoff(), 0),
         )
         self._healthy = False
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -87,8 +88,10 @@ class RedisStore(StoreBase):
 
         The watcher is cancelled again every half second until it has ended: redis-py can lose
         a cancellation that lands while it opens a pooled connection, and the watcher would then
-        poll on forever and hold up the engine's shutdown.
+        poll on forever and hold up the engine's shutdown. The watcher's loops also end on their
+        own once ``stop`` has begun, so a lost cancellation costs at most one poll interval.
         """
+        self._stopping = True
         task = self._task
         if task is not None:
             while not task.done():
@@ -103,7 +106,7 @@ class RedisStore(StoreBase):
     async def _run(self) -> None:
         """Connect, resync, follow changes; on any failure warn, back off and start again."""
         warned = False
-        while True:
+        while not self._stopping:
             up_since = time.monotonic()
             failure: BaseException | None = None
             try:
@@ -145,7 +148,7 @@ class RedisStore(StoreBase):
             self._apply(section, name, fields, actor)
 
     async def _poll(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.poll_interval_s)
             await self._resync("unknown (seen by polling)")
 
@@ -153,7 +156,7 @@ class RedisStore(StoreBase):
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
-            while True:
+            while not self._stopping:
                 message = await pubsub.get_message(timeout=1.0)
                 if message is not None and message.get("type") == "message":
                     await self._on_message(message.get("data"))

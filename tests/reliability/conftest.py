@@ -286,5 +286,29 @@ async def desk(
         yield desk
     finally:
         engine.request_stop()
-        await asyncio.wait_for(task, TIMEOUT_S)
-        await venue.stop()
+        try:
+            await asyncio.wait_for(task, TIMEOUT_S)
+        finally:
+            await venue.stop()
+            await _no_task_left_behind()
+
+
+async def _no_task_left_behind(timeout_s: float = 5.0) -> None:
+    """Fail naming every task still alive once the engine and venue have stopped.
+
+    The event loop's own teardown cancels leftovers once and waits for them without a bound; a
+    task that loses that cancellation would hold the whole run. Here they are cancelled again
+    and again for ``timeout_s`` and whatever is left is reported with its stack.
+    """
+    me = asyncio.current_task()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            stacks = "\n".join(f"{t.get_name()}: {t.get_stack(limit=3)}" for t in left)
+            pytest.fail(f"{len(left)} task(s) outlived the engine and ignored cancel:\n{stacks}")
+        for t in left:
+            t.cancel()
+        await asyncio.wait(left, timeout=0.25)

@@ -98,10 +98,6 @@ def _with_open_orders(limits, count):
     )
 
 
-@pytest.mark.skip(
-    reason="quarantined: once hung in event-loop teardown (a task that does not finish when "
-    "cancelled after the restart) and held a full CI run; passes alone; fix before re-enabling"
-)
 async def test_redis_stopped_and_restarted_mid_run(desk, own_redis, fault):
     """Redis down: last limits kept, trading goes on; back: healthy, changes made meanwhile kept."""
     engine = desk.engine
