@@ -17,7 +17,7 @@ def test_ui_is_a_registered_subject():
     assert callable(runner("ui"))
 
 
-def test_the_engine_side_publishes_each_update_as_a_live_book():
+def test_the_engine_side_publishes_a_live_book_ending_on_the_last_update():
     """A short replay run: every update counted, the last book on the page, live and uncrossed."""
     instance = f"bu{uuid.uuid4().hex[:10]}"
     publisher = EnginePublisher.create(instance, ["BTCUSDT"])
