@@ -30,7 +30,7 @@ from engine.core.instruments import Instrument
 from engine.oms import records
 from engine.oms.ids import ClientOrderIds
 from engine.oms.journal import Journal, JournalCorrupt, RecordKind, replay_decoded
-from engine.oms.order import Anomaly, LateReport, Order, OrderEventKind, OrderStatus
+from engine.oms.order import Anomaly, LateFill, LateReport, Order, OrderEventKind, OrderStatus
 from engine.oms.positions import InvalidFill, Portfolio
 from engine.risk.checks import MarketState, Rejection, RejectReason
 from engine.risk.pipeline import RiskPipeline
@@ -149,6 +149,9 @@ class OrderManager:
         self.late_reports = 0
         """Cancel or replace refusals that reached an order already ended (the request raced
         a fill or the order's end): journaled, counted, otherwise ignored."""
+        self.late_fills = 0
+        """Fills reported after their order's cancel or expiry (matched before it): booked and
+        counted on the order, which stays canceled or expired."""
         self.base_fees: dict[int, Decimal] = {}
         """Per instrument, commissions the venue took in the base asset (exact, base units)."""
 
@@ -495,6 +498,17 @@ class OrderManager:
             self._track(order)
             if isinstance(result, Anomaly):
                 anomaly = result.reason
+            elif isinstance(result, LateFill):
+                self.late_fills += 1
+                log.info(
+                    "fill reported after the order ended",
+                    extra={
+                        "client_order_id": order.client_order_id,
+                        "venue": fill.venue,
+                        "trade_id": fill.trade_id,
+                        "status": str(order.status),
+                    },
+                )
         try:
             booked = self.portfolio.apply(fill)
         except InvalidFill as exc:

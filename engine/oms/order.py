@@ -9,7 +9,7 @@ Fills still arrive while a request is pending. Canceled and Expired come from an
 live state. Filled, Canceled, Rejected and Expired are terminal.
 ```
 
-:data:`TRANSITIONS` is the whole lifecycle. An event the table does not allow (a fill for a canceled
+:data:`TRANSITIONS` is the whole lifecycle. An event the table does not allow (a fill for a rejected
 order, a duplicate ack, an overfill) never raises out of :meth:`Order.apply` unless the order is
 strict: it is logged on the ``engine.oms`` logger with the order id, state and event, kept in
 :attr:`Order.anomalies`, the order is marked :attr:`Order.needs_reconcile`, and an :class:`Anomaly`
@@ -19,7 +19,8 @@ A cancel or replace that races the order's end (the venue filled, canceled or ex
 our request was on its way) comes back as CANCEL_REJECTED or REPLACE_REJECTED for an order that
 is already terminal. That is the normal outcome of the race, not an impossible event:
 :meth:`Order.apply` returns a :class:`LateReport`, changes nothing and marks nothing for
-reconciliation.
+reconciliation. Likewise a fill reported after the cancel or expiry (it matched before): the
+order keeps its terminal state and counts the lots (:class:`LateFill`).
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ TERMINAL = frozenset(
 )
 """States no event leaves."""
 
+FILLED_AFTER_END = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED})
+"""Terminal states a fill may still be reported in (it matched before the end took effect)."""
+
 LATE_REPORTS = frozenset({OrderEventKind.CANCEL_REJECTED, OrderEventKind.REPLACE_REJECTED})
 """Answers to a request that may arrive after the order ended: benign on a terminal order."""
 
@@ -152,6 +156,21 @@ class LateReport(msgspec.Struct, frozen=True):
     ts_ns: int
     reason: str
     """The venue's text for the refusal."""
+
+
+class LateFill(msgspec.Struct, frozen=True):
+    """A fill reported after the order was canceled or expired: counted, the state unchanged.
+
+    The venue matched it before the cancel or expiry took effect and reported the end first (a
+    REST cancel answer ahead of the stream's trade report, for one): the fill belongs to the
+    order, which stays in its terminal state with the lots filled.
+    """
+
+    client_order_id: str
+    trade_id: str
+    status: OrderStatus
+    """The terminal state the order was (and stays) in."""
+    ts_ns: int
 
 
 class DuplicateFill(msgspec.Struct, frozen=True):
@@ -297,12 +316,13 @@ class Order:
                 self.size_lots = self.size_lots if size_lots is None else size_lots
         return result
 
-    def apply_fill(self, fill: Fill) -> Transition | Anomaly | DuplicateFill:
+    def apply_fill(self, fill: Fill) -> Transition | Anomaly | DuplicateFill | LateFill:
         """Apply one execution, at most once per ``(venue, trade_id)``.
 
-        The fill is a FILL when it completes the order, else a PARTIAL_FILL. A fill beyond the
-        order's size, for another order, or in a state that cannot fill is an anomaly and changes
-        no quantity.
+        The fill is a FILL when it completes the order, else a PARTIAL_FILL. On a canceled or
+        expired order it is a :class:`LateFill`: the lots count, the state stays. A fill beyond
+        the order's size, for another order, or in a state that cannot fill (new, rejected, a
+        filled order filled again) is an anomaly and changes no quantity.
 
         Raises:
             InvalidTransition: for an impossible fill when the order is strict.
@@ -322,13 +342,21 @@ class Order:
             problem = f"overfill: {filled} lots filled of {self.size_lots}"
         if problem:
             return self._anomaly(kind, fill.exch_ts or fill.recv_ts, problem)
+        if self.status in FILLED_AFTER_END:
+            self._count_fill(fill, filled)
+            return LateFill(
+                self.client_order_id, fill.trade_id, self.status, fill.exch_ts or fill.recv_ts
+            )
         result = self._transition(kind, fill.exch_ts or fill.recv_ts)
         if isinstance(result, Transition):
-            self.filled_lots = filled
-            self.fill_notional += fill.price * fill.size
-            if fill.venue_order_id and not self.venue_order_id:
-                self.venue_order_id = fill.venue_order_id
+            self._count_fill(fill, filled)
         return result
+
+    def _count_fill(self, fill: Fill, filled: int) -> None:
+        self.filled_lots = filled
+        self.fill_notional += fill.price * fill.size
+        if fill.venue_order_id and not self.venue_order_id:
+            self.venue_order_id = fill.venue_order_id
 
     def _transition(self, kind: OrderEventKind, ts_ns: int) -> Transition | Anomaly:
         target = TRANSITIONS.get((self.status, kind))

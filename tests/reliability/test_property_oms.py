@@ -97,10 +97,9 @@ def _run(state: Path, side: Side, sizes: list[int], delivery: list[int], cancele
     sign = 1 if side is Side.BUY else -1
     assert desk.portfolio.position(0).net == sign * filled
     assert len(order.fill_ids) == len(sizes)
-    # A fill reported after the cancel moves the position but not the finished order, which
-    # is flagged for reconciliation instead; otherwise the order holds every fill.
-    assert order.filled_lots == filled or order.needs_reconcile
-    assert order.filled_lots <= filled
+    # Every fill counts on the order, one reported after the cancel included.
+    assert order.filled_lots == filled
+    assert not order.needs_reconcile
     if filled == SIZE or canceled:
         assert not order.is_open, order.status
     desk.journal.close()

@@ -251,17 +251,35 @@ async def test_a_fill_for_an_order_never_sent_moves_the_position_and_alerts(desk
     assert "never sent" in desk.oms.alerts[-1].message
 
 
-async def test_a_fill_for_a_canceled_order_is_booked_and_flagged(desk: Desk):
-    """A fill that raced a cancel still moves the position; the order needs reconciliation."""
+async def test_a_fill_reported_after_the_cancel_counts_on_the_canceled_order(desk: Desk):
+    """It matched before the cancel: position and order both hold it, the order stays canceled."""
     order = desk.oms.submit(desk.order(Side.BUY, 10, 499_000))
     await desk.settle()
     desk.oms.cancel(order.client_order_id)
     await desk.settle()
     assert order.status is OrderStatus.CANCELED
+    alerts = len(desk.oms.alerts)
     desk.oms.on_fill(venue_fill(order.client_order_id, 3, 499_000))
     assert desk.portfolio.position(0).net == 3
+    assert order.status is OrderStatus.CANCELED
+    assert order.filled_lots == 3
+    assert order.fill_notional == 3 * 499_000
+    assert not order.needs_reconcile
+    assert desk.oms.late_fills == 1
+    assert len(desk.oms.alerts) == alerts
+
+
+async def test_an_overfill_reported_after_the_cancel_is_booked_and_flagged(desk: Desk):
+    """More lots than the order had: the position moves, the order does not, reconcile checks."""
+    order = desk.oms.submit(desk.order(Side.BUY, 10, 499_000))
+    await desk.settle()
+    desk.oms.cancel(order.client_order_id)
+    await desk.settle()
+    desk.oms.on_fill(venue_fill(order.client_order_id, 11, 499_000))
+    assert desk.portfolio.position(0).net == 11
+    assert order.filled_lots == 0
     assert order.needs_reconcile
-    assert desk.oms.alerts
+    assert desk.oms.alerts[-1].level is AlertLevel.WARNING
 
 
 @pytest.mark.parametrize(

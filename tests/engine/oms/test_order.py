@@ -9,11 +9,13 @@ from engine.core.events import Fill, Side
 from engine.core.instruments import Instrument
 from engine.errors import InstrumentError
 from engine.oms.order import (
+    FILLED_AFTER_END,
     TERMINAL,
     TRANSITIONS,
     Anomaly,
     DuplicateFill,
     InvalidTransition,
+    LateFill,
     LateReport,
     Order,
     OrderEventKind,
@@ -107,7 +109,7 @@ def order_in(status: OrderStatus, *, strict: bool = False) -> Order:
 
 def apply_kind(
     order: Order, kind: OrderEventKind
-) -> Transition | Anomaly | LateReport | DuplicateFill:
+) -> Transition | Anomaly | LateReport | DuplicateFill | LateFill:
     """Apply one event of ``kind``, making up a fill when it is a fill kind."""
     if kind is E.PARTIAL_FILL:
         return order.apply_fill(make_fill(1, trade_id="probe"))
@@ -115,6 +117,11 @@ def apply_kind(
         leaves = order.size_lots - order.filled_lots
         return order.apply_fill(make_fill(max(leaves, 1), trade_id="probe"))
     return order.apply(kind, 99)
+
+
+def result_lots(kind: OrderEventKind, filled: int) -> int:
+    """The lots :func:`apply_kind` fills for ``kind`` on an order with ``filled`` lots done."""
+    return 1 if kind is E.PARTIAL_FILL else max(SIZE - filled, 1)
 
 
 def test_table_is_exactly_the_lifecycle():
@@ -140,6 +147,14 @@ def test_every_state_and_event(status, kind, caplog):
         assert not order.needs_reconcile
         assert not order.anomalies
         assert not [r for r in caplog.records if r.name == "engine.oms"]
+    elif status in FILLED_AFTER_END and kind in (E.PARTIAL_FILL, E.FILL):
+        # matched before the cancel or expiry took effect: counted, the state stays
+        assert result == LateFill("eng-7", "probe", status, 5)
+        assert order.status is status
+        assert order.filled_lots == before[1] + result_lots(kind, before[1])
+        assert len(order.history) == before[2]
+        assert not order.needs_reconcile
+        assert not order.anomalies
     elif target is None:
         assert isinstance(result, Anomaly)
         # on a filled order any fill completes (over) the size, so it is reported as a FILL
@@ -168,7 +183,7 @@ def test_every_state_and_event(status, kind, caplog):
 
 
 @pytest.mark.parametrize(
-    ("status", "kind"), [(S.CANCELED, E.PARTIAL_FILL), (S.ACCEPTED, E.ACCEPTED)]
+    ("status", "kind"), [(S.REJECTED, E.PARTIAL_FILL), (S.ACCEPTED, E.ACCEPTED)]
 )
 def test_strict_order_raises_invalid_transition(status, kind):
     """A strict order raises InvalidTransition naming the order, state and event."""
