@@ -61,6 +61,8 @@ def status_document(engine: Engine) -> dict[str, Any]:
             "known": len(engine.oms.orders),
             "duplicates_ignored": engine.oms.duplicates,
             "unknown_reports": engine.oms.unknown_reports,
+            "late_reports": engine.oms.late_reports,
+            "late_fills": engine.oms.late_fills,
             "forgotten": engine.oms.forgotten,
         },
         "gateway": _gateway_status(engine),

@@ -89,6 +89,14 @@ class EngineCollector(Collector):
         odd.add_metric(["duplicate"], oms.duplicates)
         odd.add_metric(["unknown_order"], oms.unknown_reports)
         yield odd
+        late = CounterMetricFamily(
+            "hft_late_reports",
+            "Venue reports that arrived after their order had ended (the normal end of a race)",
+            labels=["kind"],
+        )
+        late.add_metric(["refusal"], oms.late_reports)
+        late.add_metric(["fill"], oms.late_fills)
+        yield late
         alerts = CounterMetricFamily("hft_alerts", "Alerts kept, by level", labels=["level"])
         for level, count in sorted(Counter(str(a.level) for a in oms.alerts).items()):
             alerts.add_metric([level], count)

@@ -8,6 +8,7 @@ from engine.core.commands import SubmitOrder
 from engine.core.config import load_config
 from engine.core.events import Side
 from engine.engine import Engine
+from engine.status import status_document
 
 
 def _samples(engine: Engine) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -43,5 +44,21 @@ def test_metrics_show_halt_orders_and_rejections(tmp_path):
     assert after[("hft_orders", (("state", "rejected"),))] == 1
     assert after[("hft_pnl", (("kind", "net"),))] == 0
     assert ("hft_position_lots", (("instrument", "sim:BTCUSDT"),)) in after
+    engine.journal.close()
+    engine.breaker.close()
+
+
+def test_metrics_and_status_count_late_reports(tmp_path):
+    """Refusals and fills that reached an ended order are counted apart from anomalies."""
+    config = load_config(
+        None, {"HFT__ENGINE__STATE_DIR": str(tmp_path), "HFT__ENGINE__INSTANCE": "late"}
+    )
+    engine = Engine(config)
+    engine.oms.late_reports, engine.oms.late_fills = 2, 3
+    samples = _samples(engine)
+    assert samples[("hft_late_reports_total", (("kind", "refusal"),))] == 2
+    assert samples[("hft_late_reports_total", (("kind", "fill"),))] == 3
+    orders = status_document(engine)["orders"]
+    assert (orders["late_reports"], orders["late_fills"]) == (2, 3)
     engine.journal.close()
     engine.breaker.close()
