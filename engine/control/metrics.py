@@ -42,6 +42,7 @@ class EngineCollector(Collector):
         yield from self._orders()
         yield from self._gateway()
         yield from self._market_data()
+        yield from self._recorder()
         yield from strategy_families(self.engine.strategies)
 
     def _trading(self) -> Iterator[Metric]:
@@ -171,6 +172,38 @@ class EngineCollector(Collector):
             )
             dropped.add_metric([], ring.dropped)
             yield dropped
+
+    def _recorder(self) -> Iterator[Metric]:
+        """The recorder's files, rows and losses (no series while recording is off)."""
+        recorder = self.engine.recorder
+        if recorder is None:
+            return
+        stats = recorder.stats()
+        running = GaugeMetricFamily("hft_recorder_running", "1 while the recorder's writer runs")
+        running.add_metric([], 1.0 if stats.running else 0.0)
+        yield running
+        files = CounterMetricFamily("hft_recorder_files", "Catalog files completed")
+        files.add_metric([], stats.files_written)
+        yield files
+        rows = CounterMetricFamily("hft_recorder_rows", "Rows in completed catalog files")
+        rows.add_metric([], stats.rows_written)
+        yield rows
+        dropped = CounterMetricFamily(
+            "hft_recorder_dropped", "Entries pushed out of the recorder's full queue, unwritten"
+        )
+        dropped.add_metric([], stats.dropped)
+        yield dropped
+        lost = CounterMetricFamily(
+            "hft_recorder_rows_lost", "Rows lost with a catalog file that could not be written"
+        )
+        lost.add_metric([], stats.rows_lost)
+        yield lost
+        errors = CounterMetricFamily("hft_recorder_write_errors", "Catalog writes that failed")
+        errors.add_metric([], stats.write_errors)
+        yield errors
+        depth = GaugeMetricFamily("hft_recorder_queue_depth", "Entries waiting to be written")
+        depth.add_metric([], stats.queue_depth)
+        yield depth
 
 
 def registry_for(engine: Engine) -> CollectorRegistry:

@@ -8,6 +8,7 @@ from engine.core.commands import SubmitOrder
 from engine.core.config import load_config
 from engine.core.events import Side
 from engine.engine import Engine
+from engine.recorder.recorder import recorder_for
 from engine.status import status_document
 
 
@@ -60,5 +61,22 @@ def test_metrics_and_status_count_late_reports(tmp_path):
     assert samples[("hft_late_reports_total", (("kind", "fill"),))] == 3
     orders = status_document(engine)["orders"]
     assert (orders["late_reports"], orders["late_fills"]) == (2, 3)
+    engine.journal.close()
+    engine.breaker.close()
+
+
+def test_metrics_show_the_recorder_when_it_records(tmp_path):
+    """No recorder series while recording is off; its counters once a recorder is set up."""
+    config = load_config(
+        None, {"HFT__ENGINE__STATE_DIR": str(tmp_path), "HFT__ENGINE__INSTANCE": "recmetrics"}
+    )
+    engine = Engine(config)
+    assert not [k for k in _samples(engine) if k[0].startswith("hft_recorder")]
+    engine.recorder = recorder_for(config, engine.instruments, root=tmp_path / "catalog")
+    samples = _samples(engine)
+    assert samples[("hft_recorder_running", ())] == 0
+    assert samples[("hft_recorder_rows_total", ())] == 0
+    assert samples[("hft_recorder_dropped_total", ())] == 0
+    assert samples[("hft_recorder_queue_depth", ())] == 0
     engine.journal.close()
     engine.breaker.close()
