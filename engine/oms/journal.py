@@ -16,10 +16,11 @@ back) goes into the open file. When the day changes the old file is fsynced and 
 instant each record is in at least one complete file.
 
 Durability (``FsyncPolicy``): ``ALWAYS`` fsyncs inside every ``append``, so a returned offset
-survives a power cut, at the price of one disk flush per record. ``BATCH`` fsyncs on the first
-append at least ``batch_ms`` after the last fsync and on ``flush()``/``close()``: a power cut can
-lose the last ``batch_ms`` of records, so call ``flush()`` on a timer. ``NEVER`` leaves flushing to
-the OS (records survive a process crash, not a power cut) and fsyncs only on rotation and close.
+survives a power cut, at the price of one disk flush per record. ``BATCH`` has a thread of its own
+(:class:`~engine.oms.syncer.BackgroundSync`) fsync each record within ``batch_ms`` of its append,
+and ``flush()``/``close()`` fsync at once: a power cut can lose the last ``batch_ms`` of records,
+and ``append`` never waits for the disk. ``NEVER`` leaves flushing to the OS (records survive a
+process crash, not a power cut) and fsyncs only on rotation and close.
 Every policy writes each frame with one ``os.write``, so a killed process loses nothing it appended.
 """
 
@@ -39,8 +40,8 @@ from typing import TypeVar
 
 import msgspec
 
-from engine.core.clock import Clock, LiveClock
 from engine.errors import EngineError
+from engine.oms.syncer import BackgroundSync
 
 log = logging.getLogger("engine.oms.journal")
 
@@ -270,8 +271,7 @@ class Journal:
         directory: where the journal files live; created with mode 0700 when missing.
         instance: the engine instance name, the file name prefix.
         policy: when records are forced to disk.
-        batch_ms: the longest time between fsyncs under ``FsyncPolicy.BATCH``.
-        clock: the monotonic time source for ``BATCH``.
+        batch_ms: the longest time from an append to its fsync under ``FsyncPolicy.BATCH``.
     """
 
     def __init__(
@@ -280,18 +280,16 @@ class Journal:
         instance: str,
         policy: FsyncPolicy = FsyncPolicy.BATCH,
         batch_ms: int = 50,
-        clock: Clock | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.instance = instance
         self.policy = policy
-        self._batch_ns = batch_ms * 1_000_000
-        self._clock = clock or LiveClock()
+        self._batch_s = batch_ms / 1000
+        self._syncer: BackgroundSync | None = None
         self._fd = -1
         self._path: Path | None = None
         self._day = -(2**62)
         self._size = 0
-        self._last_sync = 0
         self._encoder = msgspec.msgpack.Encoder()
         if not self.directory.exists():
             self.directory.mkdir(mode=0o700, parents=True)
@@ -307,6 +305,8 @@ class Journal:
 
         Raises:
             ValueError: when ``kind`` is not 0-255 or the payload is longer than ``MAX_PAYLOAD``.
+            OSError: writing failed, or (``BATCH``) the background fsync of earlier records did
+                (this record was written; raised once, then appending goes on).
         """
         if not 0 <= kind <= 255 or len(payload) > MAX_PAYLOAD:
             raise ValueError(f"journal record kind {kind} / length {len(payload)} out of range")
@@ -318,13 +318,14 @@ class Journal:
         while view:
             view = view[os.write(self._fd, view) :]
         self._size += len(data)
-        if self.policy is FsyncPolicy.ALWAYS:
+        syncer = self._syncer
+        if syncer is not None:
+            syncer.mark()
+            if syncer.error is not None:
+                error, syncer.error = syncer.error, None
+                raise error
+        elif self.policy is FsyncPolicy.ALWAYS:
             os.fsync(self._fd)
-        elif self.policy is FsyncPolicy.BATCH:
-            now = self._clock.monotonic_ns()
-            if now - self._last_sync >= self._batch_ns:
-                os.fsync(self._fd)
-                self._last_sync = now
         return offset
 
     def append_struct(self, kind: int, message: msgspec.Struct, ts_ns: int) -> int:
@@ -332,13 +333,17 @@ class Journal:
         return self.append(kind, self._encoder.encode(message), ts_ns)
 
     def flush(self) -> None:
-        """Force every appended record to disk (the ``BATCH`` policy's timer calls this)."""
-        if self._fd >= 0:
+        """Force every appended record to disk now."""
+        if self._syncer is not None:
+            self._syncer.sync_now()
+        elif self._fd >= 0:
             os.fsync(self._fd)
-            self._last_sync = self._clock.monotonic_ns()
 
     def close(self) -> None:
         """Fsync and close the current file; a later append reopens it."""
+        if self._syncer is not None:
+            self._syncer.stop()
+            self._syncer = None
         if self._fd >= 0:
             os.fsync(self._fd)
             os.close(self._fd)
@@ -371,7 +376,8 @@ class Journal:
         self._size = 0 if created else _repair(self._path)
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(self._fd, 0o600)
+        if self.policy is FsyncPolicy.BATCH:
+            self._syncer = BackgroundSync(self._fd, self._batch_s, f"journal-sync-{self.instance}")
         if created:
             _fsync_dir(self.directory)
         self._day = day
-        self._last_sync = self._clock.monotonic_ns()

@@ -6,13 +6,14 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from engine.core.clock import SimClock
 from engine.oms.journal import (
     HEADER,
     FsyncPolicy,
@@ -86,11 +87,11 @@ def test_directory_and_files_are_private(tmp_path):
 @pytest.fixture
 def fsync_calls(monkeypatch):
     """Record every os.fsync call while still forcing the data to disk."""
-    calls: list[int] = []
+    calls: list[tuple[int, int]] = []
     real = os.fsync
 
     def counting(fd):
-        calls.append(fd)
+        calls.append((fd, threading.get_ident()))
         real(fd)
 
     monkeypatch.setattr(os, "fsync", counting)
@@ -120,22 +121,67 @@ def test_never_policy_leaves_fsync_to_close(tmp_path, fsync_calls):
     assert len(fsync_calls) == before + 1
 
 
-def test_batch_policy_fsyncs_once_per_interval_and_on_flush(tmp_path, fsync_calls):
-    """Under BATCH appends within the interval share one fsync; flush forces one."""
-    clock = SimClock()
-    journal = Journal(tmp_path, "eng", FsyncPolicy.BATCH, batch_ms=10, clock=clock)
-    journal.append(1, b"first", T0)
-    before = len(fsync_calls)
-    for i in range(5):
+def test_batch_policy_fsyncs_from_its_thread_within_the_interval(tmp_path, fsync_calls):
+    """Under BATCH no append fsyncs on the caller's thread; the syncer covers them all soon."""
+    journal = Journal(tmp_path, "eng", FsyncPolicy.BATCH, batch_ms=20)
+    main = threading.get_ident()
+    journal.append(1, b"x", T0)  # opens the file (and fsyncs its folder, on this thread)
+    fsync_calls.clear()
+    for i in range(1, 50):
         journal.append(1, b"x", T0 + i)
-    assert len(fsync_calls) == before
-    clock.advance(10_000_000)
-    journal.append(1, b"late", T0 + 9)
-    assert len(fsync_calls) == before + 1
+    deadline = time.monotonic() + 5
+    while not fsync_calls and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert fsync_calls, "the background fsync never came"
+    assert main not in {ident for _, ident in fsync_calls}
+    # 50 appends in a burst share a few fsyncs, not one each
+    time.sleep(0.1)
+    assert len(fsync_calls) < 10
     journal.flush()
-    assert len(fsync_calls) == before + 2
+    assert fsync_calls[-1][1] == main  # flush forces one now, on the caller's thread
     journal.close()
-    assert len(list(replay(tmp_path, "eng"))) == 7
+    assert len(list(replay(tmp_path, "eng"))) == 50
+    assert not [t for t in threading.enumerate() if t.name.startswith("journal-sync-")]
+
+
+def test_batch_policy_fsyncs_the_last_records_before_a_quiet_spell(tmp_path, fsync_calls):
+    """Records appended just before nothing else happens still reach the disk on time."""
+    journal = Journal(tmp_path, "eng", FsyncPolicy.BATCH, batch_ms=20)
+    journal.append(1, b"first", T0)
+    deadline = time.monotonic() + 5
+    while not fsync_calls and time.monotonic() < deadline:
+        time.sleep(0.005)
+    seen = len(fsync_calls)
+    journal.append(1, b"last", T0 + 1)  # within the interval of the first fsync
+    deadline = time.monotonic() + 5
+    while len(fsync_calls) == seen and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(fsync_calls) > seen, "the last record was left unsynced"
+    journal.close()
+
+
+def test_a_failed_background_fsync_is_raised_by_the_next_append(tmp_path, monkeypatch):
+    """The disk refused the fsync: the next append says so once (its record is written)."""
+    journal = Journal(tmp_path, "eng", FsyncPolicy.BATCH, batch_ms=1)
+    journal.append(1, b"first", T0)
+    syncer = journal._syncer
+    assert syncer is not None
+    real = os.fsync
+
+    def failing(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    syncer.mark()
+    deadline = time.monotonic() + 5
+    while syncer.error is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    monkeypatch.setattr(os, "fsync", real)
+    with pytest.raises(OSError, match="Input/output error"):
+        journal.append(1, b"second", T0 + 1)
+    journal.append(1, b"third", T0 + 2)
+    journal.close()
+    assert payloads(replay(tmp_path, "eng")) == [b"first", b"second", b"third"]
 
 
 @pytest.mark.parametrize("cut", [3, HEADER.size + 2])

@@ -76,7 +76,7 @@ class Desk:
         self.portfolio = Portfolio([BTC], self.clock)
         self.risk = RiskPipeline([BTC], limits, self.clock, self.portfolio)
         self.breaker = CircuitBreaker(state, self.clock)
-        self.journal = Journal(state / "journal", "t", clock=self.clock)
+        self.journal = Journal(state / "journal", "t")
         self.tasks: list[asyncio.Task[int]] = []
         self.oms = OrderManager(
             [BTC],
