@@ -8,7 +8,8 @@ its own RSS every second. Metrics, in MB: ``rss_start`` (books built, before the
 half of the run, so start-up allocation does not count). The goal is under 300 MB and flat;
 ``--quick`` runs 10 s instead of the full 10 minutes.
 
-This is the engine's market-data core (no sockets, no UI publisher, no strategies).
+This is the engine's market-data core on its compiled ladder and frame readers (no sockets, no
+UI publisher, no strategies).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import numpy as np
 import psutil  # type: ignore[import-untyped]  # psutil ships no type information
 
+from engine import jit
 from engine.bench.captures import spot_session
 from engine.bench.realtime import Feeds, Schedule, replay, schedule
 from engine.bench.report import SubjectRun, summarize
@@ -48,6 +50,7 @@ def _slice(plan: Schedule, low: int, high: int) -> Schedule:
 
 def child(seconds: int) -> dict[str, list[float]]:
     """Replay ``seconds`` of 50 instruments, sampling RSS (MB) once a second."""
+    jit.activate()  # the compiled ladder and readers, as the engine runs once they are ready
     me = psutil.Process()
     session = spot_session()
     feeds = Feeds(session, INSTRUMENTS)

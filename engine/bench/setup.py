@@ -16,6 +16,7 @@ from engine.bench.report import Result, SubjectRun
 from engine.core.clock import Clock
 from engine.core.instruments import Instrument
 from engine.oms.ids import ClientOrderIds
+from engine.oms.journal import Journal
 from engine.oms.manager import OrderManager
 from engine.oms.positions import Portfolio
 from engine.risk.checks import MarketState
@@ -64,10 +65,12 @@ def one_instrument_oms(
     clock: Clock,
     ids: ClientOrderIds,
     market: Callable[[int], MarketState],
+    journal: Journal | None = None,
 ) -> OrderManager:
-    """An OMS with its portfolio and risk pipeline on ``instrument``: no journal, no breaker.
+    """An OMS with its portfolio and risk pipeline on ``instrument``: no breaker.
 
-    A trip halts its risk pipeline, as the engine's does.
+    It journals to ``journal`` when one is given, as the engine's OMS writes every command and
+    event before acting on it. A trip halts its risk pipeline, as the engine's does.
     """
     portfolio = Portfolio([instrument], clock)
     risk = RiskPipeline([instrument], limits, clock, portfolio)
@@ -77,7 +80,7 @@ def one_instrument_oms(
         risk=risk,
         portfolio=portfolio,
         ids=ids,
-        journal=None,
+        journal=journal,
         market=market,
         breaker_tripped=lambda: False,
         on_trip=risk.halt,

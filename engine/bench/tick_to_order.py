@@ -4,7 +4,8 @@ What is timed, per frame, on the engine's own objects: the raw ``depthUpdate`` f
 (:class:`~engine.venues.binance.protocol.BinanceSpotParser`), applied to the book through
 :class:`~engine.venues.binance.sync.SpotBookSync`, the strategy runner dispatches it to the
 reference market maker, which decides to move both quotes; each replace goes through the order
-manager and the full risk pipeline to :class:`~engine.venues.binance.gateway.BinanceSpotGateway`,
+manager (which journals it first, with the engine's default batch fsync policy) and the full risk
+pipeline to :class:`~engine.venues.binance.gateway.BinanceSpotGateway`,
 which prices it against its rate limits, builds and signs the ``cancelReplace`` request and
 writes it on an idle keep-alive connection. The clock stops at the transport's ``on_write`` (as
 ``transport.write`` is called): ``first_order`` for the first request, ``both_orders`` for the
@@ -40,6 +41,7 @@ from engine.core.events import BookDelta
 from engine.core.instruments import Instrument
 from engine.errors import EngineError
 from engine.oms.ids import ClientOrderIds
+from engine.oms.journal import Journal
 from engine.oms.order import OrderStatus
 from engine.risk.checks import MarketState
 from engine.strategy.market_maker import MarketMaker, MarketMakerParams
@@ -103,8 +105,14 @@ class _Rig:
         self.book = OrderBook(BTC.symbol)
         self.sync = SpotBookSync(BTC, self.book, venue="sim")
         self.parser = BinanceSpotParser([BTC])
+        self.journal = Journal(state / "journal", "t2o")  # the engine's policy: batch, 50 ms
         self.oms = one_instrument_oms(
-            BTC, LIMITS, clock, ClientOrderIds("t2o", state / "ids.json"), self.market
+            BTC,
+            LIMITS,
+            clock,
+            ClientOrderIds("t2o", state / "ids.json"),
+            self.market,
+            self.journal,
         )
         self.runner = StrategyRunner(self.oms, {0: self.book}, clock)
         self.writes: list[int] = []
@@ -228,6 +236,7 @@ async def _measure(quick: bool) -> tuple[list[Result], str]:
                 rig.runner.stop()
                 with contextlib.suppress(Exception):
                     await rig.gateway.stop()
+                rig.journal.close()
     results = [
         summarize(SUBJECT, OURS, "first_order_p50", "us", figures["p50"]),
         summarize(SUBJECT, OURS, "first_order_p99", "us", figures["p99"]),
@@ -237,8 +246,8 @@ async def _measure(quick: bool) -> tuple[list[Result], str]:
     described = (
         f"synthetic Binance depthUpdate frames moving the touch {MOVE} ticks, {count} per "
         f"repetition after {warm} warm-up, {reps} repetitions; each frame: parse, sync, book, "
-        "market maker, OMS, risk (every check on), signed cancelReplace written to the local "
-        "venue on 127.0.0.1 (answers awaited between frames)"
+        "market maker, OMS (journaled), risk (every check on), signed cancelReplace written to "
+        "the local venue on 127.0.0.1 (answers awaited between frames)"
     )
     return results, described
 
