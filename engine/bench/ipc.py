@@ -4,8 +4,9 @@ faster-fifo races when installed (``uv run --group bench``); otherwise its rows 
 
 Every repetition runs in two real processes: this one produces, a freshly started child consumes.
 Records are 64 B (the :data:`~engine.ipc.protocol.RECORD` the engine sends its UI) and 256 B (a
-RECORD followed by 192 zero bytes; the ring, whose slots are 64 B, carries it as four slots and
-the consumer reassembles it); the consumer decodes the RECORD of every one of them, as a UI would.
+RECORD followed by 192 zero bytes; the ring, whose slots are 64 B, carries it in four consecutive
+slots written by one :meth:`~engine.ipc.ring.Ring.push_many`, and the consumer reassembles it);
+the consumer decodes the RECORD of every one of them, as a UI would.
 Metrics carry the size as a suffix (``throughput_64B``, ``latency_p99_256B``).
 
 * ``throughput``: the producer sends a burst of records as fast as the transport accepts them
@@ -241,11 +242,12 @@ def _consume(
 
 
 def _push_when_free(ring: Ring, record: bytes, child: BaseProcess) -> None:
-    """The slow path of a lossless push: yield the CPU and retry until the consumer frees a slot."""
+    """The slow path of a lossless push: yield the CPU and retry until the consumer frees room."""
+    push = ring.push_nowait if len(record) == RECORD_SIZE else ring.push_many
     tries = 0
     while True:
         try:
-            ring.push_nowait(record)
+            push(record)
         except RingFull:
             tries += 1
             if not tries & 0xFFF and not child.is_alive():
@@ -256,14 +258,14 @@ def _push_when_free(ring: Ring, record: bytes, child: BaseProcess) -> None:
 
 
 def _push_ring(ring: Ring, message: bytes, child: BaseProcess) -> None:
-    """A 64 B record is one slot; a longer one goes slot by slot (ring slots are 64 B)."""
-    push = ring.push_nowait
-    for offset in range(0, len(message), RECORD_SIZE):
-        slot = message[offset : offset + RECORD_SIZE]
-        try:
-            push(slot)
-        except RingFull:
-            _push_when_free(ring, slot, child)
+    """A 64 B record is one slot; a longer one fills consecutive slots in one ``push_many``."""
+    try:
+        if len(message) == RECORD_SIZE:
+            ring.push_nowait(message)
+        else:
+            ring.push_many(message)
+    except RingFull:
+        _push_when_free(ring, message, child)
 
 
 def _burst(send: Callable[[bytes], None], n: int, size: int) -> None:

@@ -174,6 +174,42 @@ class Ring(MappedSegment):
         self._w = w
         self._hdr[_WRITE] = w  # publish after the record is in place
 
+    def push_many(self, records: bytes) -> None:
+        """Append several records at once (lossless use): all of them, or none.
+
+        ``records`` is whole 64-byte records back to back (several records, or one message that
+        spans several slots); they go in with one copy (two when they wrap) and one store of the
+        write index, so the consumer sees all of them or none.
+
+        Raises:
+            RingFull: fewer free slots than records; nothing was written, retry later.
+            ValueError: the length is not a positive multiple of 64 bytes.
+        """
+        n, odd = divmod(len(records), RECORD_SIZE)
+        if odd or not n:
+            raise ValueError(
+                f"ring {self._name}: records are {RECORD_SIZE} bytes each, got {len(records)} bytes"
+            )
+        w = self._w
+        if w + n - self._r_seen > self._cap:
+            self._r_seen = self._hdr[_READ]
+            if w + n - self._r_seen > self._cap:
+                raise RingFull(f"ring {self._name} has no room for {n} records ({self._cap})")
+        start = w & self._mask
+        end = start + n
+        mm = self._mm
+        if end <= self._cap:
+            mm[HEADER_BYTES + start * RECORD_SIZE : HEADER_BYTES + end * RECORD_SIZE] = records
+        else:  # wraps: the tail of the slots, then the head
+            split = (self._cap - start) * RECORD_SIZE
+            mm[HEADER_BYTES + start * RECORD_SIZE : HEADER_BYTES + self._cap * RECORD_SIZE] = (
+                records[:split]
+            )
+            mm[HEADER_BYTES : HEADER_BYTES + (end - self._cap) * RECORD_SIZE] = records[split:]
+        w += n
+        self._w = w
+        self._hdr[_WRITE] = w  # publish after every record is in place
+
     def publish(self, record: bytes) -> bool:
         """Append one record, or drop it and count the drop when the ring is full (lossy use).
 

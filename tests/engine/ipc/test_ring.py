@@ -110,6 +110,35 @@ def test_publish_drops_and_counts_when_full(ring):
     assert seqs(ring.pop_batch()) == [10]
 
 
+def test_push_many_writes_every_record_in_order_across_the_end(ring):
+    """Blocks of records go in whole, wrapping past the last slot, and come out in order."""
+    seq = 0
+    for lap in range(30):
+        n = 1 + lap % 8
+        ring.push_many(b"".join(rec(seq + k) for k in range(n)))
+        assert seqs(ring.pop_batch()) == list(range(seq, seq + n))
+        seq += n
+    assert ring.stats().pushed == seq
+
+
+def test_push_many_is_all_or_nothing_when_the_ring_is_short_of_room(ring):
+    """Five free slots and six records: RingFull, and none of the six appears."""
+    for i in range(3):
+        ring.push_nowait(rec(i))
+    with pytest.raises(RingFull, match="no room for 6"):
+        ring.push_many(b"".join(rec(100 + k) for k in range(6)))
+    ring.push_many(b"".join(rec(3 + k) for k in range(5)))
+    assert seqs(ring.pop_batch()) == list(range(8))
+
+
+@pytest.mark.parametrize("size", [0, 63, 65, 130])
+def test_push_many_wants_whole_records(ring, size):
+    """A block that is not whole 64-byte records is a ValueError; nothing is written."""
+    with pytest.raises(ValueError, match="64 bytes each"):
+        ring.push_many(b"x" * size)
+    assert ring.stats().pushed == 0
+
+
 @pytest.mark.parametrize("size", [0, 63, 65, 128])
 def test_wrong_record_length_is_a_value_error(ring, size):
     """Records must be exactly 64 bytes on every push path, full or not."""
@@ -320,6 +349,7 @@ operations = st.lists(
         st.tuples(st.just("push"), st.integers(1, 12)),
         st.tuples(st.just("publish"), st.integers(1, 12)),
         st.tuples(st.just("pop"), st.integers(1, 12)),
+        st.tuples(st.just("many"), st.integers(1, 12)),
     ),
     max_size=60,
 )
@@ -342,6 +372,17 @@ def test_push_and_pop_sequences_match_a_bounded_deque(capacity_log2, ops):
                 want = [model.items.popleft() for _ in range(min(count, len(model.items)))]
                 assert got == want
                 continue
+            if op == "many":  # all or nothing
+                block = b"".join(rec(seq + k) for k in range(count))
+                if len(model.items) + count > model.capacity:
+                    with pytest.raises(RingFull):
+                        ring.push_many(block)
+                else:
+                    ring.push_many(block)
+                    for k in range(count):
+                        model.add(seq + k)
+                seq += count
+                op, count = "pop", 0  # nothing more to do for this step
             for _ in range(count):
                 if op == "push":
                     if model.full():
