@@ -151,8 +151,11 @@ def warm_up() -> None:
         use_compiled_readers()
 
 
-_MEMO_ENTRIES = 4096
-"""Texts a grid's memo keeps before it starts again empty."""
+_MEMO_ENTRIES = 1024
+"""Texts a grid's memo keeps before it starts again empty: about 130 kB per grid when full.
+
+Trade prices and sizes on a busy pair hit a 1,024-text memo 76% and 66% of the time (4,096 texts:
+79% and 79%, for four times the memory per instrument; the captured BTCUSDT session)."""
 
 
 class Grids:
