@@ -164,14 +164,10 @@ class EngineCollector(Collector):
         publisher = e.publisher
         if publisher is not None:
             ring = publisher.events_stats()
-            depth = GaugeMetricFamily("hft_event_ring_depth", "Engine->UI ring records waiting")
-            depth.add_metric([], ring.depth)
-            yield depth
-            dropped = CounterMetricFamily(
-                "hft_event_ring_dropped", "Engine->UI records dropped (UI behind)"
+            yield _gauge("hft_event_ring_depth", "Engine->UI ring records waiting", ring.depth)
+            yield _counter(
+                "hft_event_ring_dropped", "Engine->UI records dropped (UI behind)", ring.dropped
             )
-            dropped.add_metric([], ring.dropped)
-            yield dropped
 
     def _recorder(self) -> Iterator[Metric]:
         """The recorder's files, rows and losses (no series while recording is off)."""
@@ -179,31 +175,39 @@ class EngineCollector(Collector):
         if recorder is None:
             return
         stats = recorder.stats()
-        running = GaugeMetricFamily("hft_recorder_running", "1 while the recorder's writer runs")
-        running.add_metric([], 1.0 if stats.running else 0.0)
-        yield running
-        files = CounterMetricFamily("hft_recorder_files", "Catalog files completed")
-        files.add_metric([], stats.files_written)
-        yield files
-        rows = CounterMetricFamily("hft_recorder_rows", "Rows in completed catalog files")
-        rows.add_metric([], stats.rows_written)
-        yield rows
-        dropped = CounterMetricFamily(
-            "hft_recorder_dropped", "Entries pushed out of the recorder's full queue, unwritten"
+        yield _gauge(
+            "hft_recorder_running", "1 while the recorder's writer runs", float(stats.running)
         )
-        dropped.add_metric([], stats.dropped)
-        yield dropped
-        lost = CounterMetricFamily(
-            "hft_recorder_rows_lost", "Rows lost with a catalog file that could not be written"
+        yield _counter("hft_recorder_files", "Catalog files completed", stats.files_written)
+        yield _counter("hft_recorder_rows", "Rows in completed catalog files", stats.rows_written)
+        yield _counter(
+            "hft_recorder_dropped",
+            "Entries pushed out of the recorder's full queue, unwritten",
+            stats.dropped,
         )
-        lost.add_metric([], stats.rows_lost)
-        yield lost
-        errors = CounterMetricFamily("hft_recorder_write_errors", "Catalog writes that failed")
-        errors.add_metric([], stats.write_errors)
-        yield errors
-        depth = GaugeMetricFamily("hft_recorder_queue_depth", "Entries waiting to be written")
-        depth.add_metric([], stats.queue_depth)
-        yield depth
+        yield _counter(
+            "hft_recorder_rows_lost",
+            "Rows lost with a catalog file that could not be written",
+            stats.rows_lost,
+        )
+        yield _counter(
+            "hft_recorder_write_errors", "Catalog writes that failed", stats.write_errors
+        )
+        yield _gauge("hft_recorder_queue_depth", "Entries waiting to be written", stats.queue_depth)
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    """A gauge with one unlabelled sample."""
+    family = GaugeMetricFamily(name, doc)
+    family.add_metric([], value)
+    return family
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    """A counter with one unlabelled sample (exported as ``<name>_total``)."""
+    family = CounterMetricFamily(name, doc)
+    family.add_metric([], value)
+    return family
 
 
 def registry_for(engine: Engine) -> CollectorRegistry:

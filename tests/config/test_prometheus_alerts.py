@@ -13,8 +13,9 @@ METRICS = ROOT / "engine" / "control" / "metrics.py"
 def test_every_series_in_the_rules_is_exported():
     """Each hft_* name in an expr is a gauge, or a counter with its _total suffix, in metrics.py."""
     source = METRICS.read_text()
-    gauges = set(re.findall(r'GaugeMetricFamily\(\s*"(hft_\w+)"', source))
-    counters = {n + "_total" for n in re.findall(r'CounterMetricFamily\(\s*"(hft_\w+)"', source)}
+    gauges = set(re.findall(r'(?:GaugeMetricFamily|_gauge)\(\s*"(hft_\w+)"', source))
+    counted = re.findall(r'(?:CounterMetricFamily|_counter)\(\s*"(hft_\w+)"', source)
+    counters = {n + "_total" for n in counted}
     exprs = re.findall(r"^\s*expr:\s*(.+)$", RULES.read_text(), re.MULTILINE)
     used = {name for expr in exprs for name in re.findall(r"\bhft_\w+", expr)}
     assert used
