@@ -66,8 +66,8 @@ class BackgroundSync:
 
     def _run(self) -> None:
         last = 0.0
-        while True:
-            self._dirty.wait()
+        while not self._stopping.is_set():  # checked again here: an fsync may have cleared
+            self._dirty.wait()  # the mark that stop() set to wake this thread
             if self._stopping.is_set():
                 return
             delay = last + self._interval_s - time.monotonic()
