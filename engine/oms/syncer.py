@@ -38,14 +38,18 @@ class BackgroundSync:
         self._stopping = threading.Event()
         self.error: OSError | None = None
         """The first fsync failure not yet reported (the owner raises it on its next write)."""
-        self.syncs = 0
-        """Fsyncs done, by the thread and by :meth:`sync_now`."""
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def mark(self) -> None:
-        """Data was written: have it on disk within the interval."""
-        self._dirty.set()
+        """Data was written: have it on disk within the interval.
+
+        Called once per journal append on the trading thread: setting an Event takes its lock and
+        notifies, so it is set only when clear. A mark skipped because the flag was still set is
+        covered: the thread clears the flag before its fsync, so that fsync follows the write.
+        """
+        if not self._dirty.is_set():
+            self._dirty.set()
 
     def sync_now(self) -> None:
         """Fsync on the caller's thread now (waits for an fsync the thread has in progress).
@@ -56,7 +60,6 @@ class BackgroundSync:
         with self._lock:
             self._dirty.clear()
             os.fsync(self._fd)
-            self.syncs += 1
 
     def stop(self) -> None:
         """End the thread, after the fsync it may be in; the owner fsyncs and closes the file."""
@@ -81,6 +84,4 @@ class BackgroundSync:
                     log.critical("journal fsync failed: %s", exc)
                     if self.error is None:
                         self.error = exc
-                else:
-                    self.syncs += 1
             last = time.monotonic()

@@ -79,6 +79,7 @@ class RedisStore(StoreBase):
         Waits up to ``connect_timeout_s`` for the first connection; if Redis does not answer by
         then the store starts unhealthy (no values yet) and keeps reconnecting in the background.
         """
+        self._stopping = False  # a store stopped before may be started again
         self._task = asyncio.create_task(self._run(), name="param-store-redis")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), connect_timeout_s)
