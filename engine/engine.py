@@ -87,7 +87,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("engine")
 
 _NS = 1_000_000_000
-_PUBLISH_INTERVAL_S = 0.01  # book pages at most 100 times a second; the UI reads at ~20 Hz
+PUBLISH_INTERVAL_S = 0.01
+"""The housekeeping cadence: book pages at most 100 times a second (the UI reads at ~20 Hz)."""
 _ALERT_LEVELS = {AlertLevel.INFO: 1, AlertLevel.WARNING: 2, AlertLevel.CRITICAL: 3}
 
 
@@ -474,7 +475,7 @@ class Engine:
                 self.publisher.heartbeat(wall)
                 self.publisher.publish_engine(self.engine_view(wall))
                 self.publisher.publish_trading(self.trading_view())
-            await asyncio.sleep(_PUBLISH_INTERVAL_S)
+            await asyncio.sleep(PUBLISH_INTERVAL_S)
 
     # ---- commands ----------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from engine.bench.report import Result, SubjectRun, summarize
 from engine.book.order_book import OrderBook
 from engine.core.clock import LiveClock
 from engine.core.events import BookDelta
+from engine.engine import PUBLISH_INTERVAL_S
 from engine.ipc.protocol import BookView, EngineView, RingView
 from engine.ipc.publisher import EnginePublisher
 from engine.venues.binance.protocol import BinanceSpotParser
@@ -56,8 +57,8 @@ OURS = "hft-tui"
 DEPTH = 20
 """Levels a side on the book page, as the engine's default ``ipc.book_depth``."""
 HEARTBEAT_NS = 100_000_000
-PAGE_INTERVAL_NS = 10_000_000
-"""The book page at most 100 times a second, as the engine's housekeeping publishes it."""
+PAGE_INTERVAL_NS = int(PUBLISH_INTERVAL_S * 1e9)
+"""How often the book page is published: the engine housekeeping's cadence."""
 REFRESH_HZ = 20.0
 _START_TIMEOUT_S = 60.0
 WARM_UP_S = 0.5
@@ -333,7 +334,8 @@ def run(quick: bool) -> SubjectRun:
             f"{starts} start(s) on the local venue; {pairs} pair(s) of {seconds:g} s engine-side "
             f"runs (no UI, then UI at {REFRESH_HZ:g} Hz) over {source}, flat out: a median "
             f"{sorted(ui)[len(ui) // 2]:,.0f} book updates/s applied with the UI attached, the "
-            f"book page published every 10 ms as the engine does; {len(frame_ns)} frames timed"
+            f"book page published every {PAGE_INTERVAL_NS / 1e6:g} ms as the engine does; "
+            f"{len(frame_ns)} frames timed"
         ),
         results=results,
     )
